@@ -1,0 +1,25 @@
+//===- Passes.h - gemma4 passes --------------------------------*- C++ -*-===//
+#ifndef GEMMA4C_TRANSFORMS_PASSES_H
+#define GEMMA4C_TRANSFORMS_PASSES_H
+
+#include "gemma4/IR/Gemma4Dialect.h"
+#include "gemma4/IR/Gemma4Ops.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace mlir::gemma4 {
+
+#define GEN_PASS_DECL
+#include "gemma4c/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "gemma4c/Transforms/Passes.h.inc"
+
+/// Registers the named pipelines (gemma4-cpu-pipeline, ...) with the
+/// global pass registry for gemma4c-opt.
+void registerGemma4Pipelines();
+
+} // namespace mlir::gemma4
+
+#endif

@@ -1,0 +1,435 @@
+//===- Gemma4Ops.cpp - gemma4 op verifiers and folders --------------------===//
+#include "gemma4/IR/Gemma4Ops.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::gemma4;
+
+namespace {
+/// Two extents agree when equal or when either is dynamic.
+bool dimsAgree(int64_t a, int64_t b) {
+  return a == b || ShapedType::isDynamic(a) || ShapedType::isDynamic(b);
+}
+
+std::string dimStr(int64_t d) {
+  return ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d);
+}
+
+LogicalResult expectRank(Operation *op, StringRef what, ShapedType t,
+                         int64_t rank) {
+  if (t.getRank() != rank)
+    return op->emitOpError() << "expects " << what << " of rank " << rank
+                             << ", got rank " << t.getRank();
+  return success();
+}
+
+LogicalResult expectDim(Operation *op, StringRef what, int64_t got,
+                        int64_t want) {
+  if (!dimsAgree(got, want))
+    return op->emitOpError() << what << " is " << dimStr(got) << ", expected "
+                             << dimStr(want);
+  return success();
+}
+
+ShapedType shaped(Value v) { return cast<ShapedType>(v.getType()); }
+} // namespace
+
+LogicalResult WeightOp::verify() {
+  if (getName().empty())
+    return emitOpError() << "needs a non-empty tensor name";
+  auto t = getResult().getType();
+  if (!t.hasStaticShape())
+    return emitOpError() << "weight shapes must be static";
+  if (auto off = getOffset(); off && *off < 0)
+    return emitOpError() << "offset must be non-negative";
+  return success();
+}
+
+LogicalResult KVCacheViewOp::verify() {
+  auto t = getResult().getType();
+  if (getCapacity() == 0 || getCapacity() < -1)
+    return emitOpError() << "capacity must be positive or -1 (context), got "
+                         << getCapacity();
+  if (getOffset() < 0 || getOffsetPerContext() < 0)
+    return emitOpError() << "offsets must be non-negative";
+  if (getCapacity() > 0 && !dimsAgree(t.getDimSize(0), getCapacity()))
+    return emitOpError() << "result capacity " << dimStr(t.getDimSize(0))
+                         << " disagrees with capacity attribute "
+                         << getCapacity();
+  if (ShapedType::isDynamic(t.getDimSize(1)) ||
+      ShapedType::isDynamic(t.getDimSize(2)))
+    return emitOpError() << "kv_heads and head_dim must be static";
+  return success();
+}
+
+LogicalResult EmbeddingLookupOp::verify() {
+  auto table = shaped(getTable()), ids = shaped(getIds()),
+       res = shaped(getResult());
+  if (failed(expectRank(*this, "table", table, 2)) ||
+      failed(expectRank(*this, "ids", ids, 1)) ||
+      failed(expectRank(*this, "result", res, 2)))
+    return failure();
+  if (failed(expectDim(*this, "result token dimension", res.getDimSize(0),
+                       ids.getDimSize(0))) ||
+      failed(expectDim(*this, "result width", res.getDimSize(1),
+                       table.getDimSize(1))))
+    return failure();
+  return success();
+}
+
+LogicalResult RMSNormOp::verify() {
+  auto in = shaped(getInput()), res = shaped(getResult());
+  if (in.getRank() < 1)
+    return emitOpError() << "expects an input of rank >= 1";
+  if (in.getShape() != res.getShape())
+    return emitOpError() << "result shape must equal the input shape";
+  if (!(getEpsilon().convertToFloat() > 0.0f))
+    return emitOpError() << "epsilon must be positive";
+  if (Value w = getWeight()) {
+    auto wt = shaped(w);
+    if (failed(expectRank(*this, "weight", wt, 1)) ||
+        failed(expectDim(*this, "weight size", wt.getDimSize(0),
+                         in.getShape().back())))
+      return failure();
+  }
+  return success();
+}
+
+LogicalResult LinearOp::verify() {
+  auto in = shaped(getInput()), w = shaped(getWeight()),
+       res = shaped(getResult());
+  if (failed(expectRank(*this, "weight", w, 2)))
+    return failure();
+  if (in.getRank() != 2 || res.getRank() != 2)
+    return emitOpError() << "expects rank-2 input and result";
+  if (failed(expectDim(*this, "input features", in.getDimSize(1),
+                       w.getDimSize(1))) ||
+      failed(expectDim(*this, "result features", res.getDimSize(1),
+                       w.getDimSize(0))) ||
+      failed(expectDim(*this, "result token dimension", res.getDimSize(0),
+                       in.getDimSize(0))))
+    return failure();
+  return success();
+}
+
+LogicalResult RopeOp::verify() {
+  auto in = shaped(getInput());
+  if (failed(expectRank(*this, "input", in, 3)))
+    return failure();
+  if (in.getShape() != shaped(getResult()).getShape())
+    return emitOpError() << "result shape must equal the input shape";
+  int64_t d = in.getDimSize(2);
+  if (ShapedType::isDynamic(d) || d % 2)
+    return emitOpError() << "head_dim must be static and even";
+  if (getRope().getRotaryDims() > d / 2)
+    return emitOpError() << "rotary_dims " << getRope().getRotaryDims()
+                         << " exceeds head_dim/2 = " << d / 2;
+  return success();
+}
+
+namespace {
+/// Checks k/v blocks [S, kvh, d] against caches [cap, kvh, d].
+LogicalResult verifyKV(Operation *op, ShapedType k, ShapedType v,
+                       ShapedType kc, ShapedType vc) {
+  if (failed(expectRank(op, "key", k, 3)) ||
+      failed(expectRank(op, "value", v, 3)))
+    return failure();
+  if (k.getShape() != v.getShape())
+    return op->emitOpError() << "key and value shapes differ";
+  if (kc.getShape() != vc.getShape())
+    return op->emitOpError() << "key and value cache shapes differ";
+  if (failed(expectDim(op, "cache kv_heads", kc.getDimSize(1),
+                       k.getDimSize(1))) ||
+      failed(expectDim(op, "cache head_dim", kc.getDimSize(2),
+                       k.getDimSize(2))))
+    return failure();
+  return success();
+}
+
+/// Checks q [S, heads, d] against caches for GQA.
+LogicalResult verifyQuery(Operation *op, ShapedType q, ShapedType kc,
+                          ShapedType res, int64_t window) {
+  if (failed(expectRank(op, "query", q, 3)))
+    return failure();
+  if (q.getShape() != res.getShape())
+    return op->emitOpError() << "result shape must equal the query shape";
+  if (failed(expectDim(op, "cache head_dim", kc.getDimSize(2),
+                       q.getDimSize(2))))
+    return failure();
+  int64_t h = q.getDimSize(1), kvh = kc.getDimSize(1);
+  if (!ShapedType::isDynamic(h) && !ShapedType::isDynamic(kvh) &&
+      (kvh == 0 || h % kvh))
+    return op->emitOpError() << "query heads (" << h
+                             << ") must be a multiple of kv heads (" << kvh
+                             << ")";
+  if (window < 0)
+    return op->emitOpError() << "sliding_window must be >= 0";
+  return success();
+}
+} // namespace
+
+LogicalResult KVCacheUpdateOp::verify() {
+  return verifyKV(*this, shaped(getKey()), shaped(getValue()),
+                  shaped(getKeyCache()), shaped(getValueCache()));
+}
+
+LogicalResult AttentionOp::verify() {
+  if (shaped(getKeyCache()).getShape() != shaped(getValueCache()).getShape())
+    return emitOpError() << "key and value cache shapes differ";
+  return verifyQuery(*this, shaped(getQuery()), shaped(getKeyCache()),
+                     shaped(getResult()), getSlidingWindow());
+}
+
+LogicalResult FusedAttentionOp::verify() {
+  auto q = shaped(getQuery());
+  if (failed(verifyQuery(*this, q, shaped(getKeyCache()), shaped(getResult()),
+                         getSlidingWindow())))
+    return failure();
+  if (shaped(getKeyCache()).getShape() != shaped(getValueCache()).getShape())
+    return emitOpError() << "key and value cache shapes differ";
+  bool hasK = !!getKey(), hasV = !!getValue(), hasKN = !!getKeyNorm();
+  if (hasK != hasV || hasK != hasKN)
+    return emitOpError()
+           << "key, value and key_norm must be given together (or none, "
+              "for a KV-shared layer)";
+  if (hasK) {
+    if (failed(verifyKV(*this, shaped(getKey()), shaped(getValue()),
+                        shaped(getKeyCache()), shaped(getValueCache()))))
+      return failure();
+    if (failed(expectDim(*this, "key token dimension",
+                         shaped(getKey()).getDimSize(0), q.getDimSize(0))))
+      return failure();
+    auto kn = shaped(getKeyNorm());
+    if (kn.getRank() != 1 ||
+        !dimsAgree(kn.getDimSize(0), q.getDimSize(2)))
+      return emitOpError() << "key_norm must be [head_dim]";
+  }
+  auto qn = shaped(getQueryNorm());
+  if (qn.getRank() != 1 || !dimsAgree(qn.getDimSize(0), q.getDimSize(2)))
+    return emitOpError() << "query_norm must be [head_dim]";
+  if (getRope().getRotaryDims() * 2 > q.getDimSize(2))
+    return emitOpError() << "rotary_dims exceeds head_dim/2";
+  if ((getLayerType() == LayerType::sliding) != (getSlidingWindow() > 0))
+    return emitOpError()
+           << "sliding layers need sliding_window > 0, full layers 0";
+  return success();
+}
+
+LogicalResult MLPOp::verify() {
+  auto in = shaped(getInput()), g = shaped(getGateWeight()),
+       u = shaped(getUpWeight()), d = shaped(getDownWeight()),
+       res = shaped(getResult());
+  if (failed(expectRank(*this, "input", in, 2)) ||
+      failed(expectRank(*this, "gate weight", g, 2)) ||
+      failed(expectRank(*this, "up weight", u, 2)) ||
+      failed(expectRank(*this, "down weight", d, 2)))
+    return failure();
+  if (g.getShape() != u.getShape())
+    return emitOpError() << "gate and up weights must have the same shape";
+  if (failed(expectDim(*this, "gate input features", g.getDimSize(1),
+                       in.getDimSize(1))) ||
+      failed(expectDim(*this, "down input features", d.getDimSize(1),
+                       g.getDimSize(0))) ||
+      failed(expectDim(*this, "down output features", d.getDimSize(0),
+                       in.getDimSize(1))))
+    return failure();
+  if (in.getShape() != res.getShape())
+    return emitOpError() << "result shape must equal the input shape";
+  return success();
+}
+
+namespace {
+LogicalResult verifyRouterWeights(Operation *op, ShapedType in,
+                                  ShapedType rw, ShapedType rs,
+                                  ShapedType pes, int64_t topK) {
+  if (failed(expectRank(op, "input", in, 2)) ||
+      failed(expectRank(op, "router weight", rw, 2)) ||
+      failed(expectRank(op, "router scale", rs, 1)) ||
+      failed(expectRank(op, "per-expert scale", pes, 1)))
+    return failure();
+  int64_t e = rw.getDimSize(0);
+  if (failed(expectDim(op, "router input features", rw.getDimSize(1),
+                       in.getDimSize(1))) ||
+      failed(expectDim(op, "router scale size", rs.getDimSize(0),
+                       in.getDimSize(1))) ||
+      failed(expectDim(op, "per-expert scale size", pes.getDimSize(0), e)))
+    return failure();
+  if (topK < 1 || topK > e)
+    return op->emitOpError() << "top_k must be in [1, " << e << "], got "
+                             << topK;
+  return success();
+}
+
+LogicalResult verifyExpertWeights(Operation *op, ShapedType in,
+                                  ShapedType gu, ShapedType down,
+                                  int64_t experts) {
+  if (failed(expectRank(op, "gate_up weight", gu, 3)) ||
+      failed(expectRank(op, "down weight", down, 3)))
+    return failure();
+  int64_t ie = down.getDimSize(2);
+  if (failed(expectDim(op, "gate_up experts", gu.getDimSize(0), experts)) ||
+      failed(expectDim(op, "down experts", down.getDimSize(0), experts)) ||
+      failed(expectDim(op, "gate_up rows", gu.getDimSize(1), 2 * ie)) ||
+      failed(expectDim(op, "gate_up input features", gu.getDimSize(2),
+                       in.getDimSize(1))) ||
+      failed(expectDim(op, "down output features", down.getDimSize(1),
+                       in.getDimSize(1))))
+    return failure();
+  return success();
+}
+} // namespace
+
+LogicalResult MoEOp::verify() {
+  auto in = shaped(getRouterInput()), x2 = shaped(getExpertInput());
+  if (in.getShape() != x2.getShape())
+    return emitOpError() << "router and expert inputs must have one shape";
+  auto rw = shaped(getRouterWeight());
+  if (failed(verifyRouterWeights(*this, in, rw, shaped(getRouterScale()),
+                                 shaped(getPerExpertScale()), getTopK())) ||
+      failed(verifyExpertWeights(*this, in, shaped(getGateUpWeight()),
+                                 shaped(getDownWeight()), rw.getDimSize(0))))
+    return failure();
+  if (shaped(getResult()).getShape() != in.getShape())
+    return emitOpError() << "result shape must equal the input shape";
+  return success();
+}
+
+LogicalResult RouterOp::verify() {
+  auto in = shaped(getInput());
+  if (failed(verifyRouterWeights(*this, in, shaped(getRouterWeight()),
+                                 shaped(getRouterScale()),
+                                 shaped(getPerExpertScale()), getTopK())))
+    return failure();
+  for (Value r : {getExperts(), getWeights()}) {
+    auto t = shaped(r);
+    if (t.getRank() != 2 || !dimsAgree(t.getDimSize(0), in.getDimSize(0)) ||
+        !dimsAgree(t.getDimSize(1), getTopK()))
+      return emitOpError() << "results must be [tokens, top_k]";
+  }
+  return success();
+}
+
+LogicalResult ExpertFFNOp::verify() {
+  auto in = shaped(getInput()), ex = shaped(getExperts()),
+       w = shaped(getWeights());
+  if (failed(expectRank(*this, "input", in, 2)) ||
+      failed(expectRank(*this, "experts", ex, 2)))
+    return failure();
+  if (ex.getShape() != w.getShape())
+    return emitOpError() << "experts and weights must have one shape";
+  if (failed(expectDim(*this, "experts token dimension", ex.getDimSize(0),
+                       in.getDimSize(0))))
+    return failure();
+  auto gu = shaped(getGateUpWeight());
+  if (failed(verifyExpertWeights(*this, in, gu, shaped(getDownWeight()),
+                                 gu.getDimSize(0))))
+    return failure();
+  if (shaped(getResult()).getShape() != in.getShape())
+    return emitOpError() << "result shape must equal the input shape";
+  return success();
+}
+
+LogicalResult PerLayerInputsOp::verify() {
+  auto ids = shaped(getIds()), h = shaped(getHidden()),
+       table = shaped(getTable()), pw = shaped(getProjectionWeight()),
+       nw = shaped(getNormWeight()), res = shaped(getResult());
+  if (failed(expectRank(*this, "ids", ids, 1)) ||
+      failed(expectRank(*this, "hidden", h, 2)) ||
+      failed(expectRank(*this, "table", table, 2)) ||
+      failed(expectRank(*this, "projection weight", pw, 2)) ||
+      failed(expectRank(*this, "norm weight", nw, 1)) ||
+      failed(expectRank(*this, "result", res, 3)))
+    return failure();
+  int64_t l = res.getDimSize(1), p = res.getDimSize(2);
+  if (ShapedType::isDynamic(l) || ShapedType::isDynamic(p))
+    return emitOpError() << "layers and width must be static";
+  if (failed(expectDim(*this, "result token dimension", res.getDimSize(0),
+                       ids.getDimSize(0))) ||
+      failed(expectDim(*this, "hidden token dimension", h.getDimSize(0),
+                       ids.getDimSize(0))) ||
+      failed(expectDim(*this, "table width", table.getDimSize(1), l * p)) ||
+      failed(expectDim(*this, "projection rows", pw.getDimSize(0), l * p)) ||
+      failed(expectDim(*this, "projection input features", pw.getDimSize(1),
+                       h.getDimSize(1))) ||
+      failed(expectDim(*this, "norm weight size", nw.getDimSize(0), p)))
+    return failure();
+  return success();
+}
+
+LogicalResult LayerSliceOp::verify() {
+  auto in = shaped(getInput()), res = shaped(getResult());
+  if (failed(expectRank(*this, "input", in, 3)) ||
+      failed(expectRank(*this, "result", res, 2)))
+    return failure();
+  int64_t l = in.getDimSize(1);
+  if (getLayer() < 0 || (!ShapedType::isDynamic(l) && getLayer() >= l))
+    return emitOpError() << "layer " << getLayer() << " out of range [0, "
+                         << dimStr(l) << ")";
+  if (failed(expectDim(*this, "result token dimension", res.getDimSize(0),
+                       in.getDimSize(0))) ||
+      failed(expectDim(*this, "result width", res.getDimSize(1),
+                       in.getDimSize(2))))
+    return failure();
+  return success();
+}
+
+LogicalResult ScaleOp::verify() {
+  if (getInput().getType() != getResult().getType())
+    return emitOpError() << "result type must equal the input type";
+  if (Value s = getScalar()) {
+    auto t = shaped(s);
+    if (t.getNumElements() != 1 || !t.hasStaticShape())
+      return emitOpError() << "scalar operand must hold exactly one element";
+  }
+  return success();
+}
+
+OpFoldResult ScaleOp::fold(FoldAdaptor) {
+  if (!getScalar() && getFactor().convertToFloat() == 1.0f)
+    return getInput();
+  return {};
+}
+
+LogicalResult ReshapeOp::verify() {
+  auto in = shaped(getInput()), res = shaped(getResult());
+  if (in.getRank() < 1 || res.getRank() < 1)
+    return emitOpError() << "expects ranked operands of rank >= 1";
+  if (!dimsAgree(in.getDimSize(0), res.getDimSize(0)))
+    return emitOpError() << "leading (token) dimension must be preserved";
+  auto tail = [](ShapedType t) -> int64_t {
+    int64_t n = 1;
+    for (int64_t d : t.getShape().drop_front()) {
+      if (ShapedType::isDynamic(d))
+        return ShapedType::kDynamic;
+      n *= d;
+    }
+    return n;
+  };
+  int64_t a = tail(in), b = tail(res);
+  if (ShapedType::isDynamic(a) || ShapedType::isDynamic(b))
+    return emitOpError() << "only the leading dimension may be dynamic";
+  if (a != b)
+    return emitOpError() << "element count per token differs: " << a
+                         << " vs " << b;
+  return success();
+}
+
+OpFoldResult ReshapeOp::fold(FoldAdaptor) {
+  if (getInput().getType() == getResult().getType())
+    return getInput();
+  if (auto prev = getInput().getDefiningOp<ReshapeOp>())
+    if (prev.getInput().getType() == getResult().getType())
+      return prev.getInput();
+  return {};
+}
+
+LogicalResult SoftcapOp::verify() {
+  if (!(getCap().convertToFloat() > 0.0f))
+    return emitOpError() << "cap must be positive";
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "gemma4/IR/Gemma4Ops.cpp.inc"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything gemma4c needs to build and test, on Debian 12 (bookworm) / Ubuntu.
+# Idempotent: skips apt-get when every package is already present.
+set -euo pipefail
+
+PKGS=(
+  llvm-22-dev libmlir-22-dev mlir-22-tools clang-22 llvm-22-tools lld-22 libclang-rt-22-dev
+  cmake ninja-build ccache
+  libfmt-dev nlohmann-json3-dev libgtest-dev
+  libprotobuf-dev protobuf-compiler
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+  echo "install-deps: installing ${missing[*]}"
+  # LLVM 22 comes from Debian's archive on this platform; apt.llvm.org on older releases
+  # (see README "Other systems").
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# lit: Debian ships it inside llvm-22-tools as /usr/lib/llvm-22/build/utils/lit/lit.py
+if [ ! -x /usr/lib/llvm-22/bin/FileCheck ]; then
+  echo "install-deps: FileCheck missing after install" >&2; exit 1
+fi
+echo "install-deps: ok"

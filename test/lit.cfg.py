@@ -1,0 +1,34 @@
+# -*- Python -*- lit configuration for gemma4c.
+#
+# Run from a build: `lit -sv test/<Suite>` (the build writes
+# build/test/lit.site.cfg.py; GEMMA4C_LIT_SITE points elsewhere).
+import os
+import lit.formats
+import lit.llvm
+
+here = os.path.dirname(os.path.abspath(__file__))
+if not hasattr(config, "gemma4c_obj_root"):
+    site = os.environ.get("GEMMA4C_LIT_SITE",
+                          os.path.join(here, "..", "build", "test", "lit.site.cfg.py"))
+    if not os.path.exists(site):
+        lit_config.fatal("no lit.site.cfg.py at %s: build first (make build)" % site)
+    exec(open(site).read(), {"config": config})
+
+lit.llvm.initialize(lit_config, config)
+from lit.llvm import llvm_config
+
+config.name = "gemma4c"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["fixtures", "unit", "Inputs", "CMakeLists.txt", "lit.cfg.py",
+                   "lit.site.cfg.py.in"]
+config.test_source_root = here
+config.test_exec_root = os.path.join(config.gemma4c_obj_root, "test")
+
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=False)
+llvm_config.with_environment("PATH", config.gemma4c_tools_dir, append_path=False)
+llvm_config.use_default_substitutions()
+config.substitutions.append(("%fixtures", os.path.join(here, "fixtures")))
+config.substitutions.append(("%src", config.gemma4c_src_root))
+config.substitutions.append(("%python", "python3"))
+config.environment["GEMMA4C_HOME"] = config.gemma4c_obj_root

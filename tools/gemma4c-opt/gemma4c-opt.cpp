@@ -1,0 +1,21 @@
+//===- gemma4c-opt.cpp - mlir-opt with the gemma4 dialect and passes ------===//
+#include "gemma4/IR/Gemma4Dialect.h"
+#include "gemma4c/Transforms/Passes.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  mlir::registerAllPasses();
+  registry.insert<mlir::gemma4::Gemma4Dialect>();
+  mlir::gemma4::registerGemma4Passes();
+  mlir::gemma4::registerGemma4Pipelines();
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "gemma4c optimizer driver\n", registry));
+}
