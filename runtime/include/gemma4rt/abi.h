@@ -1,0 +1,94 @@
+/*===- abi.h - contract between generated model code and the runtime ------===*
+ *
+ * A compiled model executable = the object file gemma4c generates (the model
+ * math) + libgemma4rt.a (this runtime) + an appended payload (weights,
+ * tokenizer, manifest). This header is the whole contract.
+ *
+ *===----------------------------------------------------------------------===*/
+#ifndef GEMMA4RT_ABI_H
+#define GEMMA4RT_ABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GEMMA4RT_ABI_VERSION 1
+
+/* ---- Entry points emitted by the compiler --------------------------------
+ * Arguments are MLIR memref descriptors expanded to scalars: a rank-1
+ * memref<?xT> is (T *allocated, T *aligned, int64_t offset, int64_t size,
+ * int64_t stride); a rank-2 memref is (T*, T*, offset, size0, size1, stride0,
+ * stride1).
+ *
+ * gemma4_prefill runs S = ids.size tokens at positions pos .. pos+S-1
+ * (S <= manifest "prefill_chunk"), appends their K/V to the caches in the
+ * KV arena and writes logits[S][vocab] (f32) for every position.
+ * gemma4_decode is the same for exactly one token, specialised for S = 1.
+ *
+ * The KV arena holds kv_bytes_fixed + kv_bytes_per_context * context bytes
+ * (manifest), zero-initialised, 64-byte aligned; `context` is the capacity of
+ * full-attention caches (the run's --max-context). */
+typedef void (*gemma4_entry_fn)(
+    int32_t *ids_alloc, int32_t *ids, int64_t ids_off, int64_t ids_size, int64_t ids_stride,
+    int64_t pos,
+    uint8_t *kv_alloc, uint8_t *kv, int64_t kv_off, int64_t kv_size, int64_t kv_stride,
+    int64_t context,
+    uint8_t *w_alloc, uint8_t *w, int64_t w_off, int64_t w_size, int64_t w_stride,
+    float *logits_alloc, float *logits, int64_t logits_off, int64_t rows, int64_t vocab,
+    int64_t row_stride, int64_t col_stride);
+
+void gemma4_prefill(
+    int32_t *ids_alloc, int32_t *ids, int64_t ids_off, int64_t ids_size, int64_t ids_stride,
+    int64_t pos,
+    uint8_t *kv_alloc, uint8_t *kv, int64_t kv_off, int64_t kv_size, int64_t kv_stride,
+    int64_t context,
+    uint8_t *w_alloc, uint8_t *w, int64_t w_off, int64_t w_size, int64_t w_stride,
+    float *logits_alloc, float *logits, int64_t logits_off, int64_t rows, int64_t vocab,
+    int64_t row_stride, int64_t col_stride);
+void gemma4_decode(
+    int32_t *ids_alloc, int32_t *ids, int64_t ids_off, int64_t ids_size, int64_t ids_stride,
+    int64_t pos,
+    uint8_t *kv_alloc, uint8_t *kv, int64_t kv_off, int64_t kv_size, int64_t kv_stride,
+    int64_t context,
+    uint8_t *w_alloc, uint8_t *w, int64_t w_off, int64_t w_size, int64_t w_stride,
+    float *logits_alloc, float *logits, int64_t logits_off, int64_t rows, int64_t vocab,
+    int64_t row_stride, int64_t col_stride);
+
+/* ---- Services the runtime provides to generated code ---------------------
+ * Runs body(ctx, begin, end) over [0, n) split across the thread pool in
+ * chunks of at least `grain` iterations; returns when all are done. Called
+ * from the calling thread only (no nesting). */
+typedef void (*gemma4rt_body_fn)(void *ctx, int64_t begin, int64_t end);
+void gemma4rt_parallel_for(gemma4rt_body_fn body, void *ctx, int64_t n,
+                           int64_t grain);
+
+/* ---- The payload appended to the executable -------------------------------
+ * [ELF executable][zero pad to 4096][weights blob][tokenizer bytes]
+ * [manifest JSON][trailer]. The trailer is the last 32 bytes of the file:
+ * magic "GEMMA4PL", u64 manifest_offset, u64 manifest_size, u64 version
+ * (little endian). Offsets are from the start of the file. The manifest:
+ * {
+ *   "abi": 1,
+ *   "model": { "name", "vocab_size", "num_layers", "hidden_size",
+ *              "max_position_embeddings", "bos_token_id",
+ *              "eos_token_ids": [..], "pad_token_id" },
+ *   "prefill_chunk": 64,            // max tokens per gemma4_prefill call
+ *   "default_context": 4096,        // --max-context given to gemma4c
+ *   "kv_bytes_fixed": N, "kv_bytes_per_context": M,
+ *   "weights": { "offset": O, "size": B }      // embedded (O % 4096 == 0)
+ *            | { "file": "model.weights", "size": B }  // --weights=external,
+ *                                    // resolved beside the executable
+ *   "tokenizer": { "offset", "size", "format": "hf-json"|"sentencepiece" }
+ *              | null,
+ *   "chat": { ...template data... } | null
+ * } */
+#define GEMMA4RT_PAYLOAD_MAGIC "GEMMA4PL"
+#define GEMMA4RT_TRAILER_SIZE 32
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GEMMA4RT_ABI_H */
