@@ -1,5 +1,6 @@
 //===- gemma4c-opt.cpp - mlir-opt with the gemma4 dialect and passes ------===//
 #include "gemma4/IR/Gemma4Dialect.h"
+#include "gemma4c/Target/CPU/Passes.h"
 #include "gemma4c/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -16,6 +17,8 @@ int main(int argc, char **argv) {
   registry.insert<mlir::gemma4::Gemma4Dialect>();
   mlir::gemma4::registerGemma4Passes();
   mlir::gemma4::registerGemma4Pipelines();
+  mlir::gemma4::registerGemma4CPUPasses();
+  mlir::gemma4::registerCPUPipeline();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "gemma4c optimizer driver\n", registry));
 }

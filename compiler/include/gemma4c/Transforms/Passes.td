@@ -23,4 +23,27 @@ def Gemma4LayoutWeights : Pass<"gemma4-layout-weights", "ModuleOp"> {
   ];
 }
 
+def Gemma4FuseAttention : Pass<"gemma4-fuse-attention", "ModuleOp"> {
+  let summary = "fuse QK-norm, RoPE, KV-cache write and attention into gemma4.fused_attention";
+  let dependentDialects = ["::mlir::gemma4::Gemma4Dialect"];
+}
+
+def Gemma4ToLoops : Pass<"convert-gemma4-to-loops", "ModuleOp"> {
+  let summary = "lower gemma4 entry functions to memref buffers and scf/arith/math loops";
+  let description = [{
+    Tensor arguments become memrefs and the logits result an out-parameter
+    (see runtime/include/gemma4rt/abi.h). Independent output loops are
+    scf.parallel; reductions are scf.for with reassociation allowed.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
+def Gemma4ApproximateMath : Pass<"gemma4-approximate-math", "ModuleOp"> {
+  let summary = "replace tanh/exp/... by vectorisable polynomial approximations";
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif

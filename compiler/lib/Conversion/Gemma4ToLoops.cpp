@@ -1,0 +1,682 @@
+//===- Gemma4ToLoops.cpp - lower gemma4 ops to buffers and loops ----------===//
+//
+// Lowers each entry function of a gemma4 module from tensor form to memref
+// form and every gemma4 op to scf/arith/math/memref loop nests:
+//   * tensor arguments become memrefs, the logits result an out-parameter
+//     (the runtime ABI in runtime/include/gemma4rt/abi.h);
+//   * gemma4.weight becomes a typed memref.view into the weights argument at
+//     its assigned offset (gemma4-layout-weights must run first);
+//   * gemma4.kv_cache_view becomes a memref.view into the KV arena;
+//   * activations get heap buffers freed before the function returns;
+//     elementwise ops reuse their input's buffer when it has no other use;
+//   * outer loops over independent outputs are scf.parallel (the CPU
+//     backend runs them on the runtime's thread pool), reductions scf.for
+//     with reassociation allowed so LLVM vectorises them.
+// All arithmetic is f32; weights of other float types are extended on load.
+//
+//===----------------------------------------------------------------------===//
+#include "gemma4c/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/DenseMap.h"
+
+#include <cmath>
+
+namespace mlir::gemma4 {
+#define GEN_PASS_DEF_GEMMA4TOLOOPS
+#include "gemma4c/Transforms/Passes.h.inc"
+} // namespace mlir::gemma4
+
+using namespace mlir;
+using namespace mlir::gemma4;
+
+namespace {
+
+class FunctionLowering {
+public:
+  FunctionLowering(func::FuncOp fn) : fn(fn), b(fn.getContext()), loc(fn.getLoc()) {}
+  LogicalResult run();
+
+private:
+  // ---- small builders ------------------------------------------------------
+  Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value cf(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(static_cast<float>(v)));
+  }
+  arith::FastMathFlagsAttr fm() {
+    return arith::FastMathFlagsAttr::get(
+        b.getContext(), arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
+  }
+  Value add(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y, fm()); }
+  Value sub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y, fm()); }
+  Value mul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y, fm()); }
+  Value div(Value x, Value y) { return arith::DivFOp::create(b, loc, x, y); }
+  Value iadd(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value imul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value isub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value irem(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
+  Value idiv(Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y); }
+  Value load(Value m, ValueRange idx) {
+    Value v = memref::LoadOp::create(b, loc, m, idx);
+    if (!v.getType().isF32())
+      v = arith::ExtFOp::create(b, loc, b.getF32Type(), v);
+    return v;
+  }
+  void store(Value v, Value m, ValueRange idx) {
+    memref::StoreOp::create(b, loc, v, m, idx);
+  }
+  Value dim(Value m, int64_t i) {
+    auto t = cast<MemRefType>(m.getType());
+    if (!t.isDynamicDim(i))
+      return c(t.getDimSize(i));
+    return memref::DimOp::create(b, loc, m, i);
+  }
+
+  template <typename F> void loop(Value lb, Value ub, F body) {
+    auto f = scf::ForOp::create(b, loc, lb, ub, c(1));
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(f.getBody()->getTerminator());
+    body(f.getInductionVar());
+  }
+  template <typename F> void loop(Value ub, F body) { loop(c(0), ub, body); }
+  template <typename F> void parallel(ArrayRef<Value> ubs, F body) {
+    SmallVector<Value> lbs(ubs.size(), c(0)), steps(ubs.size(), c(1));
+    auto p = scf::ParallelOp::create(b, loc, lbs, ubs, steps);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(p.getBody()->getTerminator());
+    body(p.getInductionVars());
+  }
+  /// Sequential reduction carrying `inits`; body returns the new values.
+  template <typename F>
+  SmallVector<Value> reduce(Value lb, Value ub, ValueRange inits, F body) {
+    auto f = scf::ForOp::create(
+        b, loc, lb, ub, c(1), inits,
+        [&](OpBuilder &, Location, Value iv, ValueRange acc) {
+          SmallVector<Value> next = body(iv, acc);
+          scf::YieldOp::create(b, loc, next);
+        });
+    return SmallVector<Value>(f.getResults());
+  }
+  Value sum(Value ub, function_ref<Value(Value)> term) {
+    return reduce(c(0), ub, {cf(0.0)}, [&](Value i, ValueRange acc) {
+             return SmallVector<Value>{add(acc[0], term(i))};
+           })[0];
+  }
+
+  // ---- buffers ---------------------------------------------------------------
+  Value alloc(Type tensorTy) {
+    auto t = cast<RankedTensorType>(tensorTy);
+    SmallVector<Value> dyn;
+    for (int64_t i = 0; i < t.getRank(); ++i)
+      if (t.isDynamicDim(i))
+        dyn.push_back(tokens);
+    auto mt = MemRefType::get(t.getShape(), t.getElementType());
+    Value m = memref::AllocOp::create(b, loc, mt, dyn, b.getI64IntegerAttr(64));
+    allocs.push_back(m);
+    return m;
+  }
+  /// The result buffer of `op`: the function's out-parameter for the
+  /// returned value, else a fresh allocation.
+  Value resultBuffer(Value result) {
+    if (result == returned)
+      return outArg;
+    return alloc(result.getType());
+  }
+  /// For elementwise ops: reuse `in`'s buffer when `in` dies here.
+  Value inPlaceOr(Value in, Value result) {
+    if (result != returned && in.hasOneUse() && in.getDefiningOp() &&
+        !isa<WeightOp>(in.getDefiningOp()) && ownsBuffer.contains(in))
+      return buf[in];
+    return resultBuffer(result);
+  }
+  Value get(Value v) {
+    auto it = buf.find(v);
+    assert(it != buf.end() && "operand lowered before use");
+    return it->second;
+  }
+  void set(Value tensor, Value memref, bool owns = true) {
+    buf[tensor] = memref;
+    if (owns)
+      ownsBuffer.insert(tensor);
+  }
+
+  // ---- shared emitters -------------------------------------------------------
+  /// dst[prefix.., :] = rmsnorm(src[prefix.., :]) (* w) over the last dim.
+  void rmsNormRow(Value src, ValueRange srcPre, Value dst, ValueRange dstPre,
+                  int64_t D, Value w, float eps) {
+    auto idx = [&](ValueRange pre, Value i) {
+      SmallVector<Value> v(pre.begin(), pre.end());
+      v.push_back(i);
+      return v;
+    };
+    Value ss = sum(c(D), [&](Value i) {
+      Value x = load(src, idx(srcPre, i));
+      return mul(x, x);
+    });
+    Value mean = add(div(ss, cf(D)), cf(eps));
+    Value inv = math::RsqrtOp::create(b, loc, mean);
+    loop(c(D), [&](Value i) {
+      Value y = mul(load(src, idx(srcPre, i)), inv);
+      if (w)
+        y = mul(y, load(w, {i}));
+      store(y, dst, idx(dstPre, i));
+    });
+  }
+  /// In-place RoPE (rotate-half pairing) of buf[prefix.., :] at `position`.
+  void ropeRow(Value m, ValueRange pre, int64_t D, RopeAttr rope, Value position) {
+    int64_t half = D / 2, R = rope.getRotaryDims();
+    if (R == 0)
+      return;
+    double theta = rope.getTheta().getValueAsDouble();
+    Value posF = arith::UIToFPOp::create(
+        b, loc, b.getF32Type(),
+        arith::IndexCastUIOp::create(b, loc, b.getI64Type(), position));
+    loop(c(R), [&](Value i) {
+      // inv_freq_i = theta^(-2i/D), computed in f32 as transformers does.
+      Value iF = arith::UIToFPOp::create(
+          b, loc, b.getF32Type(), arith::IndexCastUIOp::create(b, loc, b.getI64Type(), i));
+      Value expo = div(mul(iF, cf(2.0)), cf(D));
+      Value invFreq = div(cf(1.0), math::PowFOp::create(b, loc, cf(theta), expo));
+      Value ang = arith::MulFOp::create(b, loc, posF, invFreq);
+      Value cs = math::CosOp::create(b, loc, ang), sn = math::SinOp::create(b, loc, ang);
+      SmallVector<Value> i1(pre.begin(), pre.end()), i2(pre.begin(), pre.end());
+      i1.push_back(i);
+      i2.push_back(iadd(i, c(half)));
+      Value x1 = load(m, i1), x2 = load(m, i2);
+      store(sub(mul(x1, cs), mul(x2, sn)), m, i1);
+      store(add(mul(x2, cs), mul(x1, sn)), m, i2);
+    });
+  }
+  Value geluTanh(Value g) {
+    // 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3)))
+    Value g3 = mul(mul(g, g), g);
+    Value inner = mul(cf(std::sqrt(2.0 / M_PI)), add(g, mul(cf(0.044715), g3)));
+    Value t = math::TanhOp::create(b, loc, inner);
+    return mul(mul(cf(0.5), g), add(cf(1.0), t));
+  }
+  /// out[s, n] = sum_k x[s, k] * W[n, k]   (x, out: [S, K] / [S, N])
+  void matmulNT(Value x, Value w, Value out, int64_t N, int64_t K, Value S,
+                Value wPrefix = {}, ValueRange xPre = {}) {
+    parallel({S, c(N)}, [&](ValueRange iv) {
+      Value s = iv[0], n = iv[1];
+      Value acc = sum(c(K), [&](Value k) {
+        SmallVector<Value> wi;
+        if (wPrefix)
+          wi.push_back(wPrefix);
+        wi.push_back(n);
+        wi.push_back(k);
+        return mul(load(x, {s, k}), load(w, wi));
+      });
+      store(acc, out, {s, n});
+    });
+  }
+  /// Online-softmax attention for query row (s, h) whose normalised, rotated
+  /// query is q[s, h, :]; accumulates into out[s, h, :].
+  void attendRow(Value q, Value kc, Value vc, Value out, Value s, Value h,
+                 Value pos, int64_t D, int64_t group, int64_t window, float scale) {
+    Value p = iadd(pos, s);
+    Value kh = idiv(h, c(group));
+    Value cap = dim(kc, 0);
+    Value lo = c(0);
+    if (window > 0) {
+      // visible keys: j > p - window  <=>  j >= p - window + 1
+      Value start = isub(iadd(p, c(1)), c(window));
+      Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, start, c(0));
+      lo = arith::SelectOp::create(b, loc, neg, c(0), start);
+    }
+    loop(c(D), [&](Value d) { store(cf(0.0), out, {s, h, d}); });
+    auto res = reduce(lo, iadd(p, c(1)), {cf(-1e30), cf(0.0)}, [&](Value j, ValueRange acc) {
+      Value row = irem(j, cap);
+      Value score = sum(c(D), [&](Value d) {
+        return mul(load(q, {s, h, d}), load(kc, {row, kh, d}));
+      });
+      if (scale != 1.0f)
+        score = mul(score, cf(scale));
+      Value mNew = arith::MaximumFOp::create(b, loc, acc[0], score);
+      Value corr = math::ExpOp::create(b, loc, sub(acc[0], mNew));
+      Value pe = math::ExpOp::create(b, loc, sub(score, mNew));
+      loop(c(D), [&](Value d) {
+        Value o = load(out, {s, h, d});
+        store(add(mul(o, corr), mul(pe, load(vc, {row, kh, d}))), out, {s, h, d});
+      });
+      return SmallVector<Value>{mNew, add(mul(acc[1], corr), pe)};
+    });
+    Value invL = div(cf(1.0), res[1]);
+    loop(c(D), [&](Value d) {
+      store(mul(load(out, {s, h, d}), invL), out, {s, h, d});
+    });
+  }
+
+  // ---- op lowerings ----------------------------------------------------------
+  LogicalResult lower(Operation *op);
+
+  func::FuncOp fn;
+  OpBuilder b;
+  Location loc;
+  Value tokens, weightsArg, outArg, returned;
+  llvm::DenseMap<Value, Value> buf;
+  llvm::DenseSet<Value> ownsBuffer;
+  SmallVector<Value> allocs;
+};
+
+LogicalResult FunctionLowering::lower(Operation *op) {
+  auto S = [&]() { return tokens; };
+  auto shapeOf = [](Value v) { return cast<ShapedType>(v.getType()).getShape(); };
+
+  if (auto w = dyn_cast<WeightOp>(op)) {
+    if (!w.getOffset())
+      return w.emitOpError() << "has no offset: run gemma4-layout-weights first";
+    auto t = w.getResult().getType();
+    auto mt = MemRefType::get(t.getShape(), t.getElementType());
+    Value v = memref::ViewOp::create(b, loc, mt, weightsArg, c(*w.getOffset()), ValueRange{});
+    set(w.getResult(), v, false);
+    return success();
+  }
+  if (auto v = dyn_cast<KVCacheViewOp>(op)) {
+    Value ctx = buf.lookup(v.getContext()) ? buf.lookup(v.getContext()) : v.getContext();
+    Value off = iadd(c(v.getOffset()), imul(c(v.getOffsetPerContext()), ctx));
+    SmallVector<Value> sizes;
+    if (static_cast<int64_t>(v.getCapacity()) < 0)
+      sizes.push_back(ctx);
+    Value m = memref::ViewOp::create(b, loc, v.getResult().getType(), get(v.getArena()), off, sizes);
+    set(v.getResult(), m, false);
+    return success();
+  }
+  if (auto e = dyn_cast<EmbeddingLookupOp>(op)) {
+    Value table = get(e.getTable()), ids = get(e.getIds());
+    Value out = resultBuffer(e.getResult());
+    int64_t H = shapeOf(e.getResult())[1];
+    int64_t V = shapeOf(e.getTable())[0];
+    float scale = e.getScale().convertToFloat();
+    parallel({S()}, [&](ValueRange iv) {
+      Value id = arith::IndexCastOp::create(b, loc, b.getIndexType(), memref::LoadOp::create(b, loc, ids, iv[0]));
+      id = arith::MinUIOp::create(b, loc, id, c(V - 1));
+      loop(c(H), [&](Value j) { store(mul(load(table, {id, j}), cf(scale)), out, {iv[0], j}); });
+    });
+    set(e.getResult(), out);
+    return success();
+  }
+  if (auto n = dyn_cast<RMSNormOp>(op)) {
+    Value in = get(n.getInput());
+    Value w = n.getWeight() ? get(n.getWeight()) : Value();
+    Value out = inPlaceOr(n.getInput(), n.getResult());
+    auto shape = shapeOf(n.getInput());
+    int64_t D = shape.back();
+    SmallVector<Value> ubs;
+    for (int64_t i = 0; i + 1 < (int64_t)shape.size(); ++i)
+      ubs.push_back(ShapedType::isDynamic(shape[i]) ? S() : c(shape[i]));
+    float eps = n.getEpsilon().convertToFloat();
+    if (ubs.empty())
+      rmsNormRow(in, {}, out, {}, D, w, eps);
+    else
+      parallel(ubs, [&](ValueRange iv) { rmsNormRow(in, iv, out, iv, D, w, eps); });
+    set(n.getResult(), out);
+    return success();
+  }
+  if (auto l = dyn_cast<LinearOp>(op)) {
+    auto ws = shapeOf(l.getWeight());
+    Value out = resultBuffer(l.getResult());
+    matmulNT(get(l.getInput()), get(l.getWeight()), out, ws[0], ws[1], S());
+    set(l.getResult(), out);
+    return success();
+  }
+  if (auto r = dyn_cast<ReshapeOp>(op)) {
+    Value in = get(r.getInput());
+    auto inShape = shapeOf(r.getInput()), outShape = shapeOf(r.getResult());
+    auto mt = MemRefType::get(outShape, b.getF32Type());
+    Value m;
+    if (inShape.size() == 2 && outShape.size() == 3)
+      m = memref::ExpandShapeOp::create(b, loc, mt, in, ArrayRef<ReassociationIndices>{{0}, {1, 2}},
+                                        ArrayRef<OpFoldResult>{OpFoldResult(S()), b.getIndexAttr(outShape[1]),
+                                                               b.getIndexAttr(outShape[2])});
+    else if (inShape.size() == 3 && outShape.size() == 2)
+      m = memref::CollapseShapeOp::create(b, loc, in, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+    else if (inShape == outShape)
+      m = in;
+    else
+      return r.emitOpError() << "reshape between these ranks is not lowered yet";
+    buf[r.getResult()] = m; // aliases the input buffer
+    return success();
+  }
+  if (auto rp = dyn_cast<RopeOp>(op)) {
+    Value in = get(rp.getInput());
+    Value out = inPlaceOr(rp.getInput(), rp.getResult());
+    auto shape = shapeOf(rp.getInput());
+    int64_t Hh = shape[1], D = shape[2];
+    Value pos = rp.getPositionBase();
+    parallel({S(), c(Hh)}, [&](ValueRange iv) {
+      if (out != in)
+        loop(c(D), [&](Value d) { store(load(in, {iv[0], iv[1], d}), out, {iv[0], iv[1], d}); });
+      ropeRow(out, iv, D, rp.getRope(), iadd(pos, iv[0]));
+    });
+    set(rp.getResult(), out);
+    return success();
+  }
+  if (auto u = dyn_cast<KVCacheUpdateOp>(op)) {
+    Value k = get(u.getKey()), v = get(u.getValue());
+    Value kc = get(u.getKeyCache()), vc = get(u.getValueCache());
+    auto shape = shapeOf(u.getKey());
+    Value pos = u.getPositionBase();
+    Value cap = dim(kc, 0);
+    parallel({S(), c(shape[1])}, [&](ValueRange iv) {
+      Value row = irem(iadd(pos, iv[0]), cap);
+      loop(c(shape[2]), [&](Value d) {
+        store(load(k, {iv[0], iv[1], d}), kc, {row, iv[1], d});
+        store(load(v, {iv[0], iv[1], d}), vc, {row, iv[1], d});
+      });
+    });
+    return success();
+  }
+  if (auto a = dyn_cast<AttentionOp>(op)) {
+    Value q = get(a.getQuery());
+    Value out = resultBuffer(a.getResult());
+    auto shape = shapeOf(a.getQuery());
+    int64_t nh = shape[1], D = shape[2];
+    int64_t kvh = cast<ShapedType>(a.getKeyCache().getType()).getDimSize(1);
+    parallel({S(), c(nh)}, [&](ValueRange iv) {
+      attendRow(q, get(a.getKeyCache()), get(a.getValueCache()), out, iv[0], iv[1],
+                a.getPositionBase(), D, nh / kvh, a.getSlidingWindow(),
+                a.getScale().convertToFloat());
+    });
+    set(a.getResult(), out);
+    return success();
+  }
+  if (auto fa = dyn_cast<FusedAttentionOp>(op)) {
+    auto shape = shapeOf(fa.getQuery());
+    int64_t nh = shape[1], D = shape[2];
+    int64_t kvh = cast<ShapedType>(fa.getKeyCache().getType()).getDimSize(1);
+    float eps = fa.getEpsilon().convertToFloat();
+    Value kc = get(fa.getKeyCache()), vc = get(fa.getValueCache());
+    Value pos = fa.getPositionBase();
+    if (fa.getKey()) {
+      // K: norm + RoPE straight into the cache row; V: scale-free norm.
+      Value k = get(fa.getKey()), v = get(fa.getValue()), kn = get(fa.getKeyNorm());
+      Value cap = dim(kc, 0);
+      parallel({S(), c(kvh)}, [&](ValueRange iv) {
+        Value p = iadd(pos, iv[0]);
+        Value row = irem(p, cap);
+        rmsNormRow(k, iv, kc, {row, iv[1]}, D, kn, eps);
+        ropeRow(kc, {row, iv[1]}, D, fa.getRope(), p);
+        rmsNormRow(v, iv, vc, {row, iv[1]}, D, Value(), eps);
+      });
+    }
+    // Q: norm + RoPE in place (the raw projection dies here), then attend.
+    Value q = get(fa.getQuery());
+    Value qn = inPlaceOr(fa.getQuery(), fa.getQuery());
+    Value out = resultBuffer(fa.getResult());
+    Value qNorm = get(fa.getQueryNorm());
+    parallel({S(), c(nh)}, [&](ValueRange iv) {
+      rmsNormRow(q, iv, qn, iv, D, qNorm, eps);
+      ropeRow(qn, iv, D, fa.getRope(), iadd(pos, iv[0]));
+      attendRow(qn, kc, vc, out, iv[0], iv[1], pos, D, nh / kvh, fa.getSlidingWindow(),
+                fa.getScale().convertToFloat());
+    });
+    set(fa.getResult(), out);
+    return success();
+  }
+  if (auto g = dyn_cast<GeluMulOp>(op)) {
+    Value gate = get(g.getGate()), up = get(g.getUp());
+    Value out = inPlaceOr(g.getGate(), g.getResult());
+    int64_t N = shapeOf(g.getGate())[1];
+    parallel({S(), c(N)}, [&](ValueRange iv) {
+      store(mul(geluTanh(load(gate, iv)), load(up, iv)), out, iv);
+    });
+    set(g.getResult(), out);
+    return success();
+  }
+  if (auto m = dyn_cast<MLPOp>(op)) {
+    Value x = get(m.getInput());
+    auto gs = shapeOf(m.getGateWeight());
+    int64_t I = gs[0], H = gs[1];
+    auto tmpTy = RankedTensorType::get({ShapedType::kDynamic, I}, b.getF32Type());
+    Value gbuf = alloc(tmpTy), ubuf = alloc(tmpTy);
+    Value wg = get(m.getGateWeight()), wu = get(m.getUpWeight()), wd = get(m.getDownWeight());
+    parallel({S(), c(I)}, [&](ValueRange iv) {
+      Value s = iv[0], i = iv[1];
+      auto res = reduce(c(0), c(H), {cf(0.0), cf(0.0)}, [&](Value k, ValueRange acc) {
+        Value xv = load(x, {s, k});
+        return SmallVector<Value>{add(acc[0], mul(xv, load(wg, {i, k}))),
+                                  add(acc[1], mul(xv, load(wu, {i, k})))};
+      });
+      store(mul(geluTanh(res[0]), res[1]), gbuf, {s, i});
+    });
+    Value out = resultBuffer(m.getResult());
+    matmulNT(gbuf, wd, out, H, I, S());
+    set(m.getResult(), out);
+    return success();
+  }
+  if (auto r = dyn_cast<RouterOp>(op)) {
+    Value x = get(r.getInput());
+    Value rw = get(r.getRouterWeight()), rs = get(r.getRouterScale()),
+          pes = get(r.getPerExpertScale());
+    auto rws = shapeOf(r.getRouterWeight());
+    int64_t E = rws[0], H = rws[1], K = r.getTopK();
+    float eps = r.getEpsilon().convertToFloat();
+    Value z = alloc(RankedTensorType::get({ShapedType::kDynamic, H}, b.getF32Type()));
+    Value probs = alloc(RankedTensorType::get({ShapedType::kDynamic, E}, b.getF32Type()));
+    auto idxTy = cast<RankedTensorType>(r.getExperts().getType());
+    Value experts = resultBuffer(r.getExperts());
+    Value weights = resultBuffer(r.getWeights());
+    (void)idxTy;
+    float rootSize = static_cast<float>(std::pow((double)H, -0.5));
+    parallel({S()}, [&](ValueRange iv) {
+      Value s = iv[0];
+      rmsNormRow(x, {s}, z, {s}, H, Value(), eps);
+      loop(c(H), [&](Value j) {
+        store(mul(mul(load(z, {s, j}), load(rs, {j})), cf(rootSize)), z, {s, j});
+      });
+      // logits, then softmax over experts
+      loop(c(E), [&](Value e) {
+        store(sum(c(H), [&](Value j) { return mul(load(z, {s, j}), load(rw, {e, j})); }), probs, {s, e});
+      });
+      Value mx = reduce(c(0), c(E), {cf(-1e30)}, [&](Value e, ValueRange acc) {
+                   return SmallVector<Value>{arith::MaximumFOp::create(b, loc, acc[0], load(probs, {s, e}))};
+                 })[0];
+      Value tot = sum(c(E), [&](Value e) {
+        Value ex = math::ExpOp::create(b, loc, sub(load(probs, {s, e}), mx));
+        store(ex, probs, {s, e});
+        return ex;
+      });
+      Value invTot = div(cf(1.0), tot);
+      loop(c(E), [&](Value e) { store(mul(load(probs, {s, e}), invTot), probs, {s, e}); });
+      // top-k by repeated argmax (lowest index wins ties), taken entries -> -1
+      Value ksum = reduce(c(0), c(K), {cf(0.0)}, [&](Value kk, ValueRange acc) {
+        auto best = reduce(c(0), c(E), {cf(-2.0), c(0)}, [&](Value e, ValueRange a2) {
+          Value pv = load(probs, {s, e});
+          Value gt = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, pv, a2[0]);
+          return SmallVector<Value>{arith::SelectOp::create(b, loc, gt, pv, a2[0]),
+                                    arith::SelectOp::create(b, loc, gt, e, a2[1])};
+        });
+        store(cf(-1.0), probs, {s, best[1]});
+        store(arith::IndexCastOp::create(b, loc, b.getI32Type(), best[1]), experts, {s, kk});
+        store(best[0], weights, {s, kk});
+        return SmallVector<Value>{add(acc[0], best[0])};
+      })[0];
+      Value invK = div(cf(1.0), ksum);
+      loop(c(K), [&](Value kk) {
+        Value e = arith::IndexCastOp::create(b, loc, b.getIndexType(), memref::LoadOp::create(b, loc, experts, ValueRange{s, kk}));
+        store(mul(mul(load(weights, {s, kk}), invK), load(pes, {e})), weights, {s, kk});
+      });
+    });
+    set(r.getExperts(), experts);
+    set(r.getWeights(), weights);
+    return success();
+  }
+  if (auto x = dyn_cast<ExpertFFNOp>(op)) {
+    Value in = get(x.getInput()), experts = get(x.getExperts()), weights = get(x.getWeights());
+    Value gu = get(x.getGateUpWeight()), down = get(x.getDownWeight());
+    auto ds = shapeOf(x.getDownWeight());
+    int64_t H = ds[1], Ie = ds[2];
+    int64_t K = shapeOf(x.getExperts())[1];
+    Value act = alloc(RankedTensorType::get({ShapedType::kDynamic, Ie}, b.getF32Type()));
+    Value out = resultBuffer(x.getResult());
+    // Token-major dispatch: each token runs only its top-k experts.
+    parallel({S()}, [&](ValueRange iv) {
+      Value s = iv[0];
+      loop(c(H), [&](Value j) { store(cf(0.0), out, {s, j}); });
+      loop(c(K), [&](Value kk) {
+        Value e = arith::IndexCastOp::create(b, loc, b.getIndexType(), memref::LoadOp::create(b, loc, experts, ValueRange{s, kk}));
+        Value wgt = load(weights, {s, kk});
+        loop(c(Ie), [&](Value i) {
+          auto res = reduce(c(0), c(H), {cf(0.0), cf(0.0)}, [&](Value k, ValueRange acc) {
+            Value xv = load(in, {s, k});
+            return SmallVector<Value>{add(acc[0], mul(xv, load(gu, {e, i, k}))),
+                                      add(acc[1], mul(xv, load(gu, {e, iadd(i, c(Ie)), k})))};
+          });
+          store(mul(geluTanh(res[0]), res[1]), act, {s, i});
+        });
+        loop(c(H), [&](Value j) {
+          Value y = sum(c(Ie), [&](Value i) { return mul(load(act, {s, i}), load(down, {e, j, i})); });
+          store(add(load(out, {s, j}), mul(wgt, y)), out, {s, j});
+        });
+      });
+    });
+    set(x.getResult(), out);
+    return success();
+  }
+  if (auto p = dyn_cast<PerLayerInputsOp>(op)) {
+    Value ids = get(p.getIds()), h = get(p.getHidden()), table = get(p.getTable()),
+          pw = get(p.getProjectionWeight()), nw = get(p.getNormWeight());
+    auto rs = shapeOf(p.getResult());
+    int64_t NL = rs[1], P = rs[2];
+    int64_t H = shapeOf(p.getHidden())[1];
+    int64_t Vp = shapeOf(p.getTable())[0];
+    float eps = p.getEpsilon().convertToFloat();
+    float ts = p.getTableScale().convertToFloat(), ps = p.getProjectionScale().convertToFloat();
+    Value out = resultBuffer(p.getResult());
+    // projection, scaled, written as [S, L, P]
+    parallel({S(), c(NL), c(P)}, [&](ValueRange iv) {
+      Value n = iadd(imul(iv[1], c(P)), iv[2]);
+      Value acc = sum(c(H), [&](Value k) { return mul(load(h, {iv[0], k}), load(pw, {n, k})); });
+      store(mul(acc, cf(ps)), out, {iv[0], iv[1], iv[2]});
+    });
+    parallel({S(), c(NL)}, [&](ValueRange iv) {
+      Value s = iv[0], l = iv[1];
+      rmsNormRow(out, {s, l}, out, {s, l}, P, nw, eps);
+      Value id = arith::IndexCastOp::create(b, loc, b.getIndexType(), memref::LoadOp::create(b, loc, ids, s));
+      id = arith::MinUIOp::create(b, loc, id, c(Vp - 1));
+      loop(c(P), [&](Value j) {
+        Value tok = mul(load(table, {id, iadd(imul(l, c(P)), j)}), cf(ts));
+        store(mul(add(load(out, {s, l, j}), tok), cf(1.0 / std::sqrt(2.0))), out, {s, l, j});
+      });
+    });
+    set(p.getResult(), out);
+    return success();
+  }
+  if (auto ls = dyn_cast<LayerSliceOp>(op)) {
+    Value in = get(ls.getInput());
+    int64_t P = shapeOf(ls.getResult())[1];
+    Value out = resultBuffer(ls.getResult());
+    Value l = c(ls.getLayer());
+    parallel({S()}, [&](ValueRange iv) {
+      loop(c(P), [&](Value j) { store(load(in, {iv[0], l, j}), out, {iv[0], j}); });
+    });
+    set(ls.getResult(), out);
+    return success();
+  }
+  // Elementwise ops over [S, N] or [S, A, B].
+  auto elementwise = [&](Value result, Value first, function_ref<Value(ValueRange)> f) {
+    Value out = inPlaceOr(first, result);
+    auto shape = shapeOf(result);
+    SmallVector<Value> ubs{S()};
+    for (int64_t i = 1; i < (int64_t)shape.size(); ++i)
+      ubs.push_back(c(shape[i]));
+    parallel(ubs, [&](ValueRange iv) { store(f(iv), out, iv); });
+    set(result, out);
+  };
+  if (auto a = dyn_cast<AddOp>(op)) {
+    Value x = get(a.getLhs()), y = get(a.getRhs());
+    elementwise(a.getResult(), a.getLhs(), [&](ValueRange iv) { return add(load(x, iv), load(y, iv)); });
+    return success();
+  }
+  if (auto sc = dyn_cast<ScaleOp>(op)) {
+    Value x = get(sc.getInput());
+    Value factor = cf(sc.getFactor().convertToFloat());
+    if (sc.getScalar()) {
+      Value sm = get(sc.getScalar());
+      auto st = cast<MemRefType>(sm.getType());
+      SmallVector<Value> zeros(st.getRank(), c(0));
+      factor = mul(factor, load(sm, zeros));
+    }
+    elementwise(sc.getResult(), sc.getInput(), [&](ValueRange iv) { return mul(load(x, iv), factor); });
+    return success();
+  }
+  if (auto sc = dyn_cast<SoftcapOp>(op)) {
+    Value x = get(sc.getInput());
+    float cap = sc.getCap().convertToFloat();
+    elementwise(sc.getResult(), sc.getInput(), [&](ValueRange iv) {
+      return mul(cf(cap), math::TanhOp::create(b, loc, div(load(x, iv), cf(cap))));
+    });
+    return success();
+  }
+  return op->emitOpError() << "has no lowering to loops";
+}
+
+LogicalResult FunctionLowering::run() {
+  FunctionType oldTy = fn.getFunctionType();
+  if (oldTy.getNumInputs() != 5 || oldTy.getNumResults() != 1)
+    return fn.emitOpError() << "is not a gemma4 entry point (ids, position, kv_arena, context, weights) -> logits";
+  auto idsT = cast<RankedTensorType>(oldTy.getInput(0));
+  auto logitsT = cast<RankedTensorType>(oldTy.getResult(0));
+  auto idsM = MemRefType::get(idsT.getShape(), idsT.getElementType());
+  auto logitsM = MemRefType::get(logitsT.getShape(), logitsT.getElementType());
+  SmallVector<Type> ins{idsM, oldTy.getInput(1), oldTy.getInput(2), oldTy.getInput(3),
+                        oldTy.getInput(4), logitsM};
+  b.setInsertionPoint(fn);
+  auto nf = func::FuncOp::create(b, fn.getLoc(), fn.getName(), b.getFunctionType(ins, {}));
+  Block *entry = nf.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  Block &old = fn.getBody().front();
+  set(old.getArgument(0), entry->getArgument(0), false);
+  for (int i = 1; i < 5; ++i)
+    buf[old.getArgument(i)] = entry->getArgument(i);
+  weightsArg = entry->getArgument(4);
+  outArg = entry->getArgument(5);
+  auto ret = cast<func::ReturnOp>(old.getTerminator());
+  returned = ret.getOperand(0);
+  tokens = dim(entry->getArgument(0), 0);
+
+  // position/context scalars are used directly by the ops below.
+  for (Operation &op : old.without_terminator()) {
+    // Ops take index operands (position, context) as the new block args.
+    for (OpOperand &operand : op.getOpOperands())
+      if (auto ba = dyn_cast<BlockArgument>(operand.get()); ba && ba.getOwner() == &old &&
+                                                            isa<IndexType>(ba.getType()))
+        operand.set(entry->getArgument(ba.getArgNumber()));
+    if (failed(lower(&op)))
+      return failure();
+  }
+  if (get(returned) != outArg)
+    return fn.emitOpError() << "returned logits were not written to the output buffer";
+  for (Value a : allocs)
+    memref::DeallocOp::create(b, loc, a);
+  func::ReturnOp::create(b, loc);
+  for (int i = 0; i < 5; ++i)
+    if (auto attr = fn.getArgAttrOfType<StringAttr>(i, "gemma4.arg"))
+      nf.setArgAttr(i, "gemma4.arg", attr);
+  nf.setArgAttr(5, "gemma4.arg", b.getStringAttr("logits"));
+  // Drop the old body: its ops may reference values now owned elsewhere.
+  fn.getBody().front().dropAllDefinedValueUses();
+  fn.erase();
+  return success();
+}
+
+struct Gemma4ToLoopsPass : mlir::gemma4::impl::Gemma4ToLoopsBase<Gemma4ToLoopsPass> {
+  void runOnOperation() override {
+    SmallVector<func::FuncOp> fns;
+    for (auto f : getOperation().getOps<func::FuncOp>())
+      if (!f.isExternal() && f.getNumArguments() == 5 && f.getArgAttr(0, "gemma4.arg"))
+        fns.push_back(f);
+    for (auto f : fns) {
+      FunctionLowering fl(f);
+      if (failed(fl.run()))
+        return signalPassFailure();
+    }
+  }
+};
+} // namespace

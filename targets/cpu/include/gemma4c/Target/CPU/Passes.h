@@ -1,0 +1,28 @@
+//===- Passes.h - CPU backend passes and pipeline ---------------*- C++ -*-===//
+#ifndef GEMMA4C_TARGET_CPU_PASSES_H
+#define GEMMA4C_TARGET_CPU_PASSES_H
+
+#include "gemma4c/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+
+namespace mlir::gemma4 {
+
+#define GEN_PASS_DECL
+#include "gemma4c/Target/CPU/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "gemma4c/Target/CPU/Passes.h.inc"
+
+struct CPUPipelineOptions {
+  bool fuseAttention = true;
+  bool threads = true; ///< run parallel loops on the runtime thread pool
+};
+
+/// gemma4 graph -> LLVM dialect, for a CPU target.
+void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &opts = {});
+/// Registers gemma4-cpu-pipeline with gemma4c-opt.
+void registerCPUPipeline();
+
+} // namespace mlir::gemma4
+
+#endif

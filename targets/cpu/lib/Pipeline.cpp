@@ -1,0 +1,53 @@
+//===- Pipeline.cpp - gemma4 -> LLVM dialect for CPU targets --------------===//
+#include "gemma4c/Target/CPU/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mlir::gemma4::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &opts) {
+  // Target-neutral graph rewrites.
+  pm.addPass(createGemma4MoEDispatch());
+  if (opts.fuseAttention)
+    pm.addPass(createGemma4FuseAttention());
+  pm.addPass(createGemma4LayoutWeights());
+  // Buffers and loops.
+  pm.addPass(createGemma4ToLoops());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createLoopInvariantCodeMotionPass());
+  if (opts.threads)
+    pm.addPass(createGemma4OutlineParallelLoops());
+  pm.addPass(createGemma4ApproximateMath());
+  // To the LLVM dialect.
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  if (opts.threads)
+    pm.addPass(createGemma4LaunchParallelLoops());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::gemma4::registerCPUPipeline() {
+  PassPipelineRegistration<>(
+      "gemma4-cpu-pipeline",
+      "lower a gemma4 module to the LLVM dialect for a CPU (threads on)",
+      [](OpPassManager &pm) { buildCPUPipeline(pm); });
+  PassPipelineRegistration<>(
+      "gemma4-cpu-pipeline-serial",
+      "lower a gemma4 module to the LLVM dialect for a CPU, single-threaded",
+      [](OpPassManager &pm) {
+        CPUPipelineOptions o;
+        o.threads = false;
+        buildCPUPipeline(pm, o);
+      });
+}
