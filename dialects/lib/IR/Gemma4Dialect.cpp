@@ -6,6 +6,8 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::gemma4;
 
@@ -28,8 +30,11 @@ void Gemma4Dialect::initialize() {
 
 LogicalResult RopeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                FloatAttr theta, int64_t rotaryDims) {
-  if (!theta || theta.getValueAsDouble() <= 1.0)
-    return emitError() << "rope theta must be greater than 1";
+  // Written so that NaN fails too; an infinite base would zero every
+  // frequency but the first.
+  if (!theta || !std::isfinite(theta.getValueAsDouble()) ||
+      !(theta.getValueAsDouble() > 1.0))
+    return emitError() << "rope theta must be finite and greater than 1";
   if (rotaryDims < 0)
     return emitError() << "rope rotary_dims must be non-negative, got "
                        << rotaryDims;

@@ -4,6 +4,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::gemma4;
 
@@ -34,6 +36,28 @@ LogicalResult expectDim(Operation *op, StringRef what, int64_t got,
 }
 
 ShapedType shaped(Value v) { return cast<ShapedType>(v.getType()); }
+
+/// I64Attr getters return uint64_t; attribute checks must read the signed
+/// value or negative numbers slip through (and -1 compares as UINT64_MAX).
+int64_t sint(IntegerAttr a) { return a.getInt(); }
+
+/// Weights that ops compute with must hold f32, f16 or bf16 (the checkpoint
+/// dtypes the lowering reads); weight ops themselves may name any tensor.
+LogicalResult expectFloatElements(Operation *op, StringRef what,
+                                  ShapedType t) {
+  if (!isa<Float32Type, Float16Type, BFloat16Type>(t.getElementType()))
+    return op->emitOpError() << what
+                             << " must have f32, f16 or bf16 elements, got "
+                             << t.getElementType();
+  return success();
+}
+
+/// Epsilons, scales and caps: a positive, finite constant.
+LogicalResult expectPositive(Operation *op, StringRef what, APFloat v) {
+  if (!v.isFinite() || v.isNegative() || v.isZero())
+    return op->emitOpError() << what << " must be positive and finite";
+  return success();
+}
 } // namespace
 
 LogicalResult WeightOp::verify() {
@@ -42,25 +66,36 @@ LogicalResult WeightOp::verify() {
   auto t = getResult().getType();
   if (!t.hasStaticShape())
     return emitOpError() << "weight shapes must be static";
-  if (auto off = getOffset(); off && *off < 0)
-    return emitOpError() << "offset must be non-negative";
+  if (IntegerAttr off = getOffsetAttr(); off && sint(off) < 0)
+    return emitOpError() << "offset must be non-negative, got " << sint(off);
   return success();
 }
 
 LogicalResult KVCacheViewOp::verify() {
   auto t = getResult().getType();
-  if (getCapacity() == 0 || getCapacity() < -1)
+  int64_t cap = sint(getCapacityAttr()), off = sint(getOffsetAttr()),
+          perCtx = sint(getOffsetPerContextAttr());
+  if (cap == 0 || cap < -1)
     return emitOpError() << "capacity must be positive or -1 (context), got "
-                         << getCapacity();
-  if (getOffset() < 0 || getOffsetPerContext() < 0)
+                         << cap;
+  if (off < 0 || perCtx < 0)
     return emitOpError() << "offsets must be non-negative";
-  if (getCapacity() > 0 && !dimsAgree(t.getDimSize(0), getCapacity()))
+  // The view's leading extent is the capacity: static for a ring buffer,
+  // the runtime context length (a dynamic extent) for -1.
+  if (cap > 0 && t.getDimSize(0) != cap)
     return emitOpError() << "result capacity " << dimStr(t.getDimSize(0))
-                         << " disagrees with capacity attribute "
-                         << getCapacity();
+                         << " disagrees with capacity attribute " << cap;
+  if (cap == -1 && !ShapedType::isDynamic(t.getDimSize(0)))
+    return emitOpError() << "capacity -1 (context) needs a dynamic result "
+                            "capacity, got "
+                         << t.getDimSize(0);
   if (ShapedType::isDynamic(t.getDimSize(1)) ||
       ShapedType::isDynamic(t.getDimSize(2)))
     return emitOpError() << "kv_heads and head_dim must be static";
+  int64_t elt = t.getElementTypeBitWidth() / 8;
+  if (off % elt || perCtx % elt)
+    return emitOpError() << "offsets must be multiples of the element size ("
+                         << elt << " bytes)";
   return success();
 }
 
@@ -69,7 +104,9 @@ LogicalResult EmbeddingLookupOp::verify() {
        res = shaped(getResult());
   if (failed(expectRank(*this, "table", table, 2)) ||
       failed(expectRank(*this, "ids", ids, 1)) ||
-      failed(expectRank(*this, "result", res, 2)))
+      failed(expectRank(*this, "result", res, 2)) ||
+      failed(expectFloatElements(*this, "table", table)) ||
+      failed(expectPositive(*this, "scale", getScale())))
     return failure();
   if (failed(expectDim(*this, "result token dimension", res.getDimSize(0),
                        ids.getDimSize(0))) ||
@@ -85,8 +122,8 @@ LogicalResult RMSNormOp::verify() {
     return emitOpError() << "expects an input of rank >= 1";
   if (in.getShape() != res.getShape())
     return emitOpError() << "result shape must equal the input shape";
-  if (!(getEpsilon().convertToFloat() > 0.0f))
-    return emitOpError() << "epsilon must be positive";
+  if (failed(expectPositive(*this, "epsilon", getEpsilon())))
+    return failure();
   if (Value w = getWeight()) {
     auto wt = shaped(w);
     if (failed(expectRank(*this, "weight", wt, 1)) ||
@@ -100,7 +137,8 @@ LogicalResult RMSNormOp::verify() {
 LogicalResult LinearOp::verify() {
   auto in = shaped(getInput()), w = shaped(getWeight()),
        res = shaped(getResult());
-  if (failed(expectRank(*this, "weight", w, 2)))
+  if (failed(expectRank(*this, "weight", w, 2)) ||
+      failed(expectFloatElements(*this, "weight", w)))
     return failure();
   if (in.getRank() != 2 || res.getRank() != 2)
     return emitOpError() << "expects rank-2 input and result";
@@ -178,14 +216,17 @@ LogicalResult KVCacheUpdateOp::verify() {
 LogicalResult AttentionOp::verify() {
   if (shaped(getKeyCache()).getShape() != shaped(getValueCache()).getShape())
     return emitOpError() << "key and value cache shapes differ";
-  return verifyQuery(*this, shaped(getQuery()), shaped(getKeyCache()),
-                     shaped(getResult()), getSlidingWindow());
+  if (failed(verifyQuery(*this, shaped(getQuery()), shaped(getKeyCache()),
+                         shaped(getResult()),
+                         sint(getSlidingWindowAttr()))))
+    return failure();
+  return expectPositive(*this, "scale", getScale());
 }
 
 LogicalResult FusedAttentionOp::verify() {
   auto q = shaped(getQuery());
   if (failed(verifyQuery(*this, q, shaped(getKeyCache()), shaped(getResult()),
-                         getSlidingWindow())))
+                         sint(getSlidingWindowAttr()))))
     return failure();
   if (shaped(getKeyCache()).getShape() != shaped(getValueCache()).getShape())
     return emitOpError() << "key and value cache shapes differ";
@@ -209,11 +250,19 @@ LogicalResult FusedAttentionOp::verify() {
   auto qn = shaped(getQueryNorm());
   if (qn.getRank() != 1 || !dimsAgree(qn.getDimSize(0), q.getDimSize(2)))
     return emitOpError() << "query_norm must be [head_dim]";
-  if (getRope().getRotaryDims() * 2 > q.getDimSize(2))
-    return emitOpError() << "rotary_dims exceeds head_dim/2";
-  if ((getLayerType() == LayerType::sliding) != (getSlidingWindow() > 0))
+  int64_t d = q.getDimSize(2);
+  if (ShapedType::isDynamic(d) || d % 2)
+    return emitOpError() << "head_dim must be static and even";
+  if (getRope().getRotaryDims() > d / 2)
+    return emitOpError() << "rotary_dims " << getRope().getRotaryDims()
+                         << " exceeds head_dim/2 = " << d / 2;
+  if ((getLayerType() == LayerType::sliding) !=
+      (sint(getSlidingWindowAttr()) > 0))
     return emitOpError()
            << "sliding layers need sliding_window > 0, full layers 0";
+  if (failed(expectPositive(*this, "scale", getScale())) ||
+      failed(expectPositive(*this, "epsilon", getEpsilon())))
+    return failure();
   return success();
 }
 
@@ -224,7 +273,10 @@ LogicalResult MLPOp::verify() {
   if (failed(expectRank(*this, "input", in, 2)) ||
       failed(expectRank(*this, "gate weight", g, 2)) ||
       failed(expectRank(*this, "up weight", u, 2)) ||
-      failed(expectRank(*this, "down weight", d, 2)))
+      failed(expectRank(*this, "down weight", d, 2)) ||
+      failed(expectFloatElements(*this, "gate weight", g)) ||
+      failed(expectFloatElements(*this, "up weight", u)) ||
+      failed(expectFloatElements(*this, "down weight", d)))
     return failure();
   if (g.getShape() != u.getShape())
     return emitOpError() << "gate and up weights must have the same shape";
@@ -247,7 +299,10 @@ LogicalResult verifyRouterWeights(Operation *op, ShapedType in,
   if (failed(expectRank(op, "input", in, 2)) ||
       failed(expectRank(op, "router weight", rw, 2)) ||
       failed(expectRank(op, "router scale", rs, 1)) ||
-      failed(expectRank(op, "per-expert scale", pes, 1)))
+      failed(expectRank(op, "per-expert scale", pes, 1)) ||
+      failed(expectFloatElements(op, "router weight", rw)) ||
+      failed(expectFloatElements(op, "router scale", rs)) ||
+      failed(expectFloatElements(op, "per-expert scale", pes)))
     return failure();
   int64_t e = rw.getDimSize(0);
   if (failed(expectDim(op, "router input features", rw.getDimSize(1),
@@ -256,9 +311,9 @@ LogicalResult verifyRouterWeights(Operation *op, ShapedType in,
                        in.getDimSize(1))) ||
       failed(expectDim(op, "per-expert scale size", pes.getDimSize(0), e)))
     return failure();
-  if (topK < 1 || topK > e)
-    return op->emitOpError() << "top_k must be in [1, " << e << "], got "
-                             << topK;
+  if (topK < 1 || (!ShapedType::isDynamic(e) && topK > e))
+    return op->emitOpError() << "top_k must be in [1, " << dimStr(e)
+                             << "], got " << topK;
   return success();
 }
 
@@ -266,12 +321,15 @@ LogicalResult verifyExpertWeights(Operation *op, ShapedType in,
                                   ShapedType gu, ShapedType down,
                                   int64_t experts) {
   if (failed(expectRank(op, "gate_up weight", gu, 3)) ||
-      failed(expectRank(op, "down weight", down, 3)))
+      failed(expectRank(op, "down weight", down, 3)) ||
+      failed(expectFloatElements(op, "gate_up weight", gu)) ||
+      failed(expectFloatElements(op, "down weight", down)))
     return failure();
   int64_t ie = down.getDimSize(2);
+  int64_t rows = ShapedType::isDynamic(ie) ? ShapedType::kDynamic : 2 * ie;
   if (failed(expectDim(op, "gate_up experts", gu.getDimSize(0), experts)) ||
       failed(expectDim(op, "down experts", down.getDimSize(0), experts)) ||
-      failed(expectDim(op, "gate_up rows", gu.getDimSize(1), 2 * ie)) ||
+      failed(expectDim(op, "gate_up rows", gu.getDimSize(1), rows)) ||
       failed(expectDim(op, "gate_up input features", gu.getDimSize(2),
                        in.getDimSize(1))) ||
       failed(expectDim(op, "down output features", down.getDimSize(1),
@@ -287,28 +345,30 @@ LogicalResult MoEOp::verify() {
     return emitOpError() << "router and expert inputs must have one shape";
   auto rw = shaped(getRouterWeight());
   if (failed(verifyRouterWeights(*this, in, rw, shaped(getRouterScale()),
-                                 shaped(getPerExpertScale()), getTopK())) ||
+                                 shaped(getPerExpertScale()),
+                                 sint(getTopKAttr()))) ||
       failed(verifyExpertWeights(*this, in, shaped(getGateUpWeight()),
                                  shaped(getDownWeight()), rw.getDimSize(0))))
     return failure();
   if (shaped(getResult()).getShape() != in.getShape())
     return emitOpError() << "result shape must equal the input shape";
-  return success();
+  return expectPositive(*this, "epsilon", getEpsilon());
 }
 
 LogicalResult RouterOp::verify() {
   auto in = shaped(getInput());
   if (failed(verifyRouterWeights(*this, in, shaped(getRouterWeight()),
                                  shaped(getRouterScale()),
-                                 shaped(getPerExpertScale()), getTopK())))
+                                 shaped(getPerExpertScale()),
+                                 sint(getTopKAttr()))))
     return failure();
   for (Value r : {getExperts(), getWeights()}) {
     auto t = shaped(r);
     if (t.getRank() != 2 || !dimsAgree(t.getDimSize(0), in.getDimSize(0)) ||
-        !dimsAgree(t.getDimSize(1), getTopK()))
+        !dimsAgree(t.getDimSize(1), sint(getTopKAttr())))
       return emitOpError() << "results must be [tokens, top_k]";
   }
-  return success();
+  return expectPositive(*this, "epsilon", getEpsilon());
 }
 
 LogicalResult ExpertFFNOp::verify() {
@@ -326,6 +386,10 @@ LogicalResult ExpertFFNOp::verify() {
   if (failed(verifyExpertWeights(*this, in, gu, shaped(getDownWeight()),
                                  gu.getDimSize(0))))
     return failure();
+  int64_t k = ex.getDimSize(1), e = gu.getDimSize(0);
+  if (!ShapedType::isDynamic(k) && !ShapedType::isDynamic(e) && k > e)
+    return emitOpError() << "selects " << k << " experts per token from "
+                         << e << " experts";
   if (shaped(getResult()).getShape() != in.getShape())
     return emitOpError() << "result shape must equal the input shape";
   return success();
@@ -340,7 +404,9 @@ LogicalResult PerLayerInputsOp::verify() {
       failed(expectRank(*this, "table", table, 2)) ||
       failed(expectRank(*this, "projection weight", pw, 2)) ||
       failed(expectRank(*this, "norm weight", nw, 1)) ||
-      failed(expectRank(*this, "result", res, 3)))
+      failed(expectRank(*this, "result", res, 3)) ||
+      failed(expectFloatElements(*this, "table", table)) ||
+      failed(expectFloatElements(*this, "projection weight", pw)))
     return failure();
   int64_t l = res.getDimSize(1), p = res.getDimSize(2);
   if (ShapedType::isDynamic(l) || ShapedType::isDynamic(p))
@@ -355,6 +421,10 @@ LogicalResult PerLayerInputsOp::verify() {
                        h.getDimSize(1))) ||
       failed(expectDim(*this, "norm weight size", nw.getDimSize(0), p)))
     return failure();
+  if (failed(expectPositive(*this, "table_scale", getTableScale())) ||
+      failed(expectPositive(*this, "projection_scale", getProjectionScale())) ||
+      failed(expectPositive(*this, "epsilon", getEpsilon())))
+    return failure();
   return success();
 }
 
@@ -363,9 +433,9 @@ LogicalResult LayerSliceOp::verify() {
   if (failed(expectRank(*this, "input", in, 3)) ||
       failed(expectRank(*this, "result", res, 2)))
     return failure();
-  int64_t l = in.getDimSize(1);
-  if (getLayer() < 0 || (!ShapedType::isDynamic(l) && getLayer() >= l))
-    return emitOpError() << "layer " << getLayer() << " out of range [0, "
+  int64_t l = in.getDimSize(1), layer = sint(getLayerAttr());
+  if (layer < 0 || (!ShapedType::isDynamic(l) && layer >= l))
+    return emitOpError() << "layer " << layer << " out of range [0, "
                          << dimStr(l) << ")";
   if (failed(expectDim(*this, "result token dimension", res.getDimSize(0),
                        in.getDimSize(0))) ||
@@ -378,9 +448,11 @@ LogicalResult LayerSliceOp::verify() {
 LogicalResult ScaleOp::verify() {
   if (getInput().getType() != getResult().getType())
     return emitOpError() << "result type must equal the input type";
+  if (!getFactor().isFinite())
+    return emitOpError() << "factor must be finite";
   if (Value s = getScalar()) {
     auto t = shaped(s);
-    if (t.getNumElements() != 1 || !t.hasStaticShape())
+    if (!t.hasStaticShape() || t.getNumElements() != 1)
       return emitOpError() << "scalar operand must hold exactly one element";
   }
   return success();
@@ -426,9 +498,7 @@ OpFoldResult ReshapeOp::fold(FoldAdaptor) {
 }
 
 LogicalResult SoftcapOp::verify() {
-  if (!(getCap().convertToFloat() > 0.0f))
-    return emitOpError() << "cap must be positive";
-  return success();
+  return expectPositive(*this, "cap", getCap());
 }
 
 #define GET_OP_CLASSES
