@@ -1,0 +1,53 @@
+//===- cli.h - the compiled model's command line ----------------*- C++ -*-===//
+#ifndef GEMMA4RT_CLI_H
+#define GEMMA4RT_CLI_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gemma4rt {
+
+struct Options {
+  bool help = false;
+  bool info = false; ///< --info: print the manifest summary and exit
+
+  // Prompt: exactly one of these.
+  std::optional<std::vector<int32_t>> tokens; ///< --tokens 2,17,93
+  std::optional<std::string> prompt;          ///< --prompt TEXT (tokenizer)
+  std::optional<std::string> chat;            ///< --chat TEXT (tokenizer + template)
+
+  std::optional<int64_t> maxNewTokens; ///< unset: until EOS or context full
+  std::optional<int64_t> maxContext;   ///< unset: manifest default_context
+  std::optional<int> threads;          ///< unset: all CPUs
+
+  bool greedy = false;
+  std::optional<double> temperature;
+  std::optional<int64_t> topK;
+  std::optional<double> topP;
+  std::optional<double> minP;
+  std::optional<double> repeatPenalty;
+  std::optional<int64_t> repeatLastN;
+  std::optional<uint64_t> seed;
+  bool ignoreEos = false;
+
+  bool printIds = false;
+  std::optional<std::string> dumpLogits;
+  bool stats = false;
+};
+
+/// Parses argv[1..]. Accepts "--flag value" and "--flag=value". Throws
+/// UsageError naming the flag for an unknown flag, a missing or malformed
+/// value, or a value out of range.
+Options parseArgs(int argc, const char *const *argv);
+
+/// The --help text.
+std::string usage(const std::string &prog);
+
+/// "2,17,93" (commas and/or blanks) -> ids; throws UsageError naming `flag`.
+std::vector<int32_t> parseIdList(const std::string &text, const std::string &flag);
+
+} // namespace gemma4rt
+
+#endif

@@ -1,0 +1,81 @@
+//===- sampler.h - next-token sampling --------------------------*- C++ -*-===//
+//
+// Sampling is runtime work (not model math). The chain, in llama.cpp's order:
+//
+//   1. repetition penalty over the last `repeatLastN` tokens (prompt and
+//      generated): a logit l of a token seen there becomes l / penalty when
+//      l > 0, else l * penalty (each distinct token once). 1 = off.
+//   2. greedy (--greedy or temperature 0): argmax, lowest id on ties. Stop.
+//   3. top-k: keep the k largest logits (0 = off).
+//   4. top-p: keep the smallest prefix (by probability, descending) whose
+//      probability sums to >= p (1 = off).
+//   5. min-p: keep tokens whose probability is >= min_p * the largest
+//      (0 = off).
+//   6. temperature: divide the kept logits by T, softmax.
+//   7. draw from that distribution with xoshiro256** seeded by --seed
+//      (splitmix64-expanded), so a seed fixes the output.
+//
+// Steps 4 and 5 use probabilities at temperature 1 (softmax over the
+// candidates still kept), as llama.cpp does. At least one token is always
+// kept.
+//
+//===----------------------------------------------------------------------===//
+#ifndef GEMMA4RT_SAMPLER_H
+#define GEMMA4RT_SAMPLER_H
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace gemma4rt {
+
+/// xoshiro256** (Blackman & Vigna), seeded through splitmix64.
+class Rng {
+public:
+  explicit Rng(uint64_t seed);
+  uint64_t next();
+  /// Uniform in [0, 1) with 53 random bits.
+  double uniform();
+
+private:
+  uint64_t s_[4];
+};
+
+struct SamplerParams {
+  bool greedy = false;
+  double temperature = 1.0; ///< 0 => greedy
+  int64_t topK = 64;        ///< 0 => off
+  double topP = 0.95;       ///< 1 => off
+  double minP = 0.0;        ///< 0 => off
+  double repeatPenalty = 1.0; ///< 1 => off
+  int64_t repeatLastN = 64;   ///< tokens of history the penalty looks at; -1 = all
+  uint64_t seed = 0;
+};
+
+class Sampler {
+public:
+  Sampler(const SamplerParams &params, int64_t vocab);
+
+  /// Picks the next token from logits[vocab]; `history` is every token so
+  /// far (prompt then generated), used by the repetition penalty.
+  int32_t sample(const float *logits, std::span<const int32_t> history);
+
+  const SamplerParams &params() const { return params_; }
+  bool isGreedy() const;
+
+private:
+  struct Cand {
+    float logit;
+    int32_t id;
+  };
+  SamplerParams params_;
+  int64_t vocab_;
+  Rng rng_;
+  std::vector<float> work_;
+  std::vector<Cand> cands_;
+  std::vector<uint8_t> seen_;
+};
+
+} // namespace gemma4rt
+
+#endif

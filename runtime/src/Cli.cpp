@@ -1,0 +1,218 @@
+//===- Cli.cpp - command-line parsing of a compiled model ----------------===//
+#include "gemma4rt/cli.h"
+#include "gemma4rt/error.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <limits>
+#include <map>
+
+namespace gemma4rt {
+
+std::string usage(const std::string &prog) {
+  return "usage: " + prog + R"( [options]
+
+A Gemma 4 model compiled by gemma4c. Runs the prompt, then generates.
+
+Prompt (one of):
+  --tokens LIST          token ids, e.g. 2,17,93 (commas or blanks)
+  --prompt TEXT          text, tokenized with the bundled tokenizer
+  --chat TEXT            one user turn through the model's chat template
+
+Generation:
+  --max-new-tokens N     tokens to generate (default: until EOS or the
+                         context is full); prompt + N must fit the context
+  --max-context N        KV cache capacity in tokens (default: the one given
+                         to gemma4c; at most max_position_embeddings)
+  --ignore-eos           do not stop at end-of-sequence tokens
+  --threads N            worker threads, caller included (default: all CPUs)
+
+Sampling (applied in this order):
+  --repeat-penalty F     penalise the last --repeat-last-n tokens (1 = off)
+  --repeat-last-n N      history the penalty looks at (default 64, -1 = all)
+  --greedy               always take the most likely token (= --temperature 0)
+  --top-k N              keep the N most likely tokens (0 = off)
+  --top-p F              keep the smallest set with probability >= F (1 = off)
+  --min-p F              drop tokens below F x the top probability (0 = off)
+  --temperature F        divide logits by F before drawing (0 = greedy)
+  --seed N               random seed (default: random); fixes the output
+  Defaults come from the model's generation config, else temperature 1,
+  top-k 64, top-p 0.95, min-p 0, repeat-penalty 1.
+
+Output:
+  --print-ids            print generated token ids, space separated, on one
+                         line (the default output when there is no tokenizer)
+  --dump-logits FILE     write the prompt's logits (tensor "logits", F32
+                         [prompt_len, vocab]) to a .safetensors file; with no
+                         --max-new-tokens, nothing is generated
+  --stats                print load / prefill / decode speed to stderr
+  --info                 print what this model is and exit
+  -h, --help             print this help and exit
+)";
+}
+
+namespace {
+
+int64_t parseInt(const std::string &flag, const std::string &v, int64_t lo, int64_t hi) {
+  if (v.empty())
+    throw UsageError(flag + ": expected an integer, got an empty value");
+  char *end = nullptr;
+  errno = 0;
+  long long x = std::strtoll(v.c_str(), &end, 10);
+  if (*end != 0 || end == v.c_str() || v.front() == ' ')
+    throw UsageError(flag + ": expected an integer, got '" + v + "'");
+  if (errno == ERANGE || x < lo || x > hi)
+    throw UsageError(flag + ": " + v + " is out of range [" + std::to_string(lo) + ", " +
+                     std::to_string(hi) + "]");
+  return x;
+}
+
+uint64_t parseU64(const std::string &flag, const std::string &v) {
+  char *end = nullptr;
+  errno = 0;
+  if (v.empty() || v.front() == '-' || v.front() == '+' || v.front() == ' ')
+    throw UsageError(flag + ": expected a non-negative integer, got '" + v + "'");
+  unsigned long long x = std::strtoull(v.c_str(), &end, 10);
+  if (*end != 0 || end == v.c_str())
+    throw UsageError(flag + ": expected a non-negative integer, got '" + v + "'");
+  if (errno == ERANGE)
+    throw UsageError(flag + ": " + v + " does not fit 64 bits");
+  return x;
+}
+
+double parseReal(const std::string &flag, const std::string &v, double lo, double hi,
+                 bool loOpen, const char *range) {
+  char *end = nullptr;
+  errno = 0;
+  double x = v.empty() ? 0 : std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != 0 || end == v.c_str() || v.front() == ' ')
+    throw UsageError(flag + ": expected a number, got '" + v + "'");
+  if (!std::isfinite(x) || x < lo || x > hi || (loOpen && x == lo))
+    throw UsageError(flag + ": " + v + " is out of range " + range);
+  return x;
+}
+
+} // namespace
+
+std::vector<int32_t> parseIdList(const std::string &text, const std::string &flag) {
+  std::vector<int32_t> ids;
+  size_t i = 0, n = text.size();
+  auto isSep = [](char c) { return c == ',' || c == ' ' || c == '\t' || c == '\n'; };
+  bool expectItem = true; // after a comma an item must follow
+  while (i < n) {
+    while (i < n && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n'))
+      ++i;
+    if (i >= n)
+      break;
+    if (text[i] == ',') {
+      if (expectItem)
+        throw UsageError(flag + ": empty item in token list '" + text + "'");
+      expectItem = true;
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < n && !isSep(text[j]))
+      ++j;
+    std::string item = text.substr(i, j - i);
+    char *end = nullptr;
+    errno = 0;
+    long long x = std::strtoll(item.c_str(), &end, 10);
+    if (*end != 0 || end == item.c_str())
+      throw UsageError(flag + ": '" + item + "' is not a token id");
+    if (errno == ERANGE || x < std::numeric_limits<int32_t>::min() ||
+        x > std::numeric_limits<int32_t>::max())
+      throw UsageError(flag + ": token id " + item + " is out of range");
+    ids.push_back(static_cast<int32_t>(x));
+    expectItem = false;
+    i = j;
+  }
+  if (ids.empty())
+    throw UsageError(flag + ": empty token list");
+  if (expectItem)
+    throw UsageError(flag + ": token list '" + text + "' ends with a comma");
+  return ids;
+}
+
+Options parseArgs(int argc, const char *const *argv) {
+  Options o;
+  using ValueFn = std::function<void(const std::string &flag, const std::string &value)>;
+  using FlagFn = std::function<void()>;
+  const std::map<std::string, ValueFn> withValue = {
+      {"--tokens", [&](auto &f, auto &v) { o.tokens = parseIdList(v, f); }},
+      {"--prompt", [&](auto &, auto &v) { o.prompt = v; }},
+      {"--chat", [&](auto &, auto &v) { o.chat = v; }},
+      {"--max-new-tokens",
+       [&](auto &f, auto &v) { o.maxNewTokens = parseInt(f, v, 0, int64_t(1) << 40); }},
+      {"--max-context",
+       [&](auto &f, auto &v) { o.maxContext = parseInt(f, v, 1, int64_t(1) << 40); }},
+      {"--threads", [&](auto &f, auto &v) { o.threads = int(parseInt(f, v, 1, 4096)); }},
+      {"--temperature",
+       [&](auto &f, auto &v) { o.temperature = parseReal(f, v, 0, 1e6, false, "[0, inf)"); }},
+      {"--top-k", [&](auto &f, auto &v) { o.topK = parseInt(f, v, 0, INT32_MAX); }},
+      {"--top-p", [&](auto &f, auto &v) { o.topP = parseReal(f, v, 0, 1, true, "(0, 1]"); }},
+      {"--min-p", [&](auto &f, auto &v) { o.minP = parseReal(f, v, 0, 1, false, "[0, 1]"); }},
+      {"--repeat-penalty",
+       [&](auto &f, auto &v) { o.repeatPenalty = parseReal(f, v, 0, 1e6, true, "(0, inf)"); }},
+      {"--repeat-last-n",
+       [&](auto &f, auto &v) { o.repeatLastN = parseInt(f, v, -1, INT32_MAX); }},
+      {"--seed", [&](auto &f, auto &v) { o.seed = parseU64(f, v); }},
+      {"--dump-logits",
+       [&](auto &f, auto &v) {
+         if (v.empty())
+           throw UsageError(f + ": expected a file name");
+         o.dumpLogits = v;
+       }},
+  };
+  const std::map<std::string, FlagFn> noValue = {
+      {"--help", [&] { o.help = true; }},
+      {"-h", [&] { o.help = true; }},
+      {"--info", [&] { o.info = true; }},
+      {"--greedy", [&] { o.greedy = true; }},
+      {"--ignore-eos", [&] { o.ignoreEos = true; }},
+      {"--print-ids", [&] { o.printIds = true; }},
+      {"--stats", [&] { o.stats = true; }},
+  };
+
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string name = arg, value;
+    bool hasInline = false;
+    if (arg.rfind("--", 0) == 0) {
+      if (auto eq = arg.find('='); eq != std::string::npos) {
+        name = arg.substr(0, eq);
+        value = arg.substr(eq + 1);
+        hasInline = true;
+      }
+    } else if (arg != "-h") {
+      throw UsageError("unexpected argument '" + arg + "' (see --help)");
+    }
+    if (auto it = noValue.find(name); it != noValue.end()) {
+      if (hasInline)
+        throw UsageError(name + ": takes no value");
+      it->second();
+      continue;
+    }
+    auto it = withValue.find(name);
+    if (it == withValue.end())
+      throw UsageError("unknown flag " + name + " (see --help)");
+    if (!hasInline) {
+      if (i + 1 >= argc)
+        throw UsageError(name + ": missing value");
+      value = argv[++i];
+      if (value.rfind("--", 0) == 0 && name != "--prompt" && name != "--chat")
+        throw UsageError(name + ": missing value (got flag " + value + ")");
+    }
+    it->second(name, value);
+  }
+
+  int sources = int(o.tokens.has_value()) + int(o.prompt.has_value()) + int(o.chat.has_value());
+  if (sources > 1)
+    throw UsageError(std::string(o.chat ? "--chat" : "--prompt") +
+                     ": give only one of --tokens, --prompt, --chat");
+  return o;
+}
+
+} // namespace gemma4rt

@@ -1,0 +1,347 @@
+//===- Payload.cpp - locate, validate and map the appended payload -------===//
+#include "gemma4rt/payload.h"
+#include "gemma4rt/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace gemma4rt {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string errnoText() { return std::strerror(errno); }
+
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+};
+
+void preadAll(int fd, void *buf, size_t n, uint64_t off, const std::string &path) {
+  auto *p = static_cast<uint8_t *>(buf);
+  while (n > 0) {
+    ssize_t r = ::pread(fd, p, n, static_cast<off_t>(off));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      throw Error("cannot read " + path + ": " + (r < 0 ? errnoText() : "unexpected end of file"));
+    p += r;
+    n -= static_cast<size_t>(r);
+    off += static_cast<uint64_t>(r);
+  }
+}
+
+uint64_t le64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i)
+    v = (v << 8) | p[i];
+  return v;
+}
+
+std::string dirOf(const std::string &path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos)
+    return ".";
+  if (slash == 0)
+    return "/";
+  return path.substr(0, slash);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Manifest
+//===----------------------------------------------------------------------===//
+
+Manifest parseManifest(std::string_view text, const std::string &where) {
+  auto bad = [&](const std::string &what) -> Error {
+    return Error("corrupt model payload in " + where + ": " + what);
+  };
+  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded())
+    throw bad("manifest is not valid JSON");
+  if (!j.is_object())
+    throw bad("manifest is not a JSON object");
+
+  auto member = [&](const json &obj, const char *key, const std::string &ctx) -> const json & {
+    auto it = obj.find(key);
+    if (it == obj.end())
+      throw bad("manifest lacks \"" + ctx + key + "\"");
+    return *it;
+  };
+  auto integer = [&](const json &obj, const char *key, const std::string &ctx, int64_t lo,
+                     int64_t hi = INT64_MAX) -> int64_t {
+    const json &v = member(obj, key, ctx);
+    if (!v.is_number_integer())
+      throw bad("manifest \"" + ctx + key + "\" is not an integer");
+    int64_t x = v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)
+                    ? INT64_MAX
+                    : v.get<int64_t>();
+    if (x < lo || x > hi)
+      throw bad("manifest \"" + ctx + key + "\" = " + std::to_string(x) + " is out of range");
+    return x;
+  };
+  auto optInteger = [&](const json &obj, const char *key, const std::string &ctx,
+                        int64_t dflt) -> int64_t {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null())
+      return dflt;
+    return integer(obj, key, ctx, INT32_MIN, INT32_MAX);
+  };
+
+  Manifest m;
+  m.abi = integer(j, "abi", "", 0);
+  if (m.abi != GEMMA4RT_ABI_VERSION)
+    throw Error("model payload in " + where + " has ABI version " + std::to_string(m.abi) +
+                ", this runtime implements " + std::to_string(GEMMA4RT_ABI_VERSION));
+
+  const json &model = member(j, "model", "");
+  if (!model.is_object())
+    throw bad("manifest \"model\" is not an object");
+  if (auto it = model.find("name"); it != model.end() && it->is_string())
+    m.model.name = it->get<std::string>();
+  m.model.vocabSize = integer(model, "vocab_size", "model.", 1, INT32_MAX);
+  m.model.numLayers = optInteger(model, "num_layers", "model.", 0);
+  m.model.hiddenSize = optInteger(model, "hidden_size", "model.", 0);
+  m.model.maxPositionEmbeddings = integer(model, "max_position_embeddings", "model.", 1);
+  m.model.bosTokenId = static_cast<int32_t>(optInteger(model, "bos_token_id", "model.", -1));
+  m.model.padTokenId = static_cast<int32_t>(optInteger(model, "pad_token_id", "model.", -1));
+  if (auto it = model.find("eos_token_ids"); it != model.end() && !it->is_null()) {
+    const json &eos = *it;
+    auto addEos = [&](const json &v) {
+      if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= m.model.vocabSize)
+        throw bad("manifest \"model.eos_token_ids\" holds an invalid id");
+      m.model.eosTokenIds.push_back(static_cast<int32_t>(v.get<int64_t>()));
+    };
+    if (eos.is_array())
+      for (const json &v : eos)
+        addEos(v);
+    else
+      addEos(eos);
+  }
+
+  m.prefillChunk = integer(j, "prefill_chunk", "", 1, 1 << 20);
+  m.defaultContext = integer(j, "default_context", "", 1);
+  m.kvBytesFixed = static_cast<uint64_t>(integer(j, "kv_bytes_fixed", "", 0));
+  m.kvBytesPerContext = static_cast<uint64_t>(integer(j, "kv_bytes_per_context", "", 0));
+
+  const json &w = member(j, "weights", "");
+  if (!w.is_object())
+    throw bad("manifest \"weights\" is not an object");
+  m.weightsSize = static_cast<uint64_t>(integer(w, "size", "weights.", 0));
+  if (auto it = w.find("file"); it != w.end()) {
+    if (!it->is_string() || it->get<std::string>().empty())
+      throw bad("manifest \"weights.file\" is not a file name");
+    m.weightsExternal = true;
+    m.weightsFile = it->get<std::string>();
+  } else {
+    m.weightsOffset = static_cast<uint64_t>(integer(w, "offset", "weights.", 0));
+    if (m.weightsOffset % 4096 != 0)
+      throw bad("weights offset " + std::to_string(m.weightsOffset) + " is not 4096-aligned");
+  }
+
+  if (auto it = j.find("tokenizer"); it != j.end() && !it->is_null()) {
+    const json &t = *it;
+    if (!t.is_object())
+      throw bad("manifest \"tokenizer\" is neither an object nor null");
+    m.hasTokenizer = true;
+    m.tokenizerOffset = static_cast<uint64_t>(integer(t, "offset", "tokenizer.", 0));
+    m.tokenizerSize = static_cast<uint64_t>(integer(t, "size", "tokenizer.", 0));
+    if (auto f = t.find("format"); f != t.end() && f->is_string())
+      m.tokenizerFormat = f->get<std::string>();
+  }
+  if (auto it = j.find("chat"); it != j.end() && !it->is_null())
+    m.chatJson = it->dump();
+
+  if (auto it = j.find("generation"); it != j.end() && it->is_object()) {
+    const json &g = *it;
+    auto num = [&](const char *key, double &out) {
+      if (auto f = g.find(key); f != g.end() && f->is_number())
+        out = f->get<double>();
+    };
+    num("temperature", m.generation.temperature);
+    num("top_p", m.generation.topP);
+    num("min_p", m.generation.minP);
+    num("repetition_penalty", m.generation.repeatPenalty);
+    if (auto f = g.find("top_k"); f != g.end() && f->is_number_integer())
+      m.generation.topK = f->get<int64_t>();
+  }
+  return m;
+}
+
+//===----------------------------------------------------------------------===//
+// MappedRegion
+//===----------------------------------------------------------------------===//
+
+MappedRegion::MappedRegion(int fd, uint64_t offset, uint64_t size, const std::string &what) {
+  size_ = size;
+  if (size == 0) {
+    alignas(4096) static const uint8_t empty[64] = {};
+    data_ = empty;
+    return;
+  }
+  uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  uint64_t start = offset / page * page;
+  mapSize_ = static_cast<size_t>(offset - start + size);
+  map_ = ::mmap(nullptr, mapSize_, PROT_READ, MAP_PRIVATE, fd, static_cast<off_t>(start));
+  if (map_ == MAP_FAILED) {
+    map_ = nullptr;
+    throw Error("cannot map " + what + ": " + errnoText());
+  }
+  ::madvise(map_, mapSize_, MADV_WILLNEED);
+  data_ = static_cast<const uint8_t *>(map_) + (offset - start);
+}
+
+MappedRegion::MappedRegion(MappedRegion &&o) noexcept { *this = std::move(o); }
+
+MappedRegion &MappedRegion::operator=(MappedRegion &&o) noexcept {
+  if (this != &o) {
+    if (map_)
+      ::munmap(map_, mapSize_);
+    map_ = o.map_;
+    mapSize_ = o.mapSize_;
+    data_ = o.data_;
+    size_ = o.size_;
+    o.map_ = nullptr;
+    o.mapSize_ = 0;
+    o.data_ = nullptr;
+    o.size_ = 0;
+  }
+  return *this;
+}
+
+MappedRegion::~MappedRegion() {
+  if (map_)
+    ::munmap(map_, mapSize_);
+}
+
+//===----------------------------------------------------------------------===//
+// Payload
+//===----------------------------------------------------------------------===//
+
+std::string Payload::selfExePath(const char *argv0) {
+  char buf[PATH_MAX + 1];
+  ssize_t n = ::readlink("/proc/self/exe", buf, PATH_MAX);
+  if (n > 0) {
+    buf[n] = 0;
+    if (::access(buf, R_OK) == 0)
+      return buf;
+  }
+  std::string a = argv0 ? argv0 : "";
+  if (a.empty())
+    throw Error("cannot locate the executable (no /proc/self/exe and no argv[0])");
+  if (a.find('/') == std::string::npos) {
+    if (const char *path = std::getenv("PATH")) {
+      std::string p = path;
+      size_t start = 0;
+      while (start <= p.size()) {
+        size_t end = p.find(':', start);
+        if (end == std::string::npos)
+          end = p.size();
+        std::string dir = p.substr(start, end - start);
+        std::string cand = (dir.empty() ? "." : dir) + "/" + a;
+        if (::access(cand.c_str(), X_OK) == 0) {
+          a = cand;
+          break;
+        }
+        start = end + 1;
+      }
+    }
+  }
+  if (char *r = ::realpath(a.c_str(), nullptr)) {
+    a = r;
+    std::free(r);
+  }
+  return a;
+}
+
+std::unique_ptr<Payload> Payload::open(const std::string &exePath) {
+  std::unique_ptr<Payload> p(new Payload());
+  p->path_ = exePath;
+  Fd f;
+  f.fd = ::open(exePath.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0)
+    throw Error("cannot open " + exePath + ": " + errnoText());
+  struct stat st;
+  if (::fstat(f.fd, &st) != 0)
+    throw Error("cannot stat " + exePath + ": " + errnoText());
+  uint64_t fileSize = static_cast<uint64_t>(st.st_size);
+
+  auto missing = [&]() {
+    return Error("no model payload in " + exePath +
+                 " (this runtime must be linked by `gemma4c compile`, which appends one)");
+  };
+  auto bad = [&](const std::string &what) {
+    return Error("corrupt model payload in " + exePath + ": " + what);
+  };
+  if (fileSize < GEMMA4RT_TRAILER_SIZE)
+    throw missing();
+  uint8_t tr[GEMMA4RT_TRAILER_SIZE];
+  preadAll(f.fd, tr, sizeof tr, fileSize - GEMMA4RT_TRAILER_SIZE, exePath);
+  if (std::memcmp(tr, GEMMA4RT_PAYLOAD_MAGIC, 8) != 0)
+    throw missing();
+  uint64_t mOff = le64(tr + 8), mSize = le64(tr + 16), version = le64(tr + 24);
+  if (version != GEMMA4RT_ABI_VERSION)
+    throw Error("model payload in " + exePath + " has format version " + std::to_string(version) +
+                ", this runtime reads version " + std::to_string(GEMMA4RT_ABI_VERSION));
+  uint64_t payloadEnd = fileSize - GEMMA4RT_TRAILER_SIZE;
+  if (mOff > payloadEnd || mSize > payloadEnd - mOff)
+    throw bad("manifest [" + std::to_string(mOff) + ", +" + std::to_string(mSize) +
+              ") lies outside the file (truncated?)");
+  if (mSize > (64u << 20))
+    throw bad("manifest of " + std::to_string(mSize) + " bytes is implausibly large");
+  std::string text(mSize, '\0');
+  preadAll(f.fd, text.data(), mSize, mOff, exePath);
+  p->manifest_ = parseManifest(text, exePath);
+  const Manifest &m = p->manifest_;
+
+  if (m.hasTokenizer) {
+    if (m.tokenizerOffset > mOff || m.tokenizerSize > mOff - m.tokenizerOffset)
+      throw bad("tokenizer bytes lie outside the payload");
+    p->tokenizer_.resize(m.tokenizerSize);
+    preadAll(f.fd, p->tokenizer_.data(), m.tokenizerSize, m.tokenizerOffset, exePath);
+  }
+
+  if (!m.weightsExternal) {
+    if (m.weightsOffset > mOff || m.weightsSize > mOff - m.weightsOffset)
+      throw bad("weights [" + std::to_string(m.weightsOffset) + ", +" +
+                std::to_string(m.weightsSize) + ") lie outside the payload (truncated?)");
+    p->weightsPath_ = exePath;
+    p->weights_ = MappedRegion(f.fd, m.weightsOffset, m.weightsSize, "the weights in " + exePath);
+  } else {
+    std::string wpath = m.weightsFile.front() == '/' ? m.weightsFile
+                                                     : dirOf(exePath) + "/" + m.weightsFile;
+    p->weightsPath_ = wpath;
+    Fd wf;
+    wf.fd = ::open(wpath.c_str(), O_RDONLY | O_CLOEXEC);
+    if (wf.fd < 0)
+      throw Error("cannot open the weights file " + wpath +
+                  " (built with --weights=external; keep it beside the executable): " +
+                  errnoText());
+    struct stat ws;
+    if (::fstat(wf.fd, &ws) != 0)
+      throw Error("cannot stat " + wpath + ": " + errnoText());
+    if (static_cast<uint64_t>(ws.st_size) != m.weightsSize)
+      throw Error("weights file " + wpath + " has " + std::to_string(ws.st_size) +
+                  " bytes, the model expects " + std::to_string(m.weightsSize) +
+                  " (from a different build?)");
+    p->weights_ = MappedRegion(wf.fd, 0, m.weightsSize, wpath);
+  }
+  return p;
+}
+
+const uint8_t *Payload::weights() const { return weights_.data(); }
+
+} // namespace gemma4rt
