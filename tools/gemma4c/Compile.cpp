@@ -1,12 +1,340 @@
-//===- Compile.cpp - gemma4c compile ---------------------------------------------===//
-// Placeholder until the implementation lands; replaced wholesale.
+//===- Compile.cpp - gemma4c compile --------------------------------------===//
+//
+// checkpoint -> gemma4 dialect -> graph passes -> CPU lowering -> LLVM IR ->
+// object -> linked with the runtime -> payload (weights, tokenizer, manifest)
+// appended. Every output is written under a temporary name and renamed only
+// when complete, so a failure never leaves a partial file behind.
+//
+//===----------------------------------------------------------------------===//
 #include "Commands.h"
+#include "Options.h"
+
+#include "gemma4c/Frontend/Checkpoint.h"
+#include "gemma4c/Frontend/Importer.h"
+#include "gemma4c/Target/CPU/Linker.h"
+#include "gemma4c/Target/CPU/ObjectEmitter.h"
+#include "gemma4c/Target/CPU/Passes.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <fstream>
+#include <map>
+#include <unistd.h>
 
 namespace gemma4c {
-int runCompile(const Args &) {
-  std::fprintf(stderr, "gemma4c compile: error: not available in this build yet\n");
-  return 2;
+namespace {
+
+const char *kCompileHelp = R"(Usage: gemma4c compile <checkpoint-dir> -o <output> [options]
+
+Compiles a Hugging Face Gemma 4 checkpoint into a standalone executable.
+
+Options:
+  -o <path>                 output file ('-' = stdout for text forms)
+  --emit=<kind>             exe (default) | obj | asm | llvm | mlir
+                            (mlir: the gemma4 dialect after the graph passes)
+  --target=<triple>         target triple (default: the host), e.g. x86_64-linux-gnu
+  --cpu=<name>              target CPU (default: the host CPU natively, generic
+                            when cross-compiling), e.g. x86-64-v3, skylake
+  --weights=<mode>          embedded (default: inside the executable, memory-
+                            mapped at start-up) | external (<output>.weights)
+  --max-context=<n>         default context of the binary (default 4096,
+                            clamped to max_position_embeddings)
+  --prefill-chunk=<n>       tokens per prefill call (default 64)
+  --serial                  generate single-threaded code (no thread pool)
+  --no-fuse-attention       keep attention unfused (for debugging)
+  --opt=<0-3>               LLVM optimisation level (default 3)
+  --print-ir-after-all      print the IR after every MLIR pass to stderr
+  --help                    this text
+)";
+
+struct CompileOptions {
+  std::string checkpoint, output, emit = "exe", triple, cpu, weights = "embedded";
+  int64_t maxContext = 4096, prefillChunk = 64, opt = 3;
+  bool serial = false, fuse = true, printAfterAll = false;
+};
+
+CompileOptions parse(const Args &args, bool &help) {
+  CompileOptions o;
+  OptionCursor cur(args);
+  std::string v;
+  while (!cur.done()) {
+    if (cur.match("--help") || cur.match("-h")) {
+      help = true;
+      return o;
+    }
+    if (cur.match("-o", &v)) o.output = v;
+    else if (cur.match("--emit", &v)) {
+      if (v != "exe" && v != "obj" && v != "asm" && v != "llvm" && v != "mlir")
+        throw UsageError("invalid value '" + v + "' for --emit (expected exe, obj, asm, llvm or mlir)");
+      o.emit = v;
+    } else if (cur.match("--target", &v)) o.triple = v;
+    else if (cur.match("--cpu", &v)) o.cpu = v;
+    else if (cur.match("--weights", &v)) {
+      if (v != "embedded" && v != "external")
+        throw UsageError("invalid value '" + v + "' for --weights (expected embedded or external)");
+      o.weights = v;
+    } else if (cur.match("--max-context", &v)) o.maxContext = parseInt("--max-context", v, 1, int64_t(1) << 30);
+    else if (cur.match("--prefill-chunk", &v)) o.prefillChunk = parseInt("--prefill-chunk", v, 1, 8192);
+    else if (cur.match("--opt", &v)) o.opt = parseInt("--opt", v, 0, 3);
+    else if (cur.match("--serial")) o.serial = true;
+    else if (cur.match("--no-fuse-attention")) o.fuse = false;
+    else if (cur.match("--print-ir-after-all")) o.printAfterAll = true;
+    else if (cur.isFlag()) throw UsageError("unknown flag '" + cur.peek() + "' (see gemma4c compile --help)");
+    else if (o.checkpoint.empty()) o.checkpoint = cur.positional();
+    else throw UsageError("unexpected argument '" + cur.peek() + "'");
+  }
+  if (o.checkpoint.empty())
+    throw UsageError("missing <checkpoint-dir> (see gemma4c compile --help)");
+  if (o.output.empty()) {
+    if (o.emit == "exe" || o.emit == "obj")
+      throw UsageError("missing -o <output>");
+    o.output = "-";
+  }
+  if (o.output == "-" && (o.emit == "exe" || o.emit == "obj"))
+    throw UsageError("-o - is only for text outputs (--emit=mlir|llvm|asm)");
+  if (o.weights == "external" && o.emit != "exe")
+    throw UsageError("--weights=external applies to --emit=exe only");
+  return o;
 }
+
+/// A temporary file next to `final` that is removed unless committed.
+struct TempFile {
+  std::string path;
+  bool keep = false;
+  explicit TempFile(const std::string &final)
+      : path(final + ".tmp." + std::to_string(::getpid())) {}
+  ~TempFile() {
+    if (!keep)
+      std::remove(path.c_str());
+  }
+  bool commit(const std::string &final, std::string &err) {
+    if (std::rename(path.c_str(), final.c_str()) != 0) {
+      err = "cannot write '" + final + "': " + std::strerror(errno);
+      return false;
+    }
+    keep = true;
+    return true;
+  }
+};
+
+std::string readFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+int compileMain(const CompileOptions &o, const char *argv0) {
+  auto fail = [](const std::string &msg) {
+    std::fprintf(stderr, "gemma4c compile: error: %s\n", msg.c_str());
+    return 1;
+  };
+  std::unique_ptr<Checkpoint> ckpt = Checkpoint::open(o.checkpoint);
+  const TextConfig &cfg = ckpt->config();
+
+  CPUTarget target;
+  target.triple = o.triple;
+  target.cpu = o.cpu;
+  target.optLevel = (int)o.opt;
+  std::string triple = resolvedTriple(target);
+
+  mlir::MLIRContext ctx;
+  ctx.loadDialect<mlir::LLVM::LLVMDialect>();
+  ImportOptions io;
+  io.maxContext = o.maxContext;
+  io.prefillChunk = o.prefillChunk;
+  mlir::OwningOpRef<mlir::ModuleOp> module = importCheckpoint(ctx, *ckpt, io);
+
+  mlir::gemma4::CPUPipelineOptions po;
+  po.fuseAttention = o.fuse;
+  po.threads = !o.serial;
+  if (o.printAfterAll)
+    ctx.disableMultithreading();
+  auto runPM = [&](auto build) -> bool {
+    mlir::PassManager pm(&ctx);
+    if (o.printAfterAll)
+      pm.enableIRPrinting([](mlir::Pass *, mlir::Operation *) { return false; },
+                          [](mlir::Pass *, mlir::Operation *) { return true; },
+                          /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
+    build(pm);
+    return mlir::succeeded(pm.run(*module));
+  };
+  if (!runPM([&](mlir::PassManager &pm) { mlir::gemma4::buildGraphPipeline(pm, po); }))
+    return fail("graph passes failed on '" + o.checkpoint + "'");
+
+  if (o.emit == "mlir") {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(o.output, ec);
+    if (ec)
+      return fail("cannot write '" + o.output + "': " + ec.message());
+    module->print(os);
+    return 0;
+  }
+
+  // The weight blob layout, decided by gemma4-layout-weights.
+  std::map<int64_t, const TensorView *> blob;
+  module->walk([&](mlir::gemma4::WeightOp w) { blob[(int64_t)*w.getOffset()] = &ckpt->get(w.getName().str()); });
+  auto sizeAttr = (*module)->getAttrOfType<mlir::IntegerAttr>("gemma4.weights_size");
+  uint64_t weightsSize = sizeAttr ? sizeAttr.getInt() : 0;
+  auto attrInt = [&](const char *name) {
+    return (*module)->getAttrOfType<mlir::IntegerAttr>(name).getInt();
+  };
+  int64_t kvFixed = attrInt("gemma4.kv_bytes_fixed"), kvPerCtx = attrInt("gemma4.kv_bytes_per_context"),
+          defaultCtx = attrInt("gemma4.default_context");
+
+  if (!runPM([&](mlir::PassManager &pm) { mlir::gemma4::buildCPULoweringPipeline(pm, po); }))
+    return fail("lowering to LLVM failed on '" + o.checkpoint + "'");
+
+  std::string err;
+  if (o.emit != "exe") {
+    EmitKind kind = o.emit == "obj" ? EmitKind::Object : o.emit == "asm" ? EmitKind::Assembly : EmitKind::LLVMIR;
+    if (o.output == "-") {
+      llvm::SmallString<128> tmp;
+      llvm::sys::fs::createTemporaryFile("gemma4c", "out", tmp);
+      if (!emitCPU(*module, target, kind, std::string(tmp), err))
+        return std::remove(tmp.c_str()), fail(err);
+      std::string text = readFile(std::string(tmp));
+      std::remove(tmp.c_str());
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      return 0;
+    }
+    TempFile out(o.output);
+    if (!emitCPU(*module, target, kind, out.path, err) || !out.commit(o.output, err))
+      return fail(err);
+    return 0;
+  }
+
+  // Object, link, payload.
+  TempFile obj(o.output + ".o");
+  if (!emitCPU(*module, target, EmitKind::Object, obj.path, err))
+    return fail(err);
+  TempFile exe(o.output);
+  std::string rtDir = findRuntimeDir(triple, argv0);
+  if (!linkExecutable(obj.path, exe.path, triple, rtDir, err))
+    return fail(err);
+
+  auto writeWeights = [&](const std::function<void(const void *, size_t)> &sink) {
+    static const char zeros[4096] = {0};
+    uint64_t pos = 0;
+    for (auto &[off, t] : blob) {
+      while (pos < (uint64_t)off) {
+        uint64_t n = std::min<uint64_t>(off - pos, sizeof zeros);
+        sink(zeros, n);
+        pos += n;
+      }
+      sink(t->data, t->nbytes);
+      pos += t->nbytes;
+    }
+  };
+  std::vector<PayloadPart> parts;
+  bool external = o.weights == "external";
+  std::string weightsName = llvm::sys::path::filename(o.output).str() + ".weights";
+  std::unique_ptr<TempFile> wfile;
+  if (external) {
+    wfile = std::make_unique<TempFile>(o.output + ".weights");
+    FILE *f = std::fopen(wfile->path.c_str(), "wb");
+    if (!f)
+      return fail("cannot write '" + o.output + ".weights': " + std::strerror(errno));
+    bool ok = true;
+    writeWeights([&](const void *p, size_t n) { ok = ok && std::fwrite(p, 1, n, f) == n; });
+    if (std::fclose(f) != 0 || !ok)
+      return fail("writing '" + o.output + ".weights' failed");
+  } else {
+    parts.push_back({weightsSize, 4096, writeWeights});
+  }
+  // Tokenizer: tokenizer.json, else tokenizer.model; none => ids-only.
+  std::string tokPath, tokFormat;
+  for (auto [file, fmt] : {std::pair{"tokenizer.json", "hf-json"}, std::pair{"tokenizer.model", "sentencepiece"}}) {
+    std::string p = o.checkpoint + "/" + file;
+    if (llvm::sys::fs::exists(p)) {
+      tokPath = p;
+      tokFormat = fmt;
+      break;
+    }
+  }
+  std::string tokBytes;
+  if (!tokPath.empty()) {
+    tokBytes = readFile(tokPath);
+    parts.push_back({tokBytes.size(), 8, [&](const std::function<void(const void *, size_t)> &sink) {
+                       sink(tokBytes.data(), tokBytes.size());
+                     }});
+  } else {
+    std::fprintf(stderr, "gemma4c compile: warning: '%s' has no tokenizer.json or tokenizer.model: "
+                         "the binary takes and prints token ids only\n", o.checkpoint.c_str());
+  }
+  std::string chatTemplate;
+  if (llvm::sys::fs::exists(o.checkpoint + "/chat_template.jinja"))
+    chatTemplate = readFile(o.checkpoint + "/chat_template.jinja");
+
+  auto manifest = [&](const std::vector<PayloadPart> &ps) {
+    nlohmann::json m;
+    m["abi"] = 1;
+    m["model"] = {{"name", llvm::sys::path::filename(llvm::StringRef(o.checkpoint).rtrim('/')).str()},
+                  {"vocab_size", cfg.vocabSize},
+                  {"num_layers", cfg.numLayers},
+                  {"hidden_size", cfg.hiddenSize},
+                  {"max_position_embeddings", cfg.maxPositionEmbeddings},
+                  {"bos_token_id", cfg.bosTokenId},
+                  {"eos_token_ids", cfg.eosTokenIds},
+                  {"pad_token_id", cfg.padTokenId}};
+    m["prefill_chunk"] = o.prefillChunk;
+    m["default_context"] = defaultCtx;
+    m["kv_bytes_fixed"] = kvFixed;
+    m["kv_bytes_per_context"] = kvPerCtx;
+    size_t i = 0;
+    if (external)
+      m["weights"] = {{"file", weightsName}, {"size", weightsSize}};
+    else
+      m["weights"] = {{"offset", ps[i].offset}, {"size", weightsSize}}, ++i;
+    if (!tokPath.empty())
+      m["tokenizer"] = {{"offset", ps[i].offset}, {"size", ps[i].size}, {"format", tokFormat}};
+    else
+      m["tokenizer"] = nullptr;
+    if (!chatTemplate.empty())
+      m["chat"] = {{"template", chatTemplate}};
+    else
+      m["chat"] = nullptr;
+    m["compiler"] = {{"version", GEMMA4C_VERSION}, {"triple", triple}, {"cpu", resolvedCPU(target)}};
+    return m.dump();
+  };
+  if (!appendPayload(exe.path, parts, manifest, err))
+    return fail(err);
+  llvm::sys::fs::setPermissions(exe.path, llvm::sys::fs::all_read | llvm::sys::fs::all_exe |
+                                              llvm::sys::fs::owner_write);
+  if (wfile && !wfile->commit(o.output + ".weights", err))
+    return fail(err);
+  if (!exe.commit(o.output, err))
+    return fail(err);
+  return 0;
+}
+
+} // namespace
+
+int runCompile(const Args &args) {
+  bool help = false;
+  CompileOptions o;
+  try {
+    o = parse(args, help);
+  } catch (const UsageError &e) {
+    std::fprintf(stderr, "gemma4c compile: error: %s\n", e.what());
+    return 2;
+  }
+  if (help) {
+    std::fputs(kCompileHelp, stdout);
+    return 0;
+  }
+  try {
+    return compileMain(o, "/proc/self/exe");
+  } catch (const InputError &e) {
+    std::fprintf(stderr, "gemma4c compile: error: %s\n", e.what());
+    return 1;
+  }
+}
+
 } // namespace gemma4c

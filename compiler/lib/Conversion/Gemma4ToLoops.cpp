@@ -332,7 +332,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     Value m;
     if (inShape.size() == 2 && outShape.size() == 3)
       m = memref::ExpandShapeOp::create(b, loc, mt, in, ArrayRef<ReassociationIndices>{{0}, {1, 2}},
-                                        ArrayRef<OpFoldResult>{OpFoldResult(S()), b.getIndexAttr(outShape[1]),
+                                        ArrayRef<OpFoldResult>{ShapedType::isDynamic(outShape[0]) ? OpFoldResult(S()) : OpFoldResult(b.getIndexAttr(outShape[0])), b.getIndexAttr(outShape[1]),
                                                                b.getIndexAttr(outShape[2])});
     else if (inShape.size() == 3 && outShape.size() == 2)
       m = memref::CollapseShapeOp::create(b, loc, in, ArrayRef<ReassociationIndices>{{0}, {1, 2}});

@@ -8,12 +8,20 @@
 
 using namespace mlir;
 
-void mlir::gemma4::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &opts) {
+void mlir::gemma4::buildGraphPipeline(OpPassManager &pm, const CPUPipelineOptions &opts) {
   // Target-neutral graph rewrites.
   pm.addPass(createGemma4MoEDispatch());
   if (opts.fuseAttention)
     pm.addPass(createGemma4FuseAttention());
   pm.addPass(createGemma4LayoutWeights());
+}
+
+void mlir::gemma4::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &opts) {
+  buildGraphPipeline(pm, opts);
+  buildCPULoweringPipeline(pm, opts);
+}
+
+void mlir::gemma4::buildCPULoweringPipeline(OpPassManager &pm, const CPUPipelineOptions &opts) {
   // Buffers and loops.
   pm.addPass(createGemma4ToLoops());
   pm.addPass(createCanonicalizerPass());

@@ -18,8 +18,11 @@ struct CPUPipelineOptions {
   bool threads = true; ///< run parallel loops on the runtime thread pool
 };
 
-/// gemma4 graph -> LLVM dialect, for a CPU target.
+/// gemma4 graph -> LLVM dialect, for a CPU target: the graph pipeline
+/// (MoE dispatch, attention fusion, weight layout) then the CPU lowering.
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &opts = {});
+void buildGraphPipeline(OpPassManager &pm, const CPUPipelineOptions &opts = {});
+void buildCPULoweringPipeline(OpPassManager &pm, const CPUPipelineOptions &opts = {});
 /// Registers gemma4-cpu-pipeline with gemma4c-opt.
 void registerCPUPipeline();
 
