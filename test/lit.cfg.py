@@ -25,8 +25,8 @@ config.excludes = ["fixtures", "unit", "Inputs", "CMakeLists.txt", "lit.cfg.py",
 config.test_source_root = here
 config.test_exec_root = os.path.join(config.gemma4c_obj_root, "test")
 
-llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=False)
-llvm_config.with_environment("PATH", config.gemma4c_tools_dir, append_path=False)
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.gemma4c_tools_dir, append_path=True)
 llvm_config.use_default_substitutions()
 config.substitutions.append(("%fixtures", os.path.join(here, "fixtures")))
 config.substitutions.append(("%src", config.gemma4c_src_root))
