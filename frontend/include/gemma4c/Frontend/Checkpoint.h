@@ -12,6 +12,11 @@
 
 namespace gemma4c {
 
+/// Every text tensor the config implies, by unprefixed name (e.g.
+/// "layers.0.self_attn.q_proj.weight"; "lm_head.weight" when untied), with
+/// its exact shape. Checkpoint::open() validates against it.
+std::map<std::string, std::vector<int64_t>> expectedTensors(const TextConfig &c);
+
 /// A checkpoint folder: config plus every text tensor, memory-mapped.
 /// Handles one model.safetensors or shards listed by
 /// model.safetensors.index.json. open() validates that every tensor the
@@ -35,6 +40,10 @@ public:
   /// Tensors of vision/audio towers, skipped for now.
   int64_t skippedTensors() const { return skipped_; }
   uint64_t skippedBytes() const { return skippedBytes_; }
+  /// The .safetensors files opened (one, or every shard once).
+  const std::vector<std::unique_ptr<SafetensorsFile>> &files() const { return files_; }
+  /// True when the tensors came from shards listed by an index file.
+  bool sharded() const { return sharded_; }
 
 private:
   std::string dir_;
@@ -43,6 +52,7 @@ private:
   std::map<std::string, const TensorView *> text_;
   int64_t skipped_ = 0;
   uint64_t skippedBytes_ = 0;
+  bool sharded_ = false;
 };
 
 } // namespace gemma4c

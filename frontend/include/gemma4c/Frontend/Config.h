@@ -62,6 +62,20 @@ struct TextConfig {
   std::vector<LayerConfig> layers;
 };
 
+/// "E2B", "E4B", "26B-A4B", "31B" when the shapes match a published
+/// variant (hidden size, layers, heads, MoE, PLE, vocab), else "unknown".
+std::string guessVariant(const TextConfig &c);
+
+/// config.json text (transformers format, keys as real checkpoints spell
+/// them: global_head_dim, num_global_key_value_heads) of a preset with the
+/// published shapes: "e2b", "e4b", "26b-a4b", "31b", or "tiny" (a small CI
+/// model using every feature: PLE, KV sharing, double-wide MLP, k=v, MoE).
+/// `conditional` picks Gemma4ForConditionalGeneration (text_config nested)
+/// over Gemma4ForCausalLM (flat). Throws InputError for an unknown name.
+std::string presetConfig(const std::string &name, bool conditional = true);
+/// Wraps a bare text_config object (JSON text) the same way.
+std::string wrapTextConfig(const std::string &textConfigJson, bool conditional = true);
+
 /// Reads `<dir>/config.json` (and generation_config.json when present),
 /// accepting both wrappers and both spellings of the full-attention
 /// overrides. Throws InputError naming the file and key on anything missing,

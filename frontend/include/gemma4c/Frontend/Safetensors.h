@@ -5,6 +5,7 @@
 #include "gemma4c/Frontend/Error.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -69,6 +70,32 @@ struct TensorToWrite {
 };
 void writeSafetensors(const std::string &path,
                       const std::vector<TensorToWrite> &tensors);
+
+/// A tensor to be written by writeSafetensorsStreaming: its bytes are not in
+/// memory but produced on demand.
+struct TensorSpec {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+  /// numel x dtype size; throws InputError naming the tensor on overflow.
+  uint64_t nbytes() const;
+};
+/// Produces bytes [offset, offset + n) of tensor `index` into `buf`.
+/// Called in order, chunk by chunk; `offset` is a multiple of 8.
+using TensorFill = std::function<void(size_t index, uint64_t offset,
+                                      uint8_t *buf, uint64_t n)>;
+/// Writes a .safetensors file without holding the tensors in memory: the
+/// header first (8-byte aligned, space padded), then each tensor's bytes as
+/// `fill` produces them. Same temporary-name-and-rename guarantee as
+/// writeSafetensors. `metadata` goes to `__metadata__`.
+void writeSafetensorsStreaming(
+    const std::string &path, const std::vector<TensorSpec> &tensors,
+    const TensorFill &fill,
+    const std::map<std::string, std::string> &metadata = {{"format", "pt"}});
+/// The header bytes (length prefix included) writeSafetensorsStreaming
+/// would write for `tensors`; its size plus the tensor bytes is the file size.
+std::string safetensorsHeader(const std::vector<TensorSpec> &tensors,
+                              const std::map<std::string, std::string> &metadata);
 
 } // namespace gemma4c
 
