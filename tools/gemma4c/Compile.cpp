@@ -143,6 +143,9 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   target.cpu = o.cpu;
   target.optLevel = (int)o.opt;
   std::string triple = resolvedTriple(target);
+  if (!isSupportedCPUTriple(llvm::Triple(triple)))
+    throw InputError("unsupported target '" + triple +
+                     "' (supported: x86_64-linux-gnu, aarch64-linux-gnu; see gemma4c targets)");
 
   mlir::MLIRContext ctx;
   ctx.loadDialect<mlir::LLVM::LLVMDialect>();

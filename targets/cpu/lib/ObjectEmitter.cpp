@@ -35,6 +35,10 @@ static void initTargets() {
   (void)done;
 }
 
+bool isSupportedCPUTriple(const llvm::Triple &t) {
+  return (t.getArch() == Triple::x86_64 || t.getArch() == Triple::aarch64) && t.isOSLinux();
+}
+
 static bool isHost(const CPUTarget &t) {
   return t.triple.empty() ||
          Triple(Triple::normalize(t.triple)) == Triple(sys::getDefaultTargetTriple());
@@ -68,6 +72,10 @@ bool emitCPU(mlir::ModuleOp module, const CPUTarget &target, EmitKind kind,
 
   std::string tripleStr = resolvedTriple(target);
   Triple triple(tripleStr);
+  if (!isSupportedCPUTriple(triple)) {
+    error = "unsupported target '" + tripleStr + "' (supported: x86_64-linux-gnu, aarch64-linux-gnu; see gemma4c targets)";
+    return false;
+  }
   std::string lookupErr;
   const Target *tgt = TargetRegistry::lookupTarget(triple, lookupErr);
   if (!tgt) {

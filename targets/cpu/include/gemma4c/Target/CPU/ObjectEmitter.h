@@ -4,6 +4,8 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
+#include "llvm/TargetParser/Triple.h"
+
 #include <string>
 
 namespace gemma4c {
@@ -26,6 +28,8 @@ bool emitCPU(mlir::ModuleOp module, const CPUTarget &target, EmitKind kind,
 /// The normalised triple and CPU that `target` resolves to.
 std::string resolvedTriple(const CPUTarget &target);
 std::string resolvedCPU(const CPUTarget &target);
+/// x86-64 and AArch64 Linux, the CPU targets gemma4c supports.
+bool isSupportedCPUTriple(const llvm::Triple &t);
 
 } // namespace gemma4c
 
