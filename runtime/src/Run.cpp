@@ -134,14 +134,14 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
       throw UsageError(std::string(o.tokens ? "--tokens" : "prompt") + ": token id " +
                        std::to_string(t) + " is outside [0, " + std::to_string(V) + ")");
 
-  // Output: text when there is a tokenizer and --print-ids is not given.
-  if (!o.printIds && !codec && m.hasTokenizer && makeCodec)
-    codec = makeCodec(*payload);
-  const bool textOut = !o.printIds && codec;
-
   // Does it fit? Prompt + requested tokens must fit the context.
   const int64_t P = static_cast<int64_t>(ids.size());
   const bool generate = !o.dumpLogits || o.maxNewTokens.has_value();
+
+  // Output: text when there is a tokenizer and --print-ids is not given.
+  if (generate && !o.printIds && !codec && m.hasTokenizer && makeCodec)
+    codec = makeCodec(*payload);
+  const bool textOut = !o.printIds && codec;
   int64_t K = 0;
   if (generate)
     K = o.maxNewTokens ? *o.maxNewTokens : std::max<int64_t>(0, ctx - P);
@@ -175,6 +175,9 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
 
   // Decode loop.
   std::unordered_set<int32_t> eos(m.model.eosTokenIds.begin(), m.model.eosTokenIds.end());
+  if (o.chat)
+    for (int32_t t : codec->chatStopIds())
+      eos.insert(t);
   Sampler sampler(sp, V);
   std::vector<int32_t> history = ids;
   history.reserve(size_t(P + K));
@@ -200,6 +203,10 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
     logits = session.decode(t);
     decodeTime += seconds(a, Clock::now());
     ++decodeCalls;
+  }
+  if (textOut) {
+    std::string rest = codec->finish();
+    std::fwrite(rest.data(), 1, rest.size(), stdout);
   }
   if (idsOut || (textOut && generated > 0)) {
     std::fputc('\n', stdout);

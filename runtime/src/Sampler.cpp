@@ -52,6 +52,50 @@ Sampler::Sampler(const SamplerParams &params, int64_t vocab)
 
 bool Sampler::isGreedy() const { return params_.greedy || params_.temperature <= 0.0; }
 
+// Top-p over candidates [0, kept) in no particular order: bucket them by
+// logit (mass per bucket), find the bucket where the cumulative mass reaches
+// topP of the total, sort only the candidates down to that bucket and cut exactly.
+// Every token of the nucleus lies in those buckets, so the result equals a
+// full sort's. Leaves the kept prefix sorted; returns its length.
+size_t Sampler::nucleusUnsorted(size_t kept, float maxL, double topP) {
+  constexpr int kBuckets = 1024;
+  constexpr double kRange = 32.0; // nats below the max; the rest share the last bucket
+  const double scale = kBuckets / kRange;
+  double mass[kBuckets] = {};
+  auto bucketOf = [&](float l) {
+    double d = (double(maxL) - l) * scale;
+    return d >= kBuckets - 1 ? kBuckets - 1 : d <= 0 ? 0 : int(d);
+  };
+  for (size_t i = 0; i < kept; ++i)
+    mass[bucketOf(cands_[i].logit)] += std::exp(cands_[i].logit - maxL); // float exp
+  double z = 0;
+  for (double x : mass)
+    z += x;
+  const double target = topP * z;
+  double cum = 0;
+  int last = kBuckets - 1;
+  for (int b = 0; b < kBuckets; ++b) {
+    cum += mass[b];
+    if (cum >= target) {
+      last = b;
+      break;
+    }
+  }
+  auto mid = std::partition(cands_.begin(), cands_.begin() + kept,
+                            [&](const Cand &c) { return bucketOf(c.logit) <= last; });
+  size_t m = size_t(mid - cands_.begin());
+  std::sort(cands_.begin(), mid, [](const Cand &a, const Cand &b) {
+    return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
+  });
+  cum = 0;
+  for (size_t i = 0; i < m; ++i) {
+    cum += std::exp(double(cands_[i].logit) - maxL);
+    if (cum >= target)
+      return i + 1;
+  }
+  return m;
+}
+
 int32_t Sampler::sample(const float *logits, std::span<const int32_t> history) {
   const int64_t V = vocab_;
   const float *l = logits;
@@ -94,21 +138,35 @@ int32_t Sampler::sample(const float *logits, std::span<const int32_t> history) {
     return static_cast<int32_t>(best);
   }
 
-  cands_.resize(static_cast<size_t>(V));
-  for (int64_t i = 0; i < V; ++i) {
-    float x = l[i];
-    cands_[size_t(i)] = {std::isnan(x) ? -std::numeric_limits<float>::infinity() : x,
-                         static_cast<int32_t>(i)};
-  }
-  size_t kept = cands_.size();
+  size_t kept = 0;
   bool sorted = false;
+  auto clean = [](float x) { return std::isnan(x) ? -std::numeric_limits<float>::infinity() : x; };
 
-  // 3. Top-k.
+  // 3. Top-k: one pass with a heap of the k best (its front is the worst
+  // kept), so a large vocabulary costs ~V comparisons.
   if (params_.topK > 0 && params_.topK < V) {
-    kept = size_t(params_.topK);
-    std::nth_element(cands_.begin(), cands_.begin() + kept, cands_.end(), better);
-    std::sort(cands_.begin(), cands_.begin() + kept, better);
+    const size_t k = size_t(params_.topK);
+    cands_.clear();
+    cands_.reserve(k);
+    for (int64_t i = 0; i < V; ++i) {
+      Cand c{clean(l[i]), static_cast<int32_t>(i)};
+      if (cands_.size() < k) {
+        cands_.push_back(c);
+        std::push_heap(cands_.begin(), cands_.end(), better);
+      } else if (better(c, cands_.front())) {
+        std::pop_heap(cands_.begin(), cands_.end(), better);
+        cands_.back() = c;
+        std::push_heap(cands_.begin(), cands_.end(), better);
+      }
+    }
+    std::sort(cands_.begin(), cands_.end(), better);
+    kept = k;
     sorted = true;
+  } else {
+    cands_.resize(static_cast<size_t>(V));
+    for (int64_t i = 0; i < V; ++i)
+      cands_[size_t(i)] = {clean(l[i]), static_cast<int32_t>(i)};
+    kept = cands_.size();
   }
 
   // 4. Top-p, on the softmax over the kept candidates (temperature 1).
@@ -116,36 +174,26 @@ int32_t Sampler::sample(const float *logits, std::span<const int32_t> history) {
     float maxL = -std::numeric_limits<float>::infinity();
     for (size_t i = 0; i < kept; ++i)
       maxL = std::max(maxL, cands_[i].logit);
-    double z = 0;
-    for (size_t i = 0; i < kept; ++i)
-      z += std::exp(double(cands_[i].logit) - maxL);
-    const double target = params_.topP * z;
-    // Sort a growing prefix until it holds the mass (avoids sorting the
-    // whole vocabulary when no top-k came first).
-    size_t m = sorted ? kept : std::min<size_t>(kept, 256);
-    for (;;) {
-      if (!sorted) {
-        if (m < kept)
-          std::nth_element(cands_.begin(), cands_.begin() + m, cands_.begin() + kept, better);
-        std::sort(cands_.begin(), cands_.begin() + m, better);
-      }
-      double cum = 0;
-      size_t cut = 0;
-      bool found = false;
-      for (size_t i = 0; i < m; ++i) {
-        cum += std::exp(double(cands_[i].logit) - maxL);
-        if (cum >= target) {
-          cut = i + 1;
-          found = true;
-          break;
+    if (std::isfinite(maxL)) {
+      if (sorted) {
+        double z = 0;
+        for (size_t i = 0; i < kept; ++i)
+          z += std::exp(double(cands_[i].logit) - maxL);
+        const double target = params_.topP * z;
+        double cum = 0;
+        size_t cut = kept;
+        for (size_t i = 0; i < kept; ++i) {
+          cum += std::exp(double(cands_[i].logit) - maxL);
+          if (cum >= target) {
+            cut = i + 1;
+            break;
+          }
         }
-      }
-      if (found || m == kept) {
-        kept = found ? cut : m;
+        kept = std::max<size_t>(1, cut);
+      } else {
+        kept = std::max<size_t>(1, nucleusUnsorted(kept, maxL, params_.topP));
         sorted = true;
-        break;
       }
-      m = std::min(kept, m * 4); // grow the sorted prefix and select again
     }
   }
 

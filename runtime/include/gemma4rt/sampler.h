@@ -68,6 +68,8 @@ private:
     float logit;
     int32_t id;
   };
+  size_t nucleusUnsorted(size_t kept, float maxL, double topP);
+
   SamplerParams params_;
   int64_t vocab_;
   Rng rng_;

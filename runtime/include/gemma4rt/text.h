@@ -23,14 +23,19 @@ namespace gemma4rt {
 class TextCodec {
 public:
   virtual ~TextCodec() = default;
-  /// Plain text -> ids, with BOS prepended when the model wants it.
+  /// Plain text -> ids, with BOS prepended when the manifest names one.
   virtual std::vector<int32_t> encode(std::string_view text) = 0;
   /// One user turn through the manifest's chat template -> ids (with BOS and
   /// the generation prompt for the model's turn).
   virtual std::vector<int32_t> encodeChat(std::string_view userMessage) = 0;
-  /// The bytes of one token (may be part of a UTF-8 sequence); "" for
-  /// control tokens.
+  /// Extra ids that end generation after encodeChat (end of turn, ...).
+  virtual std::vector<int32_t> chatStopIds() { return {}; }
+  /// Streaming detokenization: the text that became final with this
+  /// generated token (possibly "", e.g. inside a multi-byte sequence or for a
+  /// special token).
   virtual std::string piece(int32_t id) = 0;
+  /// The text still pending at the end of generation.
+  virtual std::string finish() { return {}; }
 };
 
 /// nullptr when this binary was built without the tokenizer library. Only

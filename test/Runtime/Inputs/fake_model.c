@@ -16,7 +16,7 @@
  * It checks the ABI on every call and aborts (exit 3) on any violation:
  * strides, shapes, arena size (= 64 + 4 * context), alignment, zeroed arena,
  * contiguous positions, pos + S <= context, ids in range, S == 1 for decode,
- * S <= $FAKE_MAX_CHUNK. $FAKE_TRACE=1 prints each call to stderr. Logits are
+ * S <= $FAKE_MAX_CHUNK. $FAKE_TRACE=1 prints each call (and its ids) to stderr. Logits are
  * filled through gemma4rt_parallel_for, checking every index is covered once.
  *===----------------------------------------------------------------------===*/
 #include "gemma4rt/abi.h"
@@ -67,9 +67,13 @@ static void run(int is_decode, int32_t *ids, int64_t ids_off, int64_t S, int64_t
     const char *s = getenv("FAKE_MAX_CHUNK");
     max_chunk = s ? atoll(s) : -1;
   }
-  if (trace)
-    fprintf(stderr, "fake: %s pos=%lld n=%lld\n", is_decode ? "decode" : "prefill",
+  if (trace) {
+    fprintf(stderr, "fake: %s pos=%lld n=%lld ids=", is_decode ? "decode" : "prefill",
             (long long)pos, (long long)S);
+    for (int64_t r = 0; r < S && r < 64; ++r)
+      fprintf(stderr, r ? ",%d" : "%d", ids[r]);
+    fprintf(stderr, "\n");
+  }
   if (ids_off != 0 || ids_stride != 1) fail("ids offset/stride", ids_off, ids_stride);
   if (kv_off != 0 || kv_stride != 1) fail("kv offset/stride", kv_off, kv_stride);
   if (w_off != 0 || w_stride != 1) fail("weights offset/stride", w_off, w_stride);
