@@ -148,13 +148,13 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &dirArg) {
     std::map<std::string, std::string> weightMap;
     for (auto &[name, shard] : idx["weight_map"].items()) {
       if (!shard.is_string())
-        throw InputError(indexPath + ": key 'weight_map." + name +
-                         "': expected a shard file name (string)");
+        throw InputError(indexPath + ": key 'weight_map': tensor " + quote(name) +
+                         " maps to a non-string (expected a shard file name)");
       std::string s = shard.get<std::string>();
       if (s.empty() || s == "." || s == ".." || s.find('/') != std::string::npos ||
           s.find('\0') != std::string::npos)
-        throw InputError(indexPath + ": key 'weight_map." + name + "': shard name " +
-                         quote(s) + " is not a plain file name");
+        throw InputError(indexPath + ": key 'weight_map': tensor " + quote(name) +
+                         " names shard " + quote(s) + ", which is not a plain file name");
       weightMap[name] = s;
     }
     if (weightMap.empty())

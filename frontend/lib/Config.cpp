@@ -58,7 +58,9 @@ const char *typeName(const json &j) {
 }
 
 std::string oneLine(std::string s) {
-  std::replace(s.begin(), s.end(), '\n', ' ');
+  for (char &ch : s)
+    if (static_cast<unsigned char>(ch) < 0x20)
+      ch = ' ';
   if (s.size() > 200)
     s = s.substr(0, 200) + "...";
   return s;
@@ -71,7 +73,11 @@ public:
       : j_(j), source_(std::move(source)), path_(std::move(path)) {}
 
   [[noreturn]] void fail(const std::string &key, const std::string &msg) const {
-    throw InputError(source_ + ": key '" + path_ + key + "': " + msg);
+    std::string m = msg;
+    for (char &ch : m)
+      if (static_cast<unsigned char>(ch) < 0x20)
+        ch = ' ';
+    throw InputError(source_ + ": key '" + oneLine(path_ + key) + "': " + m);
   }
   bool has(const std::string &key) const {
     return j_.contains(key) && !j_.at(key).is_null();
