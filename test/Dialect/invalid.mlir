@@ -991,7 +991,7 @@ func.func @fused_attention_integer_query_norm(%q: tensor<?x8x256xf32>, %k: tenso
 
 // gelu_mul: operand and result types must agree (generic form)
 func.func @gelu_mul_type_mismatch(%g: tensor<?x256xf32>, %u: tensor<?x128xf32>) -> tensor<?x256xf32> {
-  // expected-error @+1 {{'gemma4.gelu_mul' op requires the same type for all operands and results}}
+  // expected-error @+1 {{'gemma4.gelu_mul' op failed to verify that all of {gate, up, result} have same type}}
   %t = "gemma4.gelu_mul"(%g, %u) : (tensor<?x256xf32>, tensor<?x128xf32>) -> tensor<?x256xf32>
   return %t : tensor<?x256xf32>
 }
@@ -1009,7 +1009,7 @@ func.func @gelu_mul_bf16(%g: tensor<?x256xbf16>) -> tensor<?x256xbf16> {
 
 // add: operand and result types must agree (generic form)
 func.func @add_type_mismatch(%a: tensor<?x1536xf32>, %b: tensor<?x2048xf32>) -> tensor<?x1536xf32> {
-  // expected-error @+1 {{'gemma4.add' op requires the same type for all operands and results}}
+  // expected-error @+1 {{'gemma4.add' op failed to verify that all of {lhs, rhs, result} have same type}}
   %c = "gemma4.add"(%a, %b) : (tensor<?x1536xf32>, tensor<?x2048xf32>) -> tensor<?x1536xf32>
   return %c : tensor<?x1536xf32>
 }

@@ -24,7 +24,7 @@ struct Gemma4LayoutWeightsPass
   void runOnOperation() override {
     if (alignment <= 0 || (alignment & (alignment - 1))) {
       getOperation().emitError() << "weight alignment must be a power of two, got "
-                                 << alignment;
+                                 << alignment.getValue();
       return signalPassFailure();
     }
     llvm::StringMap<std::pair<int64_t, RankedTensorType>> placed;

@@ -35,7 +35,8 @@ bool linkExecutable(const std::string &object, const std::string &exe,
                     const std::string &triple, const std::string &runtimeDir,
                     std::string &error) {
   std::string main = runtimeDir + "/libgemma4rt_main.a", rt = runtimeDir + "/libgemma4rt.a",
-              tok = runtimeDir + "/libgemma4rt_tokenizer.a";
+              tok = runtimeDir + "/libgemma4rt_tokenizer.a",
+              pb = runtimeDir + "/libgemma4rt_protobuf_lite.a";
   for (const std::string &lib : {main, rt})
     if (!llvm::sys::fs::exists(lib)) {
       error = "runtime library '" + lib + "' not found (is gemma4c installed completely?)";
@@ -43,8 +44,11 @@ bool linkExecutable(const std::string &object, const std::string &exe,
     }
   llvm::Triple t(triple), host(llvm::sys::getDefaultTargetTriple());
   std::vector<std::string> args = {GEMMA4C_CLANGXX, "-o", exe, object, main, rt};
-  if (llvm::sys::fs::exists(tok))
+  if (llvm::sys::fs::exists(tok)) {
     args.push_back(tok);
+    if (llvm::sys::fs::exists(pb))
+      args.push_back(pb);
+  }
   if (t.getArch() != host.getArch()) {
     args.push_back("--target=" + triple);
     args.push_back("-static");

@@ -182,7 +182,7 @@ def Gemma4_FusedAttentionOp : Gemma4_Op<"fused_attention", [AttrSizedOperandSegm
   let hasVerifier = 1;
 }
 
-def Gemma4_GeluMulOp : Gemma4_Op<"gelu_mul", [Pure, SameOperandsAndResultType]> {
+def Gemma4_GeluMulOp : Gemma4_Op<"gelu_mul", [Pure, AllTypesMatch<["gate", "up", "result"]>]> {
   let summary = "gelu_tanh(gate) * up, elementwise";
   let arguments = (ins Gemma4_F32Tensor:$gate, Gemma4_F32Tensor:$up);
   let results = (outs Gemma4_F32Tensor:$result);
@@ -276,7 +276,7 @@ def Gemma4_LayerSliceOp : Gemma4_Op<"layer_slice", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Gemma4_AddOp : Gemma4_Op<"add", [Pure, Commutative, SameOperandsAndResultType]> {
+def Gemma4_AddOp : Gemma4_Op<"add", [Pure, Commutative, AllTypesMatch<["lhs", "rhs", "result"]>]> {
   let summary = "elementwise addition (residual connections)";
   let arguments = (ins Gemma4_F32Tensor:$lhs, Gemma4_F32Tensor:$rhs);
   let results = (outs Gemma4_F32Tensor:$result);
