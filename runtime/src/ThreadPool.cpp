@@ -1,18 +1,22 @@
 //===- ThreadPool.cpp - persistent workers for gemma4rt_parallel_for -----===//
 //
-// Protocol (all counters seq_cst where two threads race on them):
-//  * `epoch` is odd while a job runs and even between jobs. The caller writes
-//    the job fields only while the epoch is even and no worker is `active`,
-//    then publishes with epoch+1 (odd) and wakes sleepers.
-//  * A worker that sees a new odd epoch e increments `active`, re-reads the
-//    epoch and backs off unless it is still e; it then claims chunks from
-//    `next` until none is left, counting finished ones in `done`.
-//  * The caller claims chunks too, waits for done == nchunks, closes the job
-//    (epoch+1, even) and waits for active == 0 before returning, so no worker
-//    can touch a job's fields after its parallel_for returned.
+// Protocol:
+//  * The caller writes the job (body, ctx, n, chunk: relaxed atomics), resets
+//    `done`, stores the claim word {epoch, nchunks, next = 0} (release) and
+//    bumps `epoch`, waking sleeping workers only if some announced sleep.
+//  * Participants (workers and the caller) claim chunk indices with
+//    fetch_add on the claim word. An index below the word's nchunks is a
+//    chunk of the job that word belongs to, whatever job the participant
+//    woke for; the job fields read after that fetch_add are that job's: they
+//    were written before the word was published, and the caller cannot write
+//    the next job before this chunk is counted in `done` (each participant
+//    adds its count once it finds nothing left to claim). An index past
+//    nchunks means the job is fully claimed (the overshoot is harmless: at
+//    most one per participant per job, and the next job resets the word).
+//  * The caller claims chunks too and returns once done == nchunks. It never
+//    waits for workers that did not take part (asleep, descheduled).
 //  * Idle workers spin for GEMMA4RT_SPIN_US microseconds (default 100), then
-//    sleep on a futex on `epoch`; the caller issues FUTEX_WAKE only when some
-//    worker announced it sleeps (`sleepers`).
+//    sleep on a futex on `epoch`.
 //
 //===----------------------------------------------------------------------===//
 #include "gemma4rt/threadpool.h"
@@ -94,7 +98,7 @@ int defaultThreadCount() {
 }
 
 struct ThreadPool::Impl {
-  explicit Impl(int threads) : nthreads(std::max(1, threads)) {
+  explicit Impl(int threads) : nthreads(std::clamp(threads, 1, 4096)) {
     workers.reserve(nthreads - 1);
     for (int i = 1; i < nthreads; ++i)
       workers.emplace_back([this] { workerMain(); });
@@ -102,35 +106,49 @@ struct ThreadPool::Impl {
 
   ~Impl() {
     stop.store(true, std::memory_order_seq_cst);
-    epoch.fetch_add(2, std::memory_order_seq_cst); // keep parity, change value
+    epoch.fetch_add(1, std::memory_order_seq_cst);
     futexWakeAll(epoch);
     for (auto &t : workers)
       t.join();
   }
 
-  void runChunks() {
-    for (;;) {
-      int64_t i = next.fetch_add(1, std::memory_order_relaxed);
-      if (i >= nchunks)
-        return;
-      int64_t b = i * chunk;
-      int64_t e = std::min(n, b + chunk);
-      body(ctx, b, e);
-      done.fetch_add(1, std::memory_order_release);
-    }
+  static constexpr uint64_t kNextBits = 16, kChunkMask = (uint64_t(1) << kNextBits) - 1;
+  // Leaves room for the overshoot (<= one per participant) below 2^16.
+  static constexpr int64_t kMaxChunks = 16384;
+  static uint64_t pack(uint32_t e, uint64_t nch, uint64_t next) {
+    return (uint64_t(e) << 32) | (nch << kNextBits) | next;
   }
 
-  // Returns an odd epoch != seen, or 0 when stopping.
+  // Claims and runs chunks until the current job is fully claimed.
+  void runChunks() {
+    int64_t ran = 0;
+    for (;;) {
+      uint64_t w = word.fetch_add(1, std::memory_order_acq_rel);
+      uint64_t next = w & kChunkMask, nch = (w >> kNextBits) & kChunkMask;
+      if (next >= nch)
+        break;
+      gemma4rt_body_fn fn = body.load(std::memory_order_relaxed);
+      void *c = ctx.load(std::memory_order_relaxed);
+      const int64_t count = n.load(std::memory_order_relaxed);
+      const int64_t ch = chunk.load(std::memory_order_relaxed);
+      int64_t b = int64_t(next) * ch;
+      fn(c, b, std::min(count, b + ch));
+      ++ran;
+    }
+    // One update per participant rather than per chunk (less contention).
+    if (ran)
+      done.fetch_add(ran, std::memory_order_release);
+  }
+
+  // Returns once the epoch differs from `seen` (a new job) or stop is set.
   uint32_t waitForJob(uint32_t seen) {
     using clock = std::chrono::steady_clock;
     const int64_t budget = spinMicros();
     auto deadline = clock::now() + std::chrono::microseconds(budget);
     for (;;) {
       for (int k = 0;; ++k) {
-        if (stop.load(std::memory_order_acquire))
-          return 0;
         uint32_t e = epoch.load(std::memory_order_acquire);
-        if ((e & 1) && e != seen)
+        if (e != seen || stop.load(std::memory_order_relaxed))
           return e;
         cpuRelax();
         if ((k & 63) == 63 && clock::now() >= deadline)
@@ -138,11 +156,9 @@ struct ThreadPool::Impl {
       }
       sleepers.fetch_add(1, std::memory_order_seq_cst);
       uint32_t e = epoch.load(std::memory_order_seq_cst);
-      if (!stop.load(std::memory_order_seq_cst) && !((e & 1) && e != seen))
+      if (e == seen && !stop.load(std::memory_order_seq_cst))
         futexWait(epoch, e);
       sleepers.fetch_sub(1, std::memory_order_seq_cst);
-      // Woken: spin a little again before sleeping (spurious wake-ups, or a
-      // wake for a job this worker already saw close).
       deadline = clock::now() + std::chrono::microseconds(budget);
     }
   }
@@ -152,13 +168,10 @@ struct ThreadPool::Impl {
     uint32_t seen = 0;
     for (;;) {
       uint32_t e = waitForJob(seen);
-      if (e == 0)
+      if (stop.load(std::memory_order_acquire))
         return;
       seen = e;
-      active.fetch_add(1, std::memory_order_seq_cst);
-      if (epoch.load(std::memory_order_seq_cst) == e)
-        runChunks();
-      active.fetch_sub(1, std::memory_order_seq_cst);
+      runChunks();
     }
   }
 
@@ -175,23 +188,25 @@ struct ThreadPool::Impl {
       fn(c, 0, count);
       return;
     }
-    // About 4 chunks per participant for balance, never below the grain.
-    int64_t target = int64_t(nthreads) * 4;
+    // About 2 chunks per participant (balance vs. claim contention), never
+    // below the grain.
+    int64_t target = std::min<int64_t>(int64_t(nthreads) * 2, kMaxChunks);
     int64_t ch = std::max(grain, (count + target - 1) / target);
-    int64_t nch = (count + ch - 1) / ch;
+    int64_t nch = (count + ch - 1) / ch; // <= target
     if (nch <= 1) {
       fn(c, 0, count);
       return;
     }
     tlsInPool = true;
-    body = fn;
-    ctx = c;
-    n = count;
-    chunk = ch;
-    nchunks = nch;
-    next.store(0, std::memory_order_relaxed);
+    body.store(fn, std::memory_order_relaxed);
+    ctx.store(c, std::memory_order_relaxed);
+    n.store(count, std::memory_order_relaxed);
+    chunk.store(ch, std::memory_order_relaxed);
     done.store(0, std::memory_order_relaxed);
-    uint32_t e = epoch.load(std::memory_order_relaxed) + 1; // odd: running
+    uint32_t e = epoch.load(std::memory_order_relaxed) + 1;
+    if (e == 0) // 0 is every worker's initial `seen`
+      e = 1;
+    word.store(pack(e, uint64_t(nch), 0), std::memory_order_release);
     epoch.store(e, std::memory_order_seq_cst);
     if (sleepers.load(std::memory_order_seq_cst) > 0)
       futexWakeAll(epoch);
@@ -203,12 +218,6 @@ struct ThreadPool::Impl {
       if (k > 4096)
         std::this_thread::yield();
     }
-    epoch.store(e + 1, std::memory_order_seq_cst); // even: closed
-    for (int k = 0; active.load(std::memory_order_seq_cst) != 0; ++k) {
-      cpuRelax();
-      if (k > 4096)
-        std::this_thread::yield();
-    }
     tlsInPool = false;
   }
 
@@ -216,15 +225,14 @@ struct ThreadPool::Impl {
   std::vector<std::thread> workers;
   std::mutex callMutex;
 
-  // The job (written by the caller only between jobs).
-  gemma4rt_body_fn body = nullptr;
-  void *ctx = nullptr;
-  int64_t n = 0, chunk = 0, nchunks = 0;
+  // The job; see the protocol above.
+  std::atomic<gemma4rt_body_fn> body{nullptr};
+  std::atomic<void *> ctx{nullptr};
+  std::atomic<int64_t> n{0}, chunk{0};
 
   alignas(64) std::atomic<uint32_t> epoch{0};
-  alignas(64) std::atomic<int64_t> next{0};
+  alignas(64) std::atomic<uint64_t> word{0}; // {epoch:32, nchunks:16, next:16}
   alignas(64) std::atomic<int64_t> done{0};
-  alignas(64) std::atomic<int> active{0};
   alignas(64) std::atomic<int> sleepers{0};
   std::atomic<bool> stop{false};
 };

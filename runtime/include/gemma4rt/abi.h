@@ -29,7 +29,17 @@ extern "C" {
  *
  * The KV arena holds kv_bytes_fixed + kv_bytes_per_context * context bytes
  * (manifest), zero-initialised, 64-byte aligned; `context` is the capacity of
- * full-attention caches (the run's --max-context). */
+ * full-attention caches (the run's --max-context).
+ *
+ * What the runtime guarantees on every call (libgemma4rt):
+ *   - all offsets are 0 and all unit strides 1; kv_size and w_size are byte
+ *     counts; rows == ids_size; vocab == manifest model.vocab_size;
+ *     row_stride == vocab; the logits buffer is 64-byte aligned;
+ *   - 1 <= S, pos >= 0 and pos + S <= context; positions are contiguous
+ *     (each call starts where the previous one ended; pos 0 = fresh arena);
+ *   - ids and weights are read-only (the weights are a PROT_READ file
+ *     mapping, page aligned: writing them faults);
+ *   - calls come from one thread, never concurrently. */
 typedef void (*gemma4_entry_fn)(
     int32_t *ids_alloc, int32_t *ids, int64_t ids_off, int64_t ids_size, int64_t ids_stride,
     int64_t pos,
@@ -59,7 +69,11 @@ void gemma4_decode(
 /* ---- Services the runtime provides to generated code ---------------------
  * Runs body(ctx, begin, end) over [0, n) split across the thread pool in
  * chunks of at least `grain` iterations; returns when all are done. Called
- * from the calling thread only (no nesting). */
+ * from the calling thread only (no nesting). Chunks are disjoint, contiguous
+ * and cover [0, n) exactly once; they run concurrently on the pool's workers
+ * and on the calling thread; only the last chunk may be shorter than grain
+ * (grain <= 0 counts as 1; n <= 0 does nothing). A nested call (from inside
+ * a body) is run serially by the calling thread. */
 typedef void (*gemma4rt_body_fn)(void *ctx, int64_t begin, int64_t end);
 void gemma4rt_parallel_for(gemma4rt_body_fn body, void *ctx, int64_t n,
                            int64_t grain);
@@ -82,8 +96,12 @@ void gemma4rt_parallel_for(gemma4rt_body_fn body, void *ctx, int64_t n,
  *                                    // resolved beside the executable
  *   "tokenizer": { "offset", "size", "format": "hf-json"|"sentencepiece" }
  *              | null,
- *   "chat": { ...template data... } | null
- * } */
+ *   "chat": { ...template data... } | null,
+ *   "generation": { "temperature", "top_k", "top_p", "min_p",   // optional:
+ *                   "repetition_penalty" }   // sampling defaults, flags win
+ * }
+ * The trailer's version is GEMMA4RT_ABI_VERSION. Unknown manifest keys are
+ * ignored. */
 #define GEMMA4RT_PAYLOAD_MAGIC "GEMMA4PL"
 #define GEMMA4RT_TRAILER_SIZE 32
 

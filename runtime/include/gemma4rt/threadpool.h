@@ -3,8 +3,9 @@
 // Persistent workers (threads - 1 of them; the calling thread is the last
 // participant). A parallel_for publishes a job, wakes the workers (they spin
 // briefly after each job, then sleep on a futex), and every participant claims
-// chunks of >= grain iterations from a shared counter until none is left. No
-// thread is created per call. Calls from inside a body (nesting) or from a
+// chunks of >= grain iterations (about 2 per participant) from a shared
+// counter until none is left; the caller returns when all chunks are done,
+// without waiting for workers that took none. No thread is created per call. Calls from inside a body (nesting) or from a
 // second thread while one runs execute serially on the caller.
 //
 //===----------------------------------------------------------------------===//
@@ -23,7 +24,7 @@ int defaultThreadCount();
 
 class ThreadPool {
 public:
-  /// threads >= 1 participants including the caller.
+  /// `threads` participants including the caller, clamped to [1, 4096].
   explicit ThreadPool(int threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool &) = delete;
