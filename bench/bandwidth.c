@@ -1,0 +1,71 @@
+/* Memory-bandwidth probe for the decode roofline: streams a buffer much larger
+ * than the caches with 1..N threads and reports the best read bandwidth
+ * (GB/s) as JSON. Reading is what decode does (every weight once per token).
+ *   bandwidth [--mb 1024] [--threads N] [--reps 5] */
+#define _GNU_SOURCE
+#include <immintrin.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct { const float *p; size_t n; double sum; } Job;
+
+static void *reader(void *arg) {
+  Job *j = (Job *)arg;
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  for (size_t i = 0; i + 32 <= j->n; i += 32) {
+    a0 = _mm256_add_ps(a0, _mm256_load_ps(j->p + i));
+    a1 = _mm256_add_ps(a1, _mm256_load_ps(j->p + i + 8));
+    a2 = _mm256_add_ps(a2, _mm256_load_ps(j->p + i + 16));
+    a3 = _mm256_add_ps(a3, _mm256_load_ps(j->p + i + 24));
+  }
+  float t[8];
+  _mm256_storeu_ps(t, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  j->sum = t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+  return NULL;
+}
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int main(int argc, char **argv) {
+  size_t mb = 1024;
+  int threads = 1, reps = 5;
+  for (int i = 1; i < argc; ++i) {
+    if (!strcmp(argv[i], "--mb") && i + 1 < argc) mb = strtoul(argv[++i], 0, 10);
+    else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
+    else { fprintf(stderr, "bandwidth: error: unknown argument '%s'\n", argv[i]); return 2; }
+  }
+  if (threads < 1 || threads > 256 || mb < 64 || reps < 1) {
+    fprintf(stderr, "bandwidth: error: bad --threads/--mb/--reps\n");
+    return 2;
+  }
+  size_t n = mb * (1 << 20) / sizeof(float);
+  float *buf = aligned_alloc(64, n * sizeof(float));
+  if (!buf) { fprintf(stderr, "bandwidth: error: cannot allocate %zu MB\n", mb); return 1; }
+  for (size_t i = 0; i < n; ++i) buf[i] = (float)(i & 1023);
+  double best = 0, sink = 0;
+  for (int r = 0; r < reps; ++r) {
+    pthread_t th[256];
+    Job jobs[256];
+    size_t per = n / threads / 32 * 32;
+    double t0 = now();
+    for (int t = 0; t < threads; ++t) {
+      jobs[t] = (Job){buf + t * per, per, 0};
+      pthread_create(&th[t], NULL, reader, &jobs[t]);
+    }
+    for (int t = 0; t < threads; ++t) { pthread_join(th[t], NULL); sink += jobs[t].sum; }
+    double gbs = (double)per * threads * sizeof(float) / (now() - t0) / 1e9;
+    if (gbs > best) best = gbs;
+  }
+  printf("{\"threads\": %d, \"mb\": %zu, \"read_gb_s\": %.3f, \"checksum\": %.0f}\n", threads, mb, best, sink > 0 ? 1.0 : 0.0);
+  free(buf);
+  return 0;
+}
