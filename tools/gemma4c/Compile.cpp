@@ -48,6 +48,10 @@ Options:
   --max-context=<n>         default context of the binary (default 4096,
                             clamped to max_position_embeddings)
   --prefill-chunk=<n>       tokens per prefill call (default 64)
+  --compute=<type>          f32 (default: weights widened to f32, matches
+                            transformers run in f32) | bf16 (activations
+                            rounded to bfloat16 between ops, as transformers
+                            runs a bf16 model)
   --serial                  generate single-threaded code (no thread pool)
   --no-fuse-attention       keep attention unfused (for debugging)
   --opt=<0-3>               LLVM optimisation level (default 3)
@@ -58,7 +62,7 @@ Options:
 struct CompileOptions {
   std::string checkpoint, output, emit = "exe", triple, cpu, weights = "embedded";
   int64_t maxContext = 4096, prefillChunk = 64, opt = 3;
-  bool serial = false, fuse = true, printAfterAll = false;
+  bool serial = false, fuse = true, printAfterAll = false, bf16 = false;
 };
 
 CompileOptions parse(const Args &args, bool &help) {
@@ -85,6 +89,11 @@ CompileOptions parse(const Args &args, bool &help) {
     else if (cur.match("--prefill-chunk", &v)) o.prefillChunk = parseInt("--prefill-chunk", v, 1, 8192);
     else if (cur.match("--opt", &v)) o.opt = parseInt("--opt", v, 0, 3);
     else if (cur.match("--serial")) o.serial = true;
+    else if (cur.match("--compute", &v)) {
+      if (v != "f32" && v != "bf16")
+        throw UsageError("invalid value '" + v + "' for --compute (expected f32 or bf16)");
+      o.bf16 = v == "bf16";
+    }
     else if (cur.match("--no-fuse-attention")) o.fuse = false;
     else if (cur.match("--print-ir-after-all")) o.printAfterAll = true;
     else if (cur.isFlag()) throw UsageError("unknown flag '" + cur.peek() + "' (see gemma4c compile --help)");
@@ -152,11 +161,13 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   ImportOptions io;
   io.maxContext = o.maxContext;
   io.prefillChunk = o.prefillChunk;
+  io.roundScalesToWeightDType = o.bf16;
   mlir::OwningOpRef<mlir::ModuleOp> module = importCheckpoint(ctx, *ckpt, io);
 
   mlir::gemma4::CPUPipelineOptions po;
   po.fuseAttention = o.fuse;
   po.threads = !o.serial;
+  po.bf16Activations = o.bf16;
   if (o.printAfterAll)
     ctx.disableMultithreading();
   auto runPM = [&](auto build) -> bool {

@@ -39,7 +39,7 @@ namespace {
 
 class FunctionLowering {
 public:
-  FunctionLowering(func::FuncOp fn) : fn(fn), b(fn.getContext()), loc(fn.getLoc()) {}
+  FunctionLowering(func::FuncOp fn, bool bf16) : fn(fn), b(fn.getContext()), loc(fn.getLoc()), bf16(bf16) {}
   LogicalResult run();
 
 private:
@@ -164,7 +164,7 @@ private:
       Value y = mul(load(src, idx(srcPre, i)), inv);
       if (w)
         y = mul(y, load(w, {i}));
-      store(y, dst, idx(dstPre, i));
+      store(rnd(y), dst, idx(dstPre, i));
     });
   }
   /// In-place RoPE (rotate-half pairing) of buf[prefix.., :] at `position`.
@@ -183,14 +183,21 @@ private:
       Value expo = div(mul(iF, cf(2.0)), cf(D));
       Value invFreq = div(cf(1.0), math::PowFOp::create(b, loc, cf(theta), expo));
       Value ang = arith::MulFOp::create(b, loc, posF, invFreq);
-      Value cs = math::CosOp::create(b, loc, ang), sn = math::SinOp::create(b, loc, ang);
+      Value cs = rnd(math::CosOp::create(b, loc, ang)), sn = rnd(math::SinOp::create(b, loc, ang));
       SmallVector<Value> i1(pre.begin(), pre.end()), i2(pre.begin(), pre.end());
       i1.push_back(i);
       i2.push_back(iadd(i, c(half)));
       Value x1 = load(m, i1), x2 = load(m, i2);
-      store(sub(mul(x1, cs), mul(x2, sn)), m, i1);
-      store(add(mul(x2, cs), mul(x1, sn)), m, i2);
+      store(rnd(sub(rnd(mul(x1, cs)), rnd(mul(x2, sn)))), m, i1);
+      store(rnd(add(rnd(mul(x2, cs)), rnd(mul(x1, sn)))), m, i2);
     });
+  }
+  /// In bf16 emulation, rounds an intermediate the way a bf16 tensor would be.
+  Value rnd(Value v) {
+    if (!bf16)
+      return v;
+    return arith::ExtFOp::create(b, loc, b.getF32Type(),
+                                 arith::TruncFOp::create(b, loc, b.getBF16Type(), v).getResult());
   }
   Value geluTanh(Value g) {
     // 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3)))
@@ -262,6 +269,22 @@ private:
   llvm::DenseMap<Value, Value> buf;
   llvm::DenseSet<Value> ownsBuffer;
   SmallVector<Value> allocs;
+  bool bf16 = false;
+
+  /// bf16 emulation: round every element of an activation buffer.
+  void roundToBF16(Value m) {
+    auto t = cast<MemRefType>(m.getType());
+    if (!t.getElementType().isF32())
+      return;
+    SmallVector<Value> ubs;
+    for (int64_t i = 0; i < t.getRank(); ++i)
+      ubs.push_back(dim(m, i));
+    parallel(ubs, [&](ValueRange iv) {
+      Value x = memref::LoadOp::create(b, loc, m, iv);
+      Value r = arith::TruncFOp::create(b, loc, b.getBF16Type(), x);
+      store(arith::ExtFOp::create(b, loc, b.getF32Type(), r), m, iv);
+    });
+  }
 };
 
 LogicalResult FunctionLowering::lower(Operation *op) {
@@ -424,7 +447,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     Value out = inPlaceOr(g.getGate(), g.getResult());
     int64_t N = shapeOf(g.getGate())[1];
     parallel({S(), c(N)}, [&](ValueRange iv) {
-      store(mul(geluTanh(load(gate, iv)), load(up, iv)), out, iv);
+      store(mul(rnd(geluTanh(load(gate, iv))), load(up, iv)), out, iv);
     });
     set(g.getResult(), out);
     return success();
@@ -443,7 +466,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
         return SmallVector<Value>{add(acc[0], mul(xv, load(wg, {i, k}))),
                                   add(acc[1], mul(xv, load(wu, {i, k})))};
       });
-      store(mul(geluTanh(res[0]), res[1]), gbuf, {s, i});
+      store(rnd(mul(rnd(geluTanh(rnd(res[0]))), rnd(res[1]))), gbuf, {s, i});
     });
     Value out = resultBuffer(m.getResult());
     matmulNT(gbuf, wd, out, H, I, S());
@@ -650,6 +673,16 @@ LogicalResult FunctionLowering::run() {
         operand.set(entry->getArgument(ba.getArgNumber()));
     if (failed(lower(&op)))
       return failure();
+    if (bf16 && !isa<WeightOp, KVCacheViewOp, ReshapeOp>(op))
+      for (Value r : op.getResults())
+        if (auto it = buf.find(r); it != buf.end())
+          roundToBF16(it->second);
+    // KV caches hold bf16 values in a bf16 model.
+    if (bf16)
+      if (auto fa = dyn_cast<FusedAttentionOp>(op); fa && fa.getKey()) {
+        roundToBF16(get(fa.getKeyCache()));
+        roundToBF16(get(fa.getValueCache()));
+      }
   }
   if (get(returned) != outArg)
     return fn.emitOpError() << "returned logits were not written to the output buffer";
@@ -667,13 +700,14 @@ LogicalResult FunctionLowering::run() {
 }
 
 struct Gemma4ToLoopsPass : mlir::gemma4::impl::Gemma4ToLoopsBase<Gemma4ToLoopsPass> {
+  using Base::Base;
   void runOnOperation() override {
     SmallVector<func::FuncOp> fns;
     for (auto f : getOperation().getOps<func::FuncOp>())
       if (!f.isExternal() && f.getNumArguments() == 5 && f.getArgAttr(0, "gemma4.arg"))
         fns.push_back(f);
     for (auto f : fns) {
-      FunctionLowering fl(f);
+      FunctionLowering fl(f, bf16Activations);
       if (failed(fl.run()))
         return signalPassFailure();
     }

@@ -23,7 +23,9 @@ void mlir::gemma4::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions 
 
 void mlir::gemma4::buildCPULoweringPipeline(OpPassManager &pm, const CPUPipelineOptions &opts) {
   // Buffers and loops.
-  pm.addPass(createGemma4ToLoops());
+  Gemma4ToLoopsOptions loopOpts;
+  loopOpts.bf16Activations = opts.bf16Activations;
+  pm.addPass(createGemma4ToLoops(loopOpts));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createLoopInvariantCodeMotionPass());

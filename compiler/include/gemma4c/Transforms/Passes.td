@@ -34,7 +34,15 @@ def Gemma4ToLoops : Pass<"convert-gemma4-to-loops", "ModuleOp"> {
     Tensor arguments become memrefs and the logits result an out-parameter
     (see runtime/include/gemma4rt/abi.h). Independent output loops are
     scf.parallel; reductions are scf.for with reassociation allowed.
+    With bf16-activations, every activation an op produces is rounded to
+    bfloat16 (round to nearest even), emulating a model evaluated in bf16
+    the way transformers does (f32 accumulation inside matmuls and norms,
+    bf16 tensors between ops).
   }];
+  let options = [
+    Option<"bf16Activations", "bf16-activations", "bool", "false",
+           "round every activation tensor to bfloat16 between ops">
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
                            "::mlir::func::FuncDialect"];

@@ -16,6 +16,7 @@ namespace mlir::gemma4 {
 struct CPUPipelineOptions {
   bool fuseAttention = true;
   bool threads = true; ///< run parallel loops on the runtime thread pool
+  bool bf16Activations = false; ///< emulate a bf16 model (round between ops)
 };
 
 /// gemma4 graph -> LLVM dialect, for a CPU target: the graph pipeline
