@@ -536,29 +536,73 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     auto ds = shapeOf(x.getDownWeight());
     int64_t H = ds[1], Ie = ds[2];
     int64_t K = shapeOf(x.getExperts())[1];
-    Value act = alloc(RankedTensorType::get({ShapedType::kDynamic, Ie}, b.getF32Type()));
+    int64_t E = shapeOf(x.getDownWeight())[0];
+    auto f32 = b.getF32Type();
+    Value act = alloc(RankedTensorType::get({ShapedType::kDynamic, K, Ie}, f32));
     Value out = resultBuffer(x.getResult());
-    // Token-major dispatch: each token runs only its top-k experts.
-    parallel({S()}, [&](ValueRange iv) {
-      Value s = iv[0];
-      loop(c(H), [&](Value j) { store(cf(0.0), out, {s, j}); });
-      loop(c(K), [&](Value kk) {
-        Value e = arith::IndexCastOp::create(b, loc, b.getIndexType(), memref::LoadOp::create(b, loc, experts, ValueRange{s, kk}));
-        Value wgt = load(weights, {s, kk});
-        loop(c(Ie), [&](Value i) {
-          auto res = reduce(c(0), c(H), {cf(0.0), cf(0.0)}, [&](Value k, ValueRange acc) {
-            Value xv = load(in, {s, k});
-            return SmallVector<Value>{add(acc[0], mul(xv, load(gu, {e, i, k}))),
-                                      add(acc[1], mul(xv, load(gu, {e, iadd(i, c(Ie)), k})))};
-          });
-          store(mul(geluTanh(res[0]), res[1]), act, {s, i});
+    auto expertOf = [&](Value s, Value kk) {
+      return arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                        memref::LoadOp::create(b, loc, experts, ValueRange{s, kk}));
+    };
+    // act[s, kk, :] = gelu(gate_e x_s) * (up_e x_s) for e = experts[s, kk].
+    auto gateUp = [&](Value s, Value kk, Value e, Value i) {
+      auto res = reduce(c(0), c(H), {cf(0.0), cf(0.0)}, [&](Value k, ValueRange acc) {
+        Value xv = load(in, {s, k});
+        return SmallVector<Value>{add(acc[0], mul(xv, load(gu, {e, i, k}))),
+                                  add(acc[1], mul(xv, load(gu, {e, iadd(i, c(Ie)), k})))};
+      });
+      store(mul(geluTanh(res[0]), res[1]), act, {s, kk, i});
+    };
+    /// Runs `body` when experts[s, kk] == e.
+    auto ifRouted = [&](Value s, Value kk, Value e, function_ref<void()> body) {
+      Value hit = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, expertOf(s, kk), e);
+      auto ifOp = scf::IfOp::create(b, loc, hit, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+      body();
+    };
+    auto shapeIn = cast<ShapedType>(x.getInput().getType());
+    if (!shapeIn.isDynamicDim(0) && shapeIn.getDimSize(0) == 1) {
+      // Decode: one token, parallel over its k experts' rows, then over outputs.
+      parallel({S(), c(K), c(Ie)}, [&](ValueRange iv) {
+        gateUp(iv[0], iv[1], expertOf(iv[0], iv[1]), iv[2]);
+      });
+      parallel({S(), c(H)}, [&](ValueRange iv) {
+        Value s = iv[0], j = iv[1];
+        Value y = sum(c(K), [&](Value kk) {
+          Value e = expertOf(s, kk);
+          Value d = sum(c(Ie), [&](Value i) { return mul(load(act, {s, kk, i}), load(down, {e, j, i})); });
+          return mul(load(weights, {s, kk}), d);
         });
-        loop(c(H), [&](Value j) {
-          Value y = sum(c(Ie), [&](Value i) { return mul(load(act, {s, i}), load(down, {e, j, i})); });
-          store(add(load(out, {s, j}), mul(wgt, y)), out, {s, j});
+        store(y, out, {s, j});
+      });
+    } else {
+      // Prefill: expert-major. Each expert gathers the (token, slot) pairs
+      // routed to it and streams its weights once for all of them; outputs
+      // go to per-slot partials, then a scatter-add sums the k slots.
+      Value partial = alloc(RankedTensorType::get({ShapedType::kDynamic, K, H}, f32));
+      parallel({c(E), c(Ie)}, [&](ValueRange iv) {
+        Value e = iv[0], i = iv[1];
+        loop(S(), [&](Value s) {
+          loop(c(K), [&](Value kk) { ifRouted(s, kk, e, [&] { gateUp(s, kk, e, i); }); });
         });
       });
-    });
+      parallel({c(E), c(H)}, [&](ValueRange iv) {
+        Value e = iv[0], j = iv[1];
+        loop(S(), [&](Value s) {
+          loop(c(K), [&](Value kk) {
+            ifRouted(s, kk, e, [&] {
+              Value d = sum(c(Ie), [&](Value i) { return mul(load(act, {s, kk, i}), load(down, {e, j, i})); });
+              store(mul(load(weights, {s, kk}), d), partial, {s, kk, j});
+            });
+          });
+        });
+      });
+      parallel({S(), c(H)}, [&](ValueRange iv) {
+        Value s = iv[0], j = iv[1];
+        store(sum(c(K), [&](Value kk) { return load(partial, {s, kk, j}); }), out, {s, j});
+      });
+    }
     set(x.getResult(), out);
     return success();
   }
