@@ -209,8 +209,10 @@ private:
   /// out[s, n] = sum_k x[s, k] * W[n, k]   (x, out: [S, K] / [S, N])
   void matmulNT(Value x, Value w, Value out, int64_t N, int64_t K, Value S,
                 Value wPrefix = {}, ValueRange xPre = {}) {
-    parallel({S, c(N)}, [&](ValueRange iv) {
-      Value s = iv[0], n = iv[1];
+    // Output-feature-major: consecutive iterations share weight row n, so a
+    // prefill block reads each weight once from memory (x stays in cache).
+    parallel({c(N), S}, [&](ValueRange iv) {
+      Value n = iv[0], s = iv[1];
       Value acc = sum(c(K), [&](Value k) {
         SmallVector<Value> wi;
         if (wPrefix)
@@ -459,8 +461,8 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     auto tmpTy = RankedTensorType::get({ShapedType::kDynamic, I}, b.getF32Type());
     Value gbuf = alloc(tmpTy), ubuf = alloc(tmpTy);
     Value wg = get(m.getGateWeight()), wu = get(m.getUpWeight()), wd = get(m.getDownWeight());
-    parallel({S(), c(I)}, [&](ValueRange iv) {
-      Value s = iv[0], i = iv[1];
+    parallel({c(I), S()}, [&](ValueRange iv) {
+      Value i = iv[0], s = iv[1];
       auto res = reduce(c(0), c(H), {cf(0.0), cf(0.0)}, [&](Value k, ValueRange acc) {
         Value xv = load(x, {s, k});
         return SmallVector<Value>{add(acc[0], mul(xv, load(wg, {i, k}))),
