@@ -207,21 +207,47 @@ private:
     return mul(mul(cf(0.5), g), add(cf(1.0), t));
   }
   /// out[s, n] = sum_k x[s, k] * W[n, k]   (x, out: [S, K] / [S, N])
-  void matmulNT(Value x, Value w, Value out, int64_t N, int64_t K, Value S,
-                Value wPrefix = {}, ValueRange xPre = {}) {
-    // Output-feature-major: consecutive iterations share weight row n, so a
-    // prefill block reads each weight once from memory (x stays in cache).
-    parallel({c(N), S}, [&](ValueRange iv) {
-      Value n = iv[0], s = iv[1];
-      Value acc = sum(c(K), [&](Value k) {
-        SmallVector<Value> wi;
-        if (wPrefix)
-          wi.push_back(wPrefix);
-        wi.push_back(n);
-        wi.push_back(k);
-        return mul(load(x, {s, k}), load(w, wi));
-      });
+  void matmulNT(Value x, Value w, Value out, int64_t N, int64_t K, Value S) {
+    auto single = [&](Value n, Value s) {
+      Value acc = sum(c(K), [&](Value k) { return mul(load(x, {s, k}), load(w, {n, k})); });
       store(acc, out, {s, n});
+    };
+    auto xTy = cast<MemRefType>(x.getType());
+    if (!xTy.isDynamicDim(0) && xTy.getDimSize(0) == 1) {
+      // Decode: one dot product per output feature.
+      parallel({c(N)}, [&](ValueRange iv) { single(iv[0], c(0)); });
+      return;
+    }
+    // Prefill: output-feature-major so consecutive iterations share weight
+    // row n, and register-tiled over 4 tokens so each weight element loaded
+    // feeds 4 FMAs (x rows stay in cache).
+    constexpr int64_t T = 4;
+    Value tiles = idiv(iadd(S, c(T - 1)), c(T));
+    parallel({c(N), tiles}, [&](ValueRange iv) {
+      Value n = iv[0], s0 = imul(iv[1], c(T));
+      Value full = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, iadd(s0, c(T)), S);
+      auto ifOp = scf::IfOp::create(b, loc, full, /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+        SmallVector<Value> rows, inits(T, cf(0.0));
+        for (int64_t t = 0; t < T; ++t)
+          rows.push_back(iadd(s0, c(t)));
+        auto accs = reduce(c(0), c(K), inits, [&](Value k, ValueRange acc) {
+          Value wv = load(w, {n, k});
+          SmallVector<Value> next;
+          for (int64_t t = 0; t < T; ++t)
+            next.push_back(add(acc[t], mul(load(x, {rows[t], k}), wv)));
+          return next;
+        });
+        for (int64_t t = 0; t < T; ++t)
+          store(accs[t], out, {rows[t], n});
+      }
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+        loop(s0, S, [&](Value s) { single(n, s); });
+      }
     });
   }
   /// Online-softmax attention for query row (s, h) whose normalised, rotated
