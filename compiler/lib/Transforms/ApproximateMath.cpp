@@ -22,8 +22,9 @@ struct Gemma4ApproximateMathPass
     : mlir::gemma4::impl::Gemma4ApproximateMathBase<Gemma4ApproximateMathPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
+    // The predicate sees full operation names ("math.tanh"), not mnemonics.
     populateMathPolynomialApproximationPatterns(
-        patterns, [](StringRef name) { return name == "tanh" || name == "exp"; });
+        patterns, [](StringRef name) { return name == "math.tanh" || name == "math.exp"; });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
