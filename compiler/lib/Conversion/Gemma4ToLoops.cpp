@@ -485,7 +485,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     auto gs = shapeOf(m.getGateWeight());
     int64_t I = gs[0], H = gs[1];
     auto tmpTy = RankedTensorType::get({ShapedType::kDynamic, I}, b.getF32Type());
-    Value gbuf = alloc(tmpTy), ubuf = alloc(tmpTy);
+    Value gbuf = alloc(tmpTy);
     Value wg = get(m.getGateWeight()), wu = get(m.getUpWeight()), wd = get(m.getDownWeight());
     parallel({c(I), S()}, [&](ValueRange iv) {
       Value i = iv[0], s = iv[1];
