@@ -8,6 +8,7 @@ PKGS=(
   cmake ninja-build ccache
   libfmt-dev nlohmann-json3-dev libgtest-dev
   libprotobuf-dev protobuf-compiler
+  qemu-user gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
 )
 
 missing=()

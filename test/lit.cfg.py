@@ -28,6 +28,7 @@ config.test_exec_root = os.path.join(config.gemma4c_obj_root, "test")
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.gemma4c_tools_dir, append_path=True)
 llvm_config.use_default_substitutions()
+if lit.util.which("qemu-aarch64"): config.available_features.add("qemu-aarch64")  # test/Target/aarch64-*
 config.substitutions.append(("%fixtures", os.path.join(here, "fixtures")))
 config.substitutions.append(("%src", config.gemma4c_src_root))
 config.substitutions.append(("%python", "python3"))

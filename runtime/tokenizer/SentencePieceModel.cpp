@@ -17,6 +17,18 @@
 //===----------------------------------------------------------------------===//
 #include "TokenizerImpl.h"
 
+#ifdef GEMMA4RT_NO_SENTENCEPIECE
+// Built without protobuf-lite (the AArch64 cross runtime): tokenizer.json only.
+namespace gemma4rt {
+namespace detail {
+std::unique_ptr<Tokenizer::Impl> loadSentencePieceModel(std::string_view, const std::string &name) {
+  throw TokenizerError(name + ": SentencePiece tokenizer.model is not supported on this target "
+                              "(built without protobuf); use the checkpoint's tokenizer.json");
+}
+} // namespace detail
+} // namespace gemma4rt
+#else
+
 #include "sentencepiece_model.pb.h"
 
 #include <algorithm>
@@ -149,3 +161,5 @@ std::unique_ptr<Tokenizer::Impl> loadSentencePieceModel(std::string_view bytes,
 
 } // namespace detail
 } // namespace gemma4rt
+
+#endif // GEMMA4RT_NO_SENTENCEPIECE

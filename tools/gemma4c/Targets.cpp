@@ -1,7 +1,11 @@
 //===- Targets.cpp - gemma4c targets --------------------------------------===//
 #include "Commands.h"
 
+#include "gemma4c/Target/CPU/Linker.h"
 #include "gemma4c/Target/CPU/ObjectEmitter.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/TargetParser/Triple.h"
 
 #include <cstdio>
 
@@ -17,12 +21,32 @@ int runTargets(const Args &args) {
     return 2;
   }
   CPUTarget host;
-  std::printf("host: %s (cpu %s)\n\n", resolvedTriple(host).c_str(), resolvedCPU(host).c_str());
-  std::puts("target triple        --cpu values                     status");
-  std::puts("x86_64-linux-gnu     native (default), x86-64, x86-64-v2, x86-64-v3, x86-64-v4,");
-  std::puts("                     any LLVM x86 CPU name (skylake, znver4, ...)   supported");
-  std::puts("aarch64-linux-gnu    generic, any LLVM AArch64 CPU name (cortex-a76, ...)");
-  std::puts("                     code generation only: no cross runtime shipped yet");
+  std::string hostTriple = resolvedTriple(host);
+  std::printf("host: %s (cpu %s)\n\n", hostTriple.c_str(), resolvedCPU(host).c_str());
+  // Executables need the target's runtime libraries beside gemma4c; without
+  // them only --emit=obj|asm|llvm work for that target.
+  auto status = [&](const char *triple) -> std::string {
+    std::string dir = findRuntimeDir(triple, "/proc/self/exe");
+    bool host = llvm::Triple(llvm::Triple::normalize(triple)).getArch() ==
+                llvm::Triple(hostTriple).getArch();
+    if (llvm::sys::fs::exists(dir + "/libgemma4rt_main.a") &&
+        llvm::sys::fs::exists(dir + "/libgemma4rt.a"))
+      return host ? "supported (host)" : "supported (static executables, runtime " + dir + ")";
+    return "code generation only (no runtime in " + dir + ")";
+  };
+  std::puts("x86_64-linux-gnu");
+  std::printf("  status: %s\n", status("x86_64-linux-gnu").c_str());
+  std::puts("  --cpu:  native (default natively; generic when cross-compiling), x86-64,");
+  std::puts("          x86-64-v2, x86-64-v3, x86-64-v4, any LLVM x86 CPU (skylake, znver4, ...)");
+  std::puts("aarch64-linux-gnu");
+  std::printf("  status: %s\n", status("aarch64-linux-gnu").c_str());
+  std::puts("  --cpu:  generic (default when cross-compiling), any LLVM AArch64 CPU");
+  std::puts("          (cortex-a72, neoverse-n1, ...), or a preset:");
+  for (const CPUPreset &p : cpuPresets())
+    std::printf("            %-12s %s: %s%s%s\n", p.name, p.description, p.cpu,
+                *p.features ? " " : "", p.features);
+  std::puts("  A preset --cpu with no --target selects aarch64-linux-gnu. SentencePiece");
+  std::puts("  tokenizer.model is not supported on aarch64 (tokenizer.json is).");
   return 0;
 }
 

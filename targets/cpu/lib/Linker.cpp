@@ -25,7 +25,7 @@ std::string findRuntimeDir(const std::string &triple, const char *argv0) {
   // Cross runtimes: lib/<arch>; the host runtime: lib/.
   llvm::SmallString<256> cand(dir);
   if (t.getArch() != host.getArch())
-    llvm::sys::path::append(cand, "lib", t.getArchName());
+    llvm::sys::path::append(cand, "lib", llvm::Triple::getArchTypeName(t.getArch()));
   else
     llvm::sys::path::append(cand, "lib");
   return std::string(cand);
@@ -37,21 +37,30 @@ bool linkExecutable(const std::string &object, const std::string &exe,
   std::string main = runtimeDir + "/libgemma4rt_main.a", rt = runtimeDir + "/libgemma4rt.a",
               tok = runtimeDir + "/libgemma4rt_tokenizer.a",
               pb = runtimeDir + "/libgemma4rt_protobuf_lite.a";
+  llvm::Triple t(triple), host(llvm::sys::getDefaultTargetTriple());
+  bool cross = t.getArch() != host.getArch();
   for (const std::string &lib : {main, rt})
     if (!llvm::sys::fs::exists(lib)) {
-      error = "runtime library '" + lib + "' not found (is gemma4c installed completely?)";
+      if (cross)
+        error = "no " + llvm::Triple::getArchTypeName(t.getArch()).str() + " runtime: '" + lib +
+                "' not found (gemma4c builds it when the cross sysroot is installed: "
+                "scripts/install-deps.sh; --emit=obj|asm|llvm work without it)";
+      else
+        error = "runtime library '" + lib + "' not found (is gemma4c installed completely?)";
       return false;
     }
-  llvm::Triple t(triple), host(llvm::sys::getDefaultTargetTriple());
   std::vector<std::string> args = {GEMMA4C_CLANGXX, "-o", exe, object, main, rt};
   if (llvm::sys::fs::exists(tok)) {
     args.push_back(tok);
     if (llvm::sys::fs::exists(pb))
       args.push_back(pb);
   }
-  if (t.getArch() != host.getArch()) {
+  if (cross) {
+    // Fully static (glibc, libstdc++, libm, pthreads from the cross sysroot):
+    // the executable runs on the device with nothing installed.
     args.push_back("--target=" + triple);
     args.push_back("-static");
+    args.push_back("-Wl,--gc-sections");
   } else {
     args.push_back("-static-libstdc++");
     args.push_back("-static-libgcc");

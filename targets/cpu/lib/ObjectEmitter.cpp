@@ -8,6 +8,7 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
@@ -39,17 +40,44 @@ bool isSupportedCPUTriple(const llvm::Triple &t) {
   return (t.getArch() == Triple::x86_64 || t.getArch() == Triple::aarch64) && t.isOSLinux();
 }
 
-static bool isHost(const CPUTarget &t) {
-  return t.triple.empty() ||
-         Triple(Triple::normalize(t.triple)) == Triple(sys::getDefaultTargetTriple());
+// Boards and architecture levels, by the LLVM CPU they are. The CPU names
+// imply their features (Cortex-A76 and A78AE: ARMv8.2-A with NEON, dotprod,
+// fp16, RCpc); armv8.2-a is the generic scheduling model with those features.
+static const CPUPreset kPresets[] = {
+    {"rpi5", "aarch64", "cortex-a76", "", "Raspberry Pi 5 (Cortex-A76)"},
+    {"jetson-orin", "aarch64", "cortex-a78ae", "", "NVIDIA Jetson Orin CPU (Cortex-A78AE)"},
+    {"armv8.2-a", "aarch64", "generic", "+v8.2a,+neon,+fp-armv8,+dotprod,+fullfp16",
+     "any ARMv8.2-A core with dotprod and fp16 (generic tuning)"},
+};
+
+ArrayRef<CPUPreset> cpuPresets() { return kPresets; }
+
+static StringRef archName(const Triple &t) { return Triple::getArchTypeName(t.getArch()); }
+
+static const CPUPreset *findPreset(const std::string &name) {
+  for (const CPUPreset &p : kPresets)
+    if (name == p.name)
+      return &p;
+  return nullptr;
 }
 
 std::string resolvedTriple(const CPUTarget &t) {
-  return t.triple.empty() ? Triple::normalize(sys::getDefaultTargetTriple())
-                          : Triple::normalize(t.triple);
+  if (!t.triple.empty())
+    return Triple::normalize(t.triple);
+  Triple host(Triple::normalize(sys::getDefaultTargetTriple()));
+  if (const CPUPreset *p = findPreset(t.cpu))
+    if (archName(host) != p->arch)
+      return Triple::normalize(std::string(p->arch) + "-linux-gnu");
+  return host.str();
+}
+
+static bool isHost(const CPUTarget &t) {
+  return Triple(resolvedTriple(t)) == Triple(Triple::normalize(sys::getDefaultTargetTriple()));
 }
 
 std::string resolvedCPU(const CPUTarget &t) {
+  if (const CPUPreset *p = findPreset(t.cpu))
+    return p->cpu;
   if (!t.cpu.empty() && t.cpu != "native")
     return t.cpu;
   if (isHost(t))
@@ -62,6 +90,47 @@ static std::string hostFeatures() {
   for (auto &kv : sys::getHostCPUFeatures())
     f.AddFeature(kv.getKey(), kv.getValue());
   return f.getString();
+}
+
+std::string resolvedFeatures(const CPUTarget &t) {
+  if (!t.features.empty())
+    return t.features;
+  if (const CPUPreset *p = findPreset(t.cpu))
+    return p->features;
+  if (isHost(t) && (t.cpu.empty() || t.cpu == "native"))
+    return hostFeatures();
+  return "";
+}
+
+bool validateCPU(const CPUTarget &t, std::string &error) {
+  initTargets();
+  Triple triple(resolvedTriple(t));
+  if (const CPUPreset *p = findPreset(t.cpu)) {
+    if (archName(triple) != p->arch) {
+      error = "--cpu=" + t.cpu + " is an " + p->arch + " preset; it does not apply to target '" +
+              triple.str() + "' (use --target=" + p->arch + "-linux-gnu)";
+      return false;
+    }
+    return true;
+  }
+  std::string cpu = resolvedCPU(t);
+  std::string lookupErr;
+  const Target *tgt = TargetRegistry::lookupTarget(triple, lookupErr);
+  if (!tgt) {
+    error = "unsupported target '" + triple.str() + "': " + lookupErr;
+    return false;
+  }
+  std::unique_ptr<MCSubtargetInfo> sti(tgt->createMCSubtargetInfo(triple, "", ""));
+  if (!sti || !sti->isCPUStringValid(cpu)) {
+    std::string expected = "native";
+    for (const CPUPreset &p : kPresets)
+      if (archName(triple) == p.arch)
+        expected += std::string(", ") + p.name;
+    error = "unknown --cpu '" + cpu + "' for target '" + triple.str() + "' (expected " + expected +
+            (expected == "native" ? " or" : ", or") + " an LLVM CPU name; see gemma4c targets)";
+    return false;
+  }
+  return true;
 }
 
 bool emitCPU(mlir::ModuleOp module, const CPUTarget &target, EmitKind kind,
@@ -82,10 +151,10 @@ bool emitCPU(mlir::ModuleOp module, const CPUTarget &target, EmitKind kind,
     error = "unsupported target '" + tripleStr + "': " + lookupErr;
     return false;
   }
+  if (!validateCPU(target, error))
+    return false;
   std::string cpu = resolvedCPU(target);
-  std::string features = target.features;
-  if (features.empty() && isHost(target) && (target.cpu.empty() || target.cpu == "native"))
-    features = hostFeatures();
+  std::string features = resolvedFeatures(target);
   TargetOptions topts;
   std::unique_ptr<TargetMachine> tm(tgt->createTargetMachine(
       triple, cpu, features, topts, Reloc::PIC_, std::nullopt,

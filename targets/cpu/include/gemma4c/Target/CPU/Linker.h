@@ -19,7 +19,8 @@ struct PayloadPart {
 };
 
 /// Links `object` with the runtime libraries for `triple` into `exe`
-/// (clang++ from the LLVM 22 install, -static-libstdc++ -static-libgcc).
+/// (clang++ from the LLVM 22 install and lld; -static-libstdc++ -static-libgcc
+/// for the host, fully -static when cross-compiling, e.g. for AArch64).
 /// `runtimeDir` holds libgemma4rt_main.a, libgemma4rt.a and, when present,
 /// libgemma4rt_tokenizer.a. Returns false with a one-line `error`.
 bool linkExecutable(const std::string &object, const std::string &exe,
@@ -33,7 +34,8 @@ bool appendPayload(const std::string &path, std::vector<PayloadPart> &parts,
                    std::string &error);
 
 /// Where the runtime libraries for `triple` live, relative to the running
-/// gemma4c (<prefix>/lib/gemma4c/<triple> or the build tree's lib/).
+/// gemma4c: <prefix>/lib for the host architecture, <prefix>/lib/<arch>
+/// (e.g. lib/aarch64) for a cross target.
 std::string findRuntimeDir(const std::string &triple, const char *argv0);
 
 } // namespace gemma4c

@@ -4,6 +4,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/TargetParser/Triple.h"
 
 #include <string>
@@ -11,11 +12,23 @@
 namespace gemma4c {
 
 struct CPUTarget {
-  std::string triple; ///< empty: the host
-  std::string cpu;    ///< empty: "generic" for cross, the host CPU for native
+  std::string triple; ///< empty: the host (or the preset's architecture)
+  std::string cpu;    ///< empty: "generic" for cross, the host CPU for native;
+                      ///< or a preset name (rpi5, jetson-orin, armv8.2-a)
   std::string features;
   int optLevel = 3;
 };
+
+/// A named --cpu value for a board or architecture level.
+struct CPUPreset {
+  const char *name;        ///< --cpu value, e.g. "rpi5"
+  const char *arch;        ///< architecture it belongs to, e.g. "aarch64"
+  const char *cpu;         ///< LLVM CPU name
+  const char *features;    ///< extra LLVM target features ("" = the CPU's own)
+  const char *description; ///< one line for gemma4c targets
+};
+/// The CPU presets, in the order gemma4c targets lists them.
+llvm::ArrayRef<CPUPreset> cpuPresets();
 
 enum class EmitKind { LLVMIR, Assembly, Object };
 
@@ -25,9 +38,15 @@ enum class EmitKind { LLVMIR, Assembly, Object };
 bool emitCPU(mlir::ModuleOp module, const CPUTarget &target, EmitKind kind,
              const std::string &path, std::string &error);
 
-/// The normalised triple and CPU that `target` resolves to.
+/// The normalised triple, LLVM CPU and target features that `target`
+/// resolves to. A preset --cpu with no --target selects the preset's
+/// architecture (Linux, GNU).
 std::string resolvedTriple(const CPUTarget &target);
 std::string resolvedCPU(const CPUTarget &target);
+std::string resolvedFeatures(const CPUTarget &target);
+/// Checks that the --cpu value exists for the resolved target (a preset of
+/// its architecture or an LLVM CPU name). False with a one-line `error`.
+bool validateCPU(const CPUTarget &target, std::string &error);
 /// x86-64 and AArch64 Linux, the CPU targets gemma4c supports.
 bool isSupportedCPUTriple(const llvm::Triple &t);
 
