@@ -8,6 +8,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <string_view>
 
 namespace gemma4rt {
 
@@ -17,9 +18,20 @@ std::string usage(const std::string &prog) {
 A Gemma 4 model compiled by gemma4c. Runs the prompt, then generates.
 
 Prompt (one of):
-  --tokens LIST          token ids, e.g. 2,17,93 (commas or blanks)
-  --prompt TEXT          text, tokenized with the bundled tokenizer
-  --chat TEXT            one user turn through the model's chat template
+  --tokens LIST          token ids, e.g. 2,17,93 (commas or blanks), as is
+  --prompt TEXT          one user turn through the model's chat template
+                         (with --raw: the text as is, BOS first)
+  --chat [TEXT]          with TEXT: the same as --prompt TEXT; without:
+                         an interactive chat reading one user turn per line
+                         from stdin (end with EOF or a line "/exit"); the
+                         KV cache is kept, so each turn prefills only what
+                         is new (a full context ends the chat with an error)
+
+Text:
+  --raw                  send the --prompt text without the chat template
+  --system TEXT          system prompt for --prompt/--chat
+  --think, --no-think    thinking mode on/off (default off; Gemma 4 only)
+  --show-special         also print special tokens (turn markers, EOS, ...)
 
 Generation:
   --max-new-tokens N     tokens to generate (default: until EOS or the
@@ -47,7 +59,10 @@ Output:
   --dump-logits FILE     write the prompt's logits (tensor "logits", F32
                          [prompt_len, vocab]) to a .safetensors file; with no
                          --max-new-tokens, nothing is generated
+  --print-prompt-ids     print the ids of each prefill (and its starting
+                         position) to stderr
   --stats                print load / prefill / decode speed to stderr
+                         (--chat: also per turn)
   --info                 print what this model is and exit
   -h, --help             print this help and exit
 )";
@@ -144,6 +159,7 @@ Options parseArgs(int argc, const char *const *argv) {
       {"--tokens", [&](auto &f, auto &v) { o.tokens = parseIdList(v, f); }},
       {"--prompt", [&](auto &, auto &v) { o.prompt = v; }},
       {"--chat", [&](auto &, auto &v) { o.chat = v; }},
+      {"--system", [&](auto &, auto &v) { o.system = v; }},
       {"--max-new-tokens",
        [&](auto &f, auto &v) { o.maxNewTokens = parseInt(f, v, 0, int64_t(1) << 40); }},
       {"--max-context",
@@ -173,6 +189,11 @@ Options parseArgs(int argc, const char *const *argv) {
       {"--greedy", [&] { o.greedy = true; }},
       {"--ignore-eos", [&] { o.ignoreEos = true; }},
       {"--print-ids", [&] { o.printIds = true; }},
+      {"--print-prompt-ids", [&] { o.printPromptIds = true; }},
+      {"--raw", [&] { o.raw = true; }},
+      {"--think", [&] { o.think = true; }},
+      {"--no-think", [&] { o.think = false; }},
+      {"--show-special", [&] { o.showSpecial = true; }},
       {"--stats", [&] { o.stats = true; }},
   };
 
@@ -198,20 +219,35 @@ Options parseArgs(int argc, const char *const *argv) {
     auto it = withValue.find(name);
     if (it == withValue.end())
       throw UsageError("unknown flag " + name + " (see --help)");
+    if (name == "--chat" && !hasInline &&
+        (i + 1 >= argc || std::string_view(argv[i + 1]).starts_with("--") ||
+         std::string_view(argv[i + 1]) == "-h")) {
+      // --chat without text: the interactive chat (--chat=--x sends "--x").
+      o.interactive = true;
+      continue;
+    }
     if (!hasInline) {
       if (i + 1 >= argc)
         throw UsageError(name + ": missing value");
       value = argv[++i];
-      if (value.rfind("--", 0) == 0 && name != "--prompt" && name != "--chat")
+      if (value.rfind("--", 0) == 0 && name != "--prompt" && name != "--system")
         throw UsageError(name + ": missing value (got flag " + value + ")");
     }
     it->second(name, value);
   }
 
-  int sources = int(o.tokens.has_value()) + int(o.prompt.has_value()) + int(o.chat.has_value());
+  const bool chat = o.chat.has_value() || o.interactive;
+  int sources = int(o.tokens.has_value()) + int(o.prompt.has_value()) + int(chat);
   if (sources > 1)
-    throw UsageError(std::string(o.chat ? "--chat" : "--prompt") +
+    throw UsageError(std::string(chat ? "--chat" : "--prompt") +
                      ": give only one of --tokens, --prompt, --chat");
+  if (o.raw && !o.prompt)
+    throw UsageError("--raw: applies to --prompt only");
+  if ((o.system || o.think) && (o.raw || o.tokens))
+    throw UsageError(std::string(o.system ? "--system" : "--think") +
+                     ": needs the chat template (--prompt without --raw, or --chat)");
+  if (o.interactive && o.dumpLogits)
+    throw UsageError("--dump-logits: not with the interactive --chat");
   return o;
 }
 

@@ -6,11 +6,16 @@
 #include "gemma4rt/sampler.h"
 #include "gemma4rt/threadpool.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <random>
 #include <string>
+#include <iostream>
+#include <span>
+#include <unistd.h>
 #include <unordered_set>
 
 namespace gemma4rt {
@@ -42,7 +47,29 @@ void printInfo(const Payload &p) {
   std::printf("weights: %llu bytes (%s)\n", (unsigned long long)m.weightsSize,
               m.weightsExternal ? p.weightsPath().c_str() : "embedded");
   std::printf("tokenizer: %s\n", m.hasTokenizer ? m.tokenizerFormat.c_str() : "none");
-  std::printf("chat template: %s\n", m.chatJson.empty() ? "none" : "yes");
+  std::string chat = "none";
+  if (!m.chatJson.empty()) {
+    auto c = nlohmann::json::parse(m.chatJson, nullptr, false);
+    chat = c.is_object() && c.contains("format") && c["format"].is_string()
+               ? c["format"].get<std::string>()
+               : "from the tokenizer";
+  }
+  std::printf("chat template: %s\n", chat.c_str());
+  const GenerationDefaults &g = m.generation;
+  std::string gen;
+  char buf[64];
+  auto add = [&](const char *name, double v, bool present) {
+    if (!present)
+      return;
+    std::snprintf(buf, sizeof buf, "%s%s %g", gen.empty() ? "" : ", ", name, v);
+    gen += buf;
+  };
+  add("temperature", g.temperature, g.temperature >= 0);
+  add("top-k", double(g.topK), g.topK >= 0);
+  add("top-p", g.topP, g.topP > 0);
+  add("min-p", g.minP, g.minP >= 0);
+  add("repeat-penalty", g.repeatPenalty, g.repeatPenalty > 0);
+  std::printf("sampling defaults: %s\n", gen.empty() ? "none (runtime defaults)" : gen.c_str());
 }
 
 SamplerParams samplerParams(const Options &o, const Manifest &m) {
@@ -81,6 +108,195 @@ SamplerParams samplerParams(const Options &o, const Manifest &m) {
   return sp;
 }
 
+void printIdsLine(const char *label, int64_t pos, std::span<const int32_t> ids) {
+  std::string line = std::string(label) + " (position " + std::to_string(pos) + "):";
+  for (int32_t t : ids)
+    line += " " + std::to_string(t);
+  line += "\n";
+  std::fflush(stdout);
+  std::fputs(line.c_str(), stderr);
+}
+
+void writeOut(const std::string &s) {
+  if (!s.empty()) {
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    std::fflush(stdout);
+  }
+}
+
+/// How generated tokens are shown.
+struct Output {
+  bool ids = false;          ///< print ids, space separated
+  TextCodec *codec = nullptr; ///< print text (when !ids); also collects it
+  bool showSpecial = false;   ///< print the stop token's text too
+};
+
+struct Reply {
+  int64_t generated = 0;   ///< tokens sampled (the stop token included)
+  int32_t last = -1;       ///< the last sampled token
+  bool stopped = false;    ///< ended by a stop token
+  int64_t decodeCalls = 0;
+  double decodeTime = 0;
+  std::string text;        ///< what was printed as text (codec only)
+};
+
+/// Samples up to `maxTokens` tokens, starting from `logits` (those of the
+/// last prefilled token); every sampled token but the last is run through
+/// decode. Streams the output as it goes.
+Reply generateReply(Session &session, Sampler &sampler, const float *logits,
+               std::vector<int32_t> &history, int64_t maxTokens,
+               const std::unordered_set<int32_t> &stops, const Output &out) {
+  Reply r;
+  for (int64_t k = 0; k < maxTokens; ++k) {
+    int32_t t = sampler.sample(logits, history);
+    history.push_back(t);
+    ++r.generated;
+    r.last = t;
+    r.stopped = stops.count(t) != 0;
+    if (out.ids) {
+      std::printf(k ? " %d" : "%d", t);
+      std::fflush(stdout);
+    }
+    if (out.codec && (!r.stopped || out.showSpecial)) {
+      std::string piece = out.codec->piece(t);
+      r.text += piece;
+      if (!out.ids)
+        writeOut(piece);
+    }
+    if (r.stopped || k + 1 == maxTokens)
+      break;
+    auto a = Clock::now();
+    logits = session.decode(t);
+    r.decodeTime += seconds(a, Clock::now());
+    ++r.decodeCalls;
+  }
+  if (out.codec) {
+    std::string rest = out.codec->finish();
+    r.text += rest;
+    if (!out.ids)
+      writeOut(rest);
+  }
+  return r;
+}
+
+std::unique_ptr<TextCodec> textCodec(const Payload &payload, const CodecFactory &makeCodec,
+                                     const std::string &flag) {
+  if (!payload.manifest().hasTokenizer)
+    throw UsageError(flag + ": this binary has no tokenizer (use --tokens)");
+  std::unique_ptr<TextCodec> codec;
+  if (makeCodec)
+    codec = makeCodec(payload);
+  if (!codec)
+    throw UsageError(flag + ": this binary was built without tokenizer support (use --tokens)");
+  return codec;
+}
+
+/// --chat without text: one user turn per line of stdin, the KV cache kept
+/// across turns.
+int runChat(const Options &o, const Payload &payload, EntryPoints entry, TextCodec &codec,
+            int64_t ctx, const std::string &prog, Clock::time_point tLoad) {
+  const Manifest &m = payload.manifest();
+  const int64_t V = m.model.vocabSize;
+  setThreadCount(o.threads.value_or(defaultThreadCount()));
+  SamplerParams sp = samplerParams(o, m);
+  Session session(payload, entry, ctx);
+  Sampler sampler(sp, V);
+  std::unordered_set<int32_t> stops;
+  if (!o.ignoreEos) {
+    stops.insert(m.model.eosTokenIds.begin(), m.model.eosTokenIds.end());
+    for (int32_t t : codec.chatStopIds())
+      stops.insert(t);
+  }
+  Output out{o.printIds, &codec, o.showSpecial};
+  const bool tty = ::isatty(STDIN_FILENO);
+  if (o.stats)
+    std::fprintf(stderr, "load: %.3f s (threads %d, context %lld, KV cache %llu bytes)\n",
+                 seconds(tLoad, Clock::now()), globalThreadPool().size(), (long long)ctx,
+                 (unsigned long long)session.arena().size());
+  if (tty)
+    std::fprintf(stderr, "Chatting with %s (context %lld tokens). End with Ctrl-D or /exit.\n",
+                 m.model.name.empty() ? "the model" : m.model.name.c_str(), (long long)ctx);
+
+  std::vector<int32_t> history;
+  int32_t pending = -1; // sampled but not yet in the KV cache
+  int turn = 0;
+  bool rejected = false;
+  std::string line;
+  for (;;) {
+    if (tty) {
+      std::fputs("> ", stderr);
+      std::fflush(stderr);
+    }
+    if (!std::getline(std::cin, line)) {
+      if (tty)
+        std::fputc('\n', stderr);
+      break;
+    }
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    if (line == "/exit")
+      break;
+    if (line.empty())
+      continue;
+    ++turn;
+    const std::string what = "turn " + std::to_string(turn);
+    std::vector<int32_t> ids;
+    try {
+      ids = codec.chatTurn(line, what);
+    } catch (const Error &e) {
+      // The conversation is unchanged; say so and read the next turn.
+      std::fflush(stdout);
+      std::fprintf(stderr, "%s: error: %s (turn ignored)\n", prog.c_str(), e.what());
+      rejected = true;
+      --turn;
+      continue;
+    }
+    if (pending >= 0)
+      ids.insert(ids.begin(), pending);
+    for (int32_t t : ids)
+      if (t < 0 || t >= V)
+        throw Error(what + ": token id " + std::to_string(t) + " is outside [0, " +
+                    std::to_string(V) + ")");
+    const int64_t pos = session.position(), n = static_cast<int64_t>(ids.size());
+    if (pos + n >= ctx)
+      throw Error(what + ": " + std::to_string(n) + " new tokens do not fit the " +
+                  std::to_string(ctx - pos) + " left in the context of " + std::to_string(ctx) +
+                  ": the conversation is full (use a larger --max-context)");
+    if (o.printPromptIds)
+      printIdsLine("prompt ids", pos, ids);
+    history.insert(history.end(), ids.begin(), ids.end());
+    auto t0 = Clock::now();
+    const float *logits = session.prefill(ids);
+    double prefillTime = seconds(t0, Clock::now());
+    pending = -1;
+
+    const int64_t room = ctx - session.position();
+    const int64_t K = o.maxNewTokens ? std::min(*o.maxNewTokens, room) : room;
+    Reply r;
+    if (K > 0)
+      r = generateReply(session, sampler, logits, history, K, stops, out);
+    codec.reply(r.text);
+    if (r.generated > 0 && !r.stopped)
+      pending = r.last; // cut by --max-new-tokens (or the context)
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+    if (o.stats)
+      std::fprintf(stderr,
+                   "turn %d: prefill %lld tokens at positions %lld-%lld in %.3f s; "
+                   "generated %lld tokens, decode %.3f s (%.2f tokens/s)\n",
+                   turn, (long long)n, (long long)pos, (long long)(pos + n - 1), prefillTime,
+                   (long long)r.generated, r.decodeTime,
+                   r.decodeTime > 0 ? double(r.decodeCalls) / r.decodeTime : 0.0);
+    if (!r.stopped && r.generated == room)
+      throw Error(what + ": the reply reached the end of the context of " + std::to_string(ctx) +
+                  ": the conversation is full (use a larger --max-context)");
+  }
+  if (o.stats)
+    std::fprintf(stderr, "chat: %d turns, %lld of %lld context tokens used (seed %llu)\n", turn,
+                 (long long)session.position(), (long long)ctx, (unsigned long long)sp.seed);
+  return rejected ? 1 : 0;
+}
+
 int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
         const std::string &prog) {
   Options o = parseArgs(argc, argv);
@@ -109,25 +325,33 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
     ctx = *o.maxContext;
   }
 
+  // Text: the tokenizer library provides the codec.
+  std::unique_ptr<TextCodec> codec;
+  const bool templated = (o.prompt && !o.raw) || o.chat || o.interactive;
+  if (o.prompt || o.chat || o.interactive) {
+    std::string flag = o.prompt ? "--prompt" : "--chat";
+    codec = textCodec(*payload, makeCodec, flag);
+    ChatSettings cs;
+    cs.system = o.system.value_or("");
+    cs.thinking = o.think;
+    cs.showSpecial = o.showSpecial;
+    codec->configure(cs);
+  }
+  if (o.interactive)
+    return runChat(o, *payload, entry, *codec, ctx, prog, tLoad);
+
   // Prompt.
   std::vector<int32_t> ids;
-  std::unique_ptr<TextCodec> codec;
   if (o.prompt || o.chat) {
-    // Hook point for text: the tokenizer library provides the codec.
     std::string flag = o.prompt ? "--prompt" : "--chat";
-    if (!m.hasTokenizer)
-      throw UsageError(flag + ": this binary has no tokenizer (use --tokens)");
-    if (makeCodec)
-      codec = makeCodec(*payload);
-    if (!codec)
-      throw UsageError(flag + ": this binary was built without tokenizer support (use --tokens)");
-    ids = o.prompt ? codec->encode(*o.prompt) : codec->encodeChat(*o.chat);
+    ids = o.prompt && o.raw ? codec->encode(*o.prompt, flag)
+                            : codec->encodeChat(o.prompt ? *o.prompt : *o.chat, flag);
     if (ids.empty())
       throw Error(flag + ": the text encodes to no tokens");
   } else if (o.tokens) {
     ids = *o.tokens;
   } else {
-    throw UsageError("no prompt: give --tokens LIST (see --help)");
+    throw UsageError("no prompt: give --tokens LIST, --prompt TEXT or --chat (see --help)");
   }
   for (int32_t t : ids)
     if (t < 0 || t >= V)
@@ -139,8 +363,14 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
   const bool generate = !o.dumpLogits || o.maxNewTokens.has_value();
 
   // Output: text when there is a tokenizer and --print-ids is not given.
-  if (generate && !o.printIds && !codec && m.hasTokenizer && makeCodec)
+  if (generate && !o.printIds && !codec && m.hasTokenizer && makeCodec) {
     codec = makeCodec(*payload);
+    if (codec) {
+      ChatSettings cs;
+      cs.showSpecial = o.showSpecial;
+      codec->configure(cs);
+    }
+  }
   const bool textOut = !o.printIds && codec;
   int64_t K = 0;
   if (generate)
@@ -168,47 +398,30 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
   Session::RowsFn onRows;
   if (dump)
     onRows = [&](int64_t, int64_t rows, const float *l) { dump->write(rows, l); };
+  if (o.printPromptIds)
+    printIdsLine("prompt ids", 0, ids);
   const float *logits = session.prefill(ids, onRows);
   auto tPrefillEnd = Clock::now();
   if (dump)
     dump->finish();
 
   // Decode loop.
-  std::unordered_set<int32_t> eos(m.model.eosTokenIds.begin(), m.model.eosTokenIds.end());
-  if (o.chat)
-    for (int32_t t : codec->chatStopIds())
-      eos.insert(t);
+  std::unordered_set<int32_t> stops;
+  if (!o.ignoreEos) {
+    stops.insert(m.model.eosTokenIds.begin(), m.model.eosTokenIds.end());
+    if (templated)
+      for (int32_t t : codec->chatStopIds())
+        stops.insert(t);
+  }
   Sampler sampler(sp, V);
   std::vector<int32_t> history = ids;
   history.reserve(size_t(P + K));
-  int64_t generated = 0, decodeCalls = 0;
-  double decodeTime = 0;
   const bool idsOut = generate && !textOut;
-  for (int64_t k = 0; k < K; ++k) {
-    int32_t t = sampler.sample(logits, history);
-    history.push_back(t);
-    ++generated;
-    bool stop = !o.ignoreEos && eos.count(t);
-    if (idsOut) {
-      std::printf(k ? " %d" : "%d", t);
-      std::fflush(stdout);
-    } else if (textOut && !stop) {
-      std::string piece = codec->piece(t);
-      std::fwrite(piece.data(), 1, piece.size(), stdout);
-      std::fflush(stdout);
-    }
-    if (stop || k + 1 == K)
-      break;
-    auto a = Clock::now();
-    logits = session.decode(t);
-    decodeTime += seconds(a, Clock::now());
-    ++decodeCalls;
-  }
-  if (textOut) {
-    std::string rest = codec->finish();
-    std::fwrite(rest.data(), 1, rest.size(), stdout);
-  }
-  if (idsOut || (textOut && generated > 0)) {
+  Output out{idsOut, textOut ? codec.get() : nullptr, o.showSpecial};
+  Reply r;
+  if (K > 0)
+    r = generateReply(session, sampler, logits, history, K, stops, out);
+  if (idsOut || (textOut && r.generated > 0)) {
     std::fputc('\n', stdout);
     std::fflush(stdout);
   }
@@ -221,9 +434,9 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
     std::fprintf(stderr, "prefill: %lld tokens in %.3f s (%.2f tokens/s)\n", (long long)P, pf,
                  pf > 0 ? double(P) / pf : 0.0);
     std::fprintf(stderr, "decode: %lld tokens in %.3f s (%.2f tokens/s)\n",
-                 (long long)decodeCalls, decodeTime,
-                 decodeTime > 0 ? double(decodeCalls) / decodeTime : 0.0);
-    std::fprintf(stderr, "generated: %lld tokens (seed %llu)\n", (long long)generated,
+                 (long long)r.decodeCalls, r.decodeTime,
+                 r.decodeTime > 0 ? double(r.decodeCalls) / r.decodeTime : 0.0);
+    std::fprintf(stderr, "generated: %lld tokens (seed %llu)\n", (long long)r.generated,
                  (unsigned long long)sp.seed);
   }
   return 0;

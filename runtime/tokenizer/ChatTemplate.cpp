@@ -397,6 +397,17 @@ ChatTemplate ChatTemplate::forTokenizer(const Tokenizer &tok, std::string dir) {
   return ct;
 }
 
+ChatTemplate ChatTemplate::fromParts(ChatFormat format, ChatMarkers markers,
+                                     std::vector<int32_t> stopTokenIds) {
+  ChatTemplate ct;
+  ct.format_ = format;
+  ct.markers_ = std::move(markers);
+  for (int32_t id : stopTokenIds)
+    if (std::find(ct.stopIds_.begin(), ct.stopIds_.end(), id) == ct.stopIds_.end())
+      ct.stopIds_.push_back(id);
+  return ct;
+}
+
 std::string ChatTemplate::render(const std::vector<ChatMessage> &messages,
                                  bool addGenerationPrompt) const {
   ChatOptions o;

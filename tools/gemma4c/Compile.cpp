@@ -24,6 +24,14 @@
 
 #include <nlohmann/json.hpp>
 
+#if __has_include("gemma4rt/chat_template.h")
+#include "gemma4rt/chat_template.h"
+#include "gemma4rt/tokenizer.h"
+#define GEMMA4C_HAS_TOKENIZER 1
+#else
+#define GEMMA4C_HAS_TOKENIZER 0
+#endif
+
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -137,6 +145,89 @@ struct TempFile {
 std::string readFile(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+/// The manifest's "chat" object: what the runtime's ChatTemplate needs,
+/// resolved here from the checkpoint (tokenizer, tokenizer_config.json markers,
+/// chat template, generation_config.json eos ids) by the same
+/// ChatTemplate::forTokenizer that `gemma4c` and the tests use:
+///   {"format": "gemma4"|"gemma3", "markers": {...}, "stop_token_ids": [..],
+///    "empty_thought_block": bool}
+/// null when there is no tokenizer (or gemma4c was built without the
+/// tokenizer library). Throws InputError when the tokenizer or its config
+/// files do not load: the binary's text mode could not work.
+nlohmann::json chatManifest(const std::string &dir, const std::string &tokPath) {
+#if GEMMA4C_HAS_TOKENIZER
+  if (tokPath.empty())
+    return nullptr;
+  using namespace gemma4rt;
+  try {
+    std::unique_ptr<Tokenizer> tok = Tokenizer::fromFile(tokPath);
+    ChatTemplate ct = ChatTemplate::forTokenizer(*tok, dir);
+    const ChatMarkers &mk = ct.markers();
+    nlohmann::json c;
+    c["format"] = ct.format() == ChatFormat::Gemma4 ? "gemma4" : "gemma3";
+    c["markers"] = {{"bos", mk.bos},
+                    {"start_of_turn", mk.startOfTurn},
+                    {"end_of_turn", mk.endOfTurn},
+                    {"think", mk.think},
+                    {"channel_start", mk.channelStart},
+                    {"channel_end", mk.channelEnd},
+                    {"tool_start", mk.toolStart},
+                    {"tool_end", mk.toolEnd},
+                    {"tool_call_start", mk.toolCallStart},
+                    {"tool_call_end", mk.toolCallEnd},
+                    {"tool_response_start", mk.toolResponseStart},
+                    {"tool_response_end", mk.toolResponseEnd},
+                    {"quote", mk.quote}};
+    c["stop_token_ids"] = ct.stopTokenIds();
+    // The 26B/31B templates close an empty thought block after the
+    // generation prompt when thinking is off; E2B/E4B ones do not.
+    std::string jinja;
+    if (llvm::sys::fs::exists(dir + "/chat_template.jinja"))
+      jinja = readFile(dir + "/chat_template.jinja");
+    if (llvm::sys::fs::exists(dir + "/tokenizer_config.json")) {
+      auto cfg = nlohmann::json::parse(readFile(dir + "/tokenizer_config.json"), nullptr, false);
+      if (cfg.is_object() && cfg.contains("chat_template") && cfg["chat_template"].is_string())
+        jinja += cfg["chat_template"].get<std::string>();
+    }
+    bool empty = false;
+    if (ct.format() == ChatFormat::Gemma4)
+      for (const char *nl : {"\\n", "\n"})
+        empty = empty || jinja.find(mk.channelStart + "thought" + nl + mk.channelEnd) !=
+                             std::string::npos;
+    c["empty_thought_block"] = empty;
+    return c;
+  } catch (const TokenizerError &e) {
+    throw InputError(std::string("cannot prepare the chat template: ") + e.what());
+  }
+#else
+  (void)dir;
+  (void)tokPath;
+  return nullptr;
+#endif
+}
+
+/// The manifest's optional "generation" object: sampling defaults from
+/// generation_config.json (temperature, top_k, top_p, min_p,
+/// repetition_penalty; an explicit "do_sample": false means greedy, i.e.
+/// temperature 0). Empty when there is nothing to record.
+nlohmann::json generationManifest(const std::string &dir) {
+  nlohmann::json g = nlohmann::json::object();
+  std::string path = dir + "/generation_config.json";
+  if (!llvm::sys::fs::exists(path))
+    return g;
+  auto cfg = nlohmann::json::parse(readFile(path), nullptr, false);
+  if (!cfg.is_object())
+    throw InputError("'" + path + "' is not a JSON object");
+  for (const char *key : {"temperature", "top_p", "min_p", "repetition_penalty"})
+    if (auto it = cfg.find(key); it != cfg.end() && it->is_number())
+      g[key] = it->get<double>();
+  if (auto it = cfg.find("top_k"); it != cfg.end() && it->is_number_integer())
+    g["top_k"] = it->get<int64_t>();
+  if (auto it = cfg.find("do_sample"); it != cfg.end() && it->is_boolean() && !it->get<bool>())
+    g["temperature"] = 0.0;
+  return g;
 }
 
 int compileMain(const CompileOptions &o, const char *argv0) {
@@ -282,9 +373,8 @@ int compileMain(const CompileOptions &o, const char *argv0) {
     std::fprintf(stderr, "gemma4c compile: warning: '%s' has no tokenizer.json or tokenizer.model: "
                          "the binary takes and prints token ids only\n", o.checkpoint.c_str());
   }
-  std::string chatTemplate;
-  if (llvm::sys::fs::exists(o.checkpoint + "/chat_template.jinja"))
-    chatTemplate = readFile(o.checkpoint + "/chat_template.jinja");
+  nlohmann::json chat = chatManifest(o.checkpoint, tokPath);
+  nlohmann::json generation = generationManifest(o.checkpoint);
 
   auto manifest = [&](const std::vector<PayloadPart> &ps) {
     nlohmann::json m;
@@ -310,10 +400,9 @@ int compileMain(const CompileOptions &o, const char *argv0) {
       m["tokenizer"] = {{"offset", ps[i].offset}, {"size", ps[i].size}, {"format", tokFormat}};
     else
       m["tokenizer"] = nullptr;
-    if (!chatTemplate.empty())
-      m["chat"] = {{"template", chatTemplate}};
-    else
-      m["chat"] = nullptr;
+    m["chat"] = chat;
+    if (!generation.empty())
+      m["generation"] = generation;
     m["compiler"] = {{"version", GEMMA4C_VERSION}, {"triple", triple}, {"cpu", resolvedCPU(target)}};
     return m.dump();
   };

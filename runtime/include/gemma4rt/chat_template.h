@@ -115,6 +115,10 @@ public:
   /// chat_template.jinja and generation_config.json, which are read when
   /// present. Throws TokenizerError on unreadable/corrupt config files.
   static ChatTemplate forTokenizer(const Tokenizer &tok, std::string checkpointDir = "");
+  /// A template from parts resolved earlier, e.g. by forTokenizer at compile
+  /// time and stored in a compiled model's manifest ("chat" object).
+  static ChatTemplate fromParts(ChatFormat format, ChatMarkers markers,
+                                std::vector<int32_t> stopTokenIds);
 
   ChatFormat format() const { return format_; }
   const ChatMarkers &markers() const { return markers_; }

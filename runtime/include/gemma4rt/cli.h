@@ -15,8 +15,15 @@ struct Options {
 
   // Prompt: exactly one of these.
   std::optional<std::vector<int32_t>> tokens; ///< --tokens 2,17,93
-  std::optional<std::string> prompt;          ///< --prompt TEXT (tokenizer)
-  std::optional<std::string> chat;            ///< --chat TEXT (tokenizer + template)
+  std::optional<std::string> prompt;          ///< --prompt TEXT (one user turn)
+  std::optional<std::string> chat;            ///< --chat TEXT (one user turn)
+  bool interactive = false;                   ///< --chat with no text: turns from stdin
+
+  // Text.
+  bool raw = false;                  ///< --raw: --prompt text as is, no template
+  std::optional<std::string> system; ///< --system TEXT
+  bool think = false;                ///< --think (--no-think: false)
+  bool showSpecial = false;          ///< --show-special
 
   std::optional<int64_t> maxNewTokens; ///< unset: until EOS or context full
   std::optional<int64_t> maxContext;   ///< unset: manifest default_context
@@ -33,6 +40,7 @@ struct Options {
   bool ignoreEos = false;
 
   bool printIds = false;
+  bool printPromptIds = false; ///< --print-prompt-ids: each prefill's ids to stderr
   std::optional<std::string> dumpLogits;
   bool stats = false;
 };

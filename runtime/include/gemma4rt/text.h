@@ -1,10 +1,18 @@
 //===- text.h - hook between the runtime and the tokenizer ------*- C++ -*-===//
 //
 // The runtime works on token ids. Text (--prompt, --chat, printing text) goes
-// through a TextCodec made from the payload's tokenizer bytes. makeTextCodec
-// is defined in gemma4rt_main: by runtime/src/TextNone.cpp (returns nullptr)
-// until the gemma4rt_tokenizer library exists, then by an adapter
-// runtime/src/TextTokenizer.cpp built on runtime/include/gemma4rt/tokenizer.h.
+// through a TextCodec made from the payload's tokenizer bytes and its "chat"
+// manifest object (the chat template data gemma4c resolved from the
+// checkpoint). makeTextCodec is defined in gemma4rt_main: by
+// runtime/src/TextTokenizer.cpp (on runtime/include/gemma4rt/tokenizer.h and
+// chat_template.h) when the gemma4rt_tokenizer library exists, else by
+// runtime/src/TextNone.cpp (returns nullptr).
+//
+// Chat: a conversation is rendered by the chat template; the runtime keeps the
+// KV cache across turns, so each turn only prefills what is new:
+//   turn 1:  [<bos>][system turn]<user turn><generation prompt>
+//   turn n:  <end of the previous model turn><user turn><generation prompt>
+// (the model's reply itself is already in the cache as the generated ids).
 //
 //===----------------------------------------------------------------------===//
 #ifndef GEMMA4RT_TEXT_H
@@ -20,22 +28,45 @@
 
 namespace gemma4rt {
 
+/// How a conversation is rendered (flags --system, --think/--no-think,
+/// --show-special).
+struct ChatSettings {
+  std::string system;   ///< "" = no system prompt
+  bool thinking = false;
+  bool showSpecial = false; ///< piece() also prints special tokens
+};
+
 class TextCodec {
 public:
   virtual ~TextCodec() = default;
-  /// Plain text -> ids, with BOS prepended when the manifest names one.
-  virtual std::vector<int32_t> encode(std::string_view text) = 0;
+  /// Applies --system/--think/--show-special; call before anything else.
+  /// Throws Error when the model's chat format cannot honour them.
+  virtual void configure(const ChatSettings &) {}
+  /// Plain text -> ids, with BOS prepended when the manifest names one
+  /// (--raw). Throws Error naming `what` on invalid UTF-8.
+  virtual std::vector<int32_t> encode(std::string_view text, std::string_view what = "--prompt") = 0;
   /// One user turn through the manifest's chat template -> ids (with BOS and
-  /// the generation prompt for the model's turn).
-  virtual std::vector<int32_t> encodeChat(std::string_view userMessage) = 0;
-  /// Extra ids that end generation after encodeChat (end of turn, ...).
+  /// the generation prompt for the model's turn). Same as the first
+  /// chatTurn() of a fresh conversation, without recording it.
+  virtual std::vector<int32_t> encodeChat(std::string_view userMessage,
+                                          std::string_view what = "--chat") = 0;
+  /// Multi-turn chat: the ids that continue the conversation with this user
+  /// message (see the file comment); the message is recorded. After the first
+  /// turn, call reply() with the model's answer before the next chatTurn().
+  /// On error (Error naming `what`) nothing is recorded.
+  virtual std::vector<int32_t> chatTurn(std::string_view userMessage, std::string_view what) = 0;
+  /// Records the model's reply to the last chatTurn() (its text as printed).
+  virtual void reply(std::string_view text) = 0;
+  /// Extra ids that end a model turn (end of turn, ...).
   virtual std::vector<int32_t> chatStopIds() { return {}; }
   /// Streaming detokenization: the text that became final with this
-  /// generated token (possibly "", e.g. inside a multi-byte sequence or for a
-  /// special token).
+  /// generated token (possibly "", e.g. inside a multi-byte sequence, for a
+  /// special token, or an id the tokenizer has no token for), valid UTF-8.
   virtual std::string piece(int32_t id) = 0;
-  /// The text still pending at the end of generation.
+  /// The text still pending at the end of a reply; the stream starts afresh.
   virtual std::string finish() { return {}; }
+  /// A description of the chat template for --info ("gemma4", ...).
+  virtual std::string chatFormat() const { return {}; }
 };
 
 /// nullptr when this binary was built without the tokenizer library. Only

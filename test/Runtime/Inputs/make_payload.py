@@ -29,6 +29,7 @@ def main():
     ap.add_argument("--external", help="write the weights to this file beside the exe")
     ap.add_argument("--tokenizer", help="file whose bytes become the tokenizer")
     ap.add_argument("--generation", help="JSON object for the manifest's \"generation\"")
+    ap.add_argument("--chat", help="JSON value for the manifest's \"chat\" (default null)")
     ap.add_argument("--abi", type=int, default=1)
     ap.add_argument("--version", type=int, default=1, help="trailer version")
     ap.add_argument("--manifest-text", help="raw manifest text (corruption tests)")
@@ -74,7 +75,7 @@ def main():
         "kv_bytes_per_context": a.kv_per_context,
         "weights": weights,
         "tokenizer": tokenizer,
-        "chat": None,
+        "chat": json.loads(a.chat) if a.chat else None,
     }
     if a.generation:
         manifest["generation"] = json.loads(a.generation)
