@@ -96,7 +96,12 @@ void gemma4rt_parallel_for(gemma4rt_body_fn body, void *ctx, int64_t n,
  *                                    // resolved beside the executable
  *   "tokenizer": { "offset", "size", "format": "hf-json"|"sentencepiece" }
  *              | null,
- *   "chat": { ...template data... } | null,
+ *   "chat": { "format": "gemma4"|"gemma3", "markers": {..turn marker
+ *             strings..}, "stop_token_ids": [..], "empty_thought_block": bool }
+ *           | null,                 // resolved by gemma4c from the tokenizer,
+ *                                   // tokenizer_config.json, chat template and
+ *                                   // generation_config.json
+ *   "generation": { "temperature", "top_k", "top_p" },  // optional defaults
  *   "generation": { "temperature", "top_k", "top_p", "min_p",   // optional:
  *                   "repetition_penalty" }   // sampling defaults, flags win
  * }
