@@ -40,31 +40,18 @@ extern "C" {
  *   - ids and weights are read-only (the weights are a PROT_READ file
  *     mapping, page aligned: writing them faults);
  *   - calls come from one thread, never concurrently. */
-typedef void (*gemma4_entry_fn)(
-    int32_t *ids_alloc, int32_t *ids, int64_t ids_off, int64_t ids_size, int64_t ids_stride,
-    int64_t pos,
-    uint8_t *kv_alloc, uint8_t *kv, int64_t kv_off, int64_t kv_size, int64_t kv_stride,
-    int64_t context,
-    uint8_t *w_alloc, uint8_t *w, int64_t w_off, int64_t w_size, int64_t w_stride,
-    float *logits_alloc, float *logits, int64_t logits_off, int64_t rows, int64_t vocab,
-    int64_t row_stride, int64_t col_stride);
+#define GEMMA4_ENTRY_PARAMS                                                              \
+  (int32_t *ids_alloc, int32_t *ids, int64_t ids_off, int64_t ids_size, int64_t ids_stride, \
+   int64_t pos,                                                                           \
+   uint8_t *kv_alloc, uint8_t *kv, int64_t kv_off, int64_t kv_size, int64_t kv_stride,    \
+   int64_t context,                                                                       \
+   uint8_t *w_alloc, uint8_t *w, int64_t w_off, int64_t w_size, int64_t w_stride,         \
+   float *logits_alloc, float *logits, int64_t logits_off, int64_t rows, int64_t vocab,   \
+   int64_t row_stride, int64_t col_stride)
 
-void gemma4_prefill(
-    int32_t *ids_alloc, int32_t *ids, int64_t ids_off, int64_t ids_size, int64_t ids_stride,
-    int64_t pos,
-    uint8_t *kv_alloc, uint8_t *kv, int64_t kv_off, int64_t kv_size, int64_t kv_stride,
-    int64_t context,
-    uint8_t *w_alloc, uint8_t *w, int64_t w_off, int64_t w_size, int64_t w_stride,
-    float *logits_alloc, float *logits, int64_t logits_off, int64_t rows, int64_t vocab,
-    int64_t row_stride, int64_t col_stride);
-void gemma4_decode(
-    int32_t *ids_alloc, int32_t *ids, int64_t ids_off, int64_t ids_size, int64_t ids_stride,
-    int64_t pos,
-    uint8_t *kv_alloc, uint8_t *kv, int64_t kv_off, int64_t kv_size, int64_t kv_stride,
-    int64_t context,
-    uint8_t *w_alloc, uint8_t *w, int64_t w_off, int64_t w_size, int64_t w_stride,
-    float *logits_alloc, float *logits, int64_t logits_off, int64_t rows, int64_t vocab,
-    int64_t row_stride, int64_t col_stride);
+typedef void(*gemma4_entry_fn) GEMMA4_ENTRY_PARAMS;
+void gemma4_prefill GEMMA4_ENTRY_PARAMS;
+void gemma4_decode GEMMA4_ENTRY_PARAMS;
 
 /* ---- Services the runtime provides to generated code ---------------------
  * Runs body(ctx, begin, end) over [0, n) split across the thread pool in
