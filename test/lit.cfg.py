@@ -33,3 +33,9 @@ config.substitutions.append(("%fixtures", os.path.join(here, "fixtures")))
 config.substitutions.append(("%src", config.gemma4c_src_root))
 config.substitutions.append(("%python", "python3"))
 config.environment["GEMMA4C_HOME"] = config.gemma4c_obj_root
+# CPU-feature guard tests need a CPU without AVX512-FP16.
+try:
+    if "avx512fp16" not in open("/proc/cpuinfo").read():
+        config.available_features.add("cpu-lacks-avx512fp16")
+except OSError:
+    pass

@@ -165,6 +165,20 @@ Manifest parseManifest(std::string_view text, const std::string &where) {
   if (auto it = j.find("chat"); it != j.end() && !it->is_null())
     m.chatJson = it->dump();
 
+  if (auto it = j.find("compiler"); it != j.end() && it->is_object()) {
+    if (auto f = it->find("x86_features"); f != it->end()) {
+      if (!f->is_array())
+        throw bad("compiler.x86_features is not a list");
+      for (const json &x : *f) {
+        if (!x.is_string())
+          throw bad("compiler.x86_features holds a non-string");
+        m.x86Features.push_back(x.get<std::string>());
+      }
+    }
+    if (auto f = it->find("cpu"); f != it->end() && f->is_string())
+      m.compiledForCpu = f->get<std::string>();
+  }
+
   if (auto it = j.find("generation"); it != j.end() && it->is_object()) {
     const json &g = *it;
     auto num = [&](const char *key, double &out) {
@@ -179,6 +193,31 @@ Manifest parseManifest(std::string_view text, const std::string &where) {
       m.generation.topK = f->get<int64_t>();
   }
   return m;
+}
+
+void checkCpuFeatures(const Manifest &m) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  for (const std::string &f : m.x86Features) {
+    int has = 1; // names this runtime cannot test are assumed present
+#define GEMMA4RT_FEATURE(name)                                                                     \
+  else if (f == name) has = __builtin_cpu_supports(name);
+    if (false) {
+    }
+    GEMMA4RT_FEATURE("sse4.2") GEMMA4RT_FEATURE("avx") GEMMA4RT_FEATURE("avx2")
+    GEMMA4RT_FEATURE("fma") GEMMA4RT_FEATURE("f16c") GEMMA4RT_FEATURE("bmi2")
+    GEMMA4RT_FEATURE("avx512f") GEMMA4RT_FEATURE("avx512bw") GEMMA4RT_FEATURE("avx512vl")
+    GEMMA4RT_FEATURE("avx512dq") GEMMA4RT_FEATURE("avx512bf16") GEMMA4RT_FEATURE("avx512vnni")
+    GEMMA4RT_FEATURE("avx512fp16")
+#undef GEMMA4RT_FEATURE
+    if (!has)
+      throw Error("this model was compiled for CPU '" + m.compiledForCpu + "' and uses " + f +
+                  ", which this CPU lacks: recompile it with gemma4c compile --cpu=<this CPU> "
+                  "(e.g. --cpu=x86-64-v3 for any AVX2 machine)");
+  }
+#else
+  (void)m;
+#endif
 }
 
 //===----------------------------------------------------------------------===//

@@ -312,6 +312,7 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
     printInfo(*payload);
     return 0;
   }
+  checkCpuFeatures(m);
   const int64_t V = m.model.vocabSize;
 
   // Context.

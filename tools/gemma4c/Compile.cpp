@@ -403,7 +403,8 @@ int compileMain(const CompileOptions &o, const char *argv0) {
     m["chat"] = chat;
     if (!generation.empty())
       m["generation"] = generation;
-    m["compiler"] = {{"version", GEMMA4C_VERSION}, {"triple", triple}, {"cpu", resolvedCPU(target)}};
+    m["compiler"] = {{"version", GEMMA4C_VERSION}, {"triple", triple}, {"cpu", resolvedCPU(target)},
+                     {"x86_features", requiredX86Features(target)}};
     return m.dump();
   };
   if (!appendPayload(exe.path, parts, manifest, err))

@@ -67,8 +67,16 @@ struct Manifest {
   std::string tokenizerFormat; ///< "hf-json" | "sentencepiece"
 
   std::string chatJson; ///< the "chat" value re-serialised; "" when null
+  /// compiler.x86_features: instruction-set extensions the generated code
+  /// uses (x86-64 binaries); checked against the CPU before running.
+  std::vector<std::string> x86Features;
+  std::string compiledForCpu; ///< compiler.cpu, for messages
   GenerationDefaults generation;
 };
+
+/// Throws Error naming the first instruction-set extension in
+/// `m.x86Features` this CPU lacks (generated code would die with SIGILL).
+void checkCpuFeatures(const Manifest &m);
 
 /// Parses and validates manifest JSON. Throws Error("corrupt model payload
 /// ...: <what>") naming `where` (the file) on any problem.

@@ -9,6 +9,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
@@ -131,6 +132,30 @@ bool validateCPU(const CPUTarget &t, std::string &error) {
     return false;
   }
   return true;
+}
+
+std::vector<std::string> requiredX86Features(const CPUTarget &target) {
+  initTargets();
+  std::vector<std::string> out;
+  Triple triple(resolvedTriple(target));
+  if (triple.getArch() != Triple::x86_64)
+    return out;
+  std::string err;
+  const Target *tgt = TargetRegistry::lookupTarget(triple, err);
+  if (!tgt)
+    return out;
+  std::string cpu = resolvedCPU(target), features = target.features;
+  if (features.empty() && isHost(target) && (target.cpu.empty() || target.cpu == "native"))
+    features = hostFeatures();
+  std::unique_ptr<MCSubtargetInfo> sti(tgt->createMCSubtargetInfo(triple, cpu, features));
+  if (!sti)
+    return out;
+  // The names __builtin_cpu_supports knows, checked by the runtime.
+  for (const char *f : {"sse4.2", "avx", "avx2", "fma", "f16c", "bmi2", "avx512f", "avx512bw",
+                        "avx512vl", "avx512dq", "avx512bf16", "avx512vnni", "avx512fp16"})
+    if (sti->checkFeatures(std::string("+") + f))
+      out.push_back(f);
+  return out;
 }
 
 bool emitCPU(mlir::ModuleOp module, const CPUTarget &target, EmitKind kind,

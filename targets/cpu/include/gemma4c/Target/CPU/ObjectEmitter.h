@@ -8,6 +8,7 @@
 #include "llvm/TargetParser/Triple.h"
 
 #include <string>
+#include <vector>
 
 namespace gemma4c {
 
@@ -47,6 +48,13 @@ std::string resolvedFeatures(const CPUTarget &target);
 /// Checks that the --cpu value exists for the resolved target (a preset of
 /// its architecture or an LLVM CPU name). False with a one-line `error`.
 bool validateCPU(const CPUTarget &target, std::string &error);
+/// The instruction-set extensions (from a fixed list the runtime can test:
+/// avx, avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512dq, avx512bf16,
+/// avx512vnni, avx512fp16, ...) that code generated for `target` may use.
+/// Empty for non-x86 targets. Generated binaries refuse to start, with a
+/// one-line error, on a CPU that lacks one of them.
+std::vector<std::string> requiredX86Features(const CPUTarget &target);
+
 /// x86-64 and AArch64 Linux, the CPU targets gemma4c supports.
 bool isSupportedCPUTriple(const llvm::Triple &t);
 
