@@ -202,7 +202,7 @@ func.func @embedding_lookup_result_rank(%ids: tensor<?xi32>) -> tensor<?x1x1536x
 // embedding_lookup: integer_table
 func.func @embedding_lookup_integer_table(%ids: tensor<?xi32>) -> tensor<?x1536xf32> {
   %e = gemma4.weight "embed_tokens.weight" : tensor<262144x1536xi8>
-  // expected-error @+1 {{'gemma4.embedding_lookup' op table must have f32, f16 or bf16 elements, got 'i8'}}
+  // expected-error @+1 {{'gemma4.embedding_lookup' op table must have f32, f16 or bf16 elements or a #gemma4.quant encoding, got 'i8'}}
   %h = gemma4.embedding_lookup %e[%ids] {scale = 39.25 : f32} : (tensor<262144x1536xi8>, tensor<?xi32>) -> tensor<?x1536xf32>
   return %h : tensor<?x1536xf32>
 }
@@ -387,7 +387,7 @@ func.func @linear_weight_rank(%x: tensor<?x1536xf32>) -> tensor<?x2048xf32> {
 // linear: integer_weight
 func.func @linear_integer_weight(%x: tensor<?x1536xf32>) -> tensor<?x2048xf32> {
   %w = gemma4.weight "q_proj.weight" : tensor<2048x1536xi8>
-  // expected-error @+1 {{'gemma4.linear' op weight must have f32, f16 or bf16 elements, got 'i8'}}
+  // expected-error @+1 {{'gemma4.linear' op weight must have f32, f16 or bf16 elements or a #gemma4.quant encoding, got 'i8'}}
   %y = gemma4.linear %x, %w : (tensor<?x1536xf32>, tensor<2048x1536xi8>) -> tensor<?x2048xf32>
   return %y : tensor<?x2048xf32>
 }
@@ -1078,7 +1078,7 @@ func.func @mlp_integer_gate(%x: tensor<?x1536xf32>) -> tensor<?x1536xf32> {
   %g = gemma4.weight "mlp.gate_proj.weight" : tensor<6144x1536xi8>
   %u = gemma4.weight "mlp.up_proj.weight" : tensor<6144x1536xbf16>
   %d = gemma4.weight "mlp.down_proj.weight" : tensor<1536x6144xbf16>
-  // expected-error @+1 {{'gemma4.mlp' op gate weight must have f32, f16 or bf16 elements, got 'i8'}}
+  // expected-error @+1 {{'gemma4.mlp' op gate weight must have f32, f16 or bf16 elements or a #gemma4.quant encoding, got 'i8'}}
   %y = gemma4.mlp %x, %g, %u, %d : (tensor<?x1536xf32>, tensor<6144x1536xi8>, tensor<6144x1536xbf16>, tensor<1536x6144xbf16>) -> tensor<?x1536xf32>
   return %y : tensor<?x1536xf32>
 }
@@ -1090,7 +1090,7 @@ func.func @mlp_integer_up(%x: tensor<?x1536xf32>) -> tensor<?x1536xf32> {
   %g = gemma4.weight "mlp.gate_proj.weight" : tensor<6144x1536xbf16>
   %u = gemma4.weight "mlp.up_proj.weight" : tensor<6144x1536xui8>
   %d = gemma4.weight "mlp.down_proj.weight" : tensor<1536x6144xbf16>
-  // expected-error @+1 {{'gemma4.mlp' op up weight must have f32, f16 or bf16 elements, got 'ui8'}}
+  // expected-error @+1 {{'gemma4.mlp' op up weight must have f32, f16 or bf16 elements or a #gemma4.quant encoding, got 'ui8'}}
   %y = gemma4.mlp %x, %g, %u, %d : (tensor<?x1536xf32>, tensor<6144x1536xbf16>, tensor<6144x1536xui8>, tensor<1536x6144xbf16>) -> tensor<?x1536xf32>
   return %y : tensor<?x1536xf32>
 }
@@ -1102,7 +1102,7 @@ func.func @mlp_integer_down(%x: tensor<?x1536xf32>) -> tensor<?x1536xf32> {
   %g = gemma4.weight "mlp.gate_proj.weight" : tensor<6144x1536xbf16>
   %u = gemma4.weight "mlp.up_proj.weight" : tensor<6144x1536xbf16>
   %d = gemma4.weight "mlp.down_proj.weight" : tensor<1536x6144xi32>
-  // expected-error @+1 {{'gemma4.mlp' op down weight must have f32, f16 or bf16 elements, got 'i32'}}
+  // expected-error @+1 {{'gemma4.mlp' op down weight must have f32, f16 or bf16 elements or a #gemma4.quant encoding, got 'i32'}}
   %y = gemma4.mlp %x, %g, %u, %d : (tensor<?x1536xf32>, tensor<6144x1536xbf16>, tensor<6144x1536xbf16>, tensor<1536x6144xi32>) -> tensor<?x1536xf32>
   return %y : tensor<?x1536xf32>
 }
@@ -1246,7 +1246,7 @@ func.func @moe_integer_router_weight(%r: tensor<?x2816xf32>, %x: tensor<?x2816xf
   %pes = gemma4.weight "router.per_expert_scale" : tensor<128xbf16>
   %gu = gemma4.weight "experts.gate_up_proj" : tensor<128x1408x2816xbf16>
   %dn = gemma4.weight "experts.down_proj" : tensor<128x2816x704xbf16>
-  // expected-error @+1 {{'gemma4.moe' op router weight must have f32, f16 or bf16 elements, got 'i8'}}
+  // expected-error @+1 {{'gemma4.moe' op router weight must have f32, f16 or bf16 elements or a #gemma4.quant encoding, got 'i8'}}
   %y = gemma4.moe %r, %x, %rw, %rs, %pes, %gu, %dn {top_k = 8 : i64, epsilon = 1.0e-6 : f32} : (tensor<?x2816xf32>, tensor<?x2816xf32>, tensor<128x2816xi8>, tensor<2816xbf16>, tensor<128xbf16>, tensor<128x1408x2816xbf16>, tensor<128x2816x704xbf16>) -> tensor<?x2816xf32>
   return %y : tensor<?x2816xf32>
 }
@@ -1260,7 +1260,7 @@ func.func @moe_integer_router_scale(%r: tensor<?x2816xf32>, %x: tensor<?x2816xf3
   %pes = gemma4.weight "router.per_expert_scale" : tensor<128xbf16>
   %gu = gemma4.weight "experts.gate_up_proj" : tensor<128x1408x2816xbf16>
   %dn = gemma4.weight "experts.down_proj" : tensor<128x2816x704xbf16>
-  // expected-error @+1 {{'gemma4.moe' op router scale must have f32, f16 or bf16 elements, got 'i32'}}
+  // expected-error @+1 {{'gemma4.moe' op router scale must have f32, f16 or bf16 elements or a #gemma4.quant encoding, got 'i32'}}
   %y = gemma4.moe %r, %x, %rw, %rs, %pes, %gu, %dn {top_k = 8 : i64, epsilon = 1.0e-6 : f32} : (tensor<?x2816xf32>, tensor<?x2816xf32>, tensor<128x2816xbf16>, tensor<2816xi32>, tensor<128xbf16>, tensor<128x1408x2816xbf16>, tensor<128x2816x704xbf16>) -> tensor<?x2816xf32>
   return %y : tensor<?x2816xf32>
 }
@@ -1274,7 +1274,7 @@ func.func @moe_integer_per_expert_scale(%r: tensor<?x2816xf32>, %x: tensor<?x281
   %pes = gemma4.weight "router.per_expert_scale" : tensor<128xi64>
   %gu = gemma4.weight "experts.gate_up_proj" : tensor<128x1408x2816xbf16>
   %dn = gemma4.weight "experts.down_proj" : tensor<128x2816x704xbf16>
-  // expected-error @+1 {{'gemma4.moe' op per-expert scale must have f32, f16 or bf16 elements, got 'i64'}}
+  // expected-error @+1 {{'gemma4.moe' op per-expert scale must have f32, f16 or bf16 elements or a #gemma4.quant encoding, got 'i64'}}
   %y = gemma4.moe %r, %x, %rw, %rs, %pes, %gu, %dn {top_k = 8 : i64, epsilon = 1.0e-6 : f32} : (tensor<?x2816xf32>, tensor<?x2816xf32>, tensor<128x2816xbf16>, tensor<2816xbf16>, tensor<128xi64>, tensor<128x1408x2816xbf16>, tensor<128x2816x704xbf16>) -> tensor<?x2816xf32>
   return %y : tensor<?x2816xf32>
 }
@@ -1400,7 +1400,7 @@ func.func @moe_integer_gate_up(%r: tensor<?x2816xf32>, %x: tensor<?x2816xf32>) -
   %pes = gemma4.weight "router.per_expert_scale" : tensor<128xbf16>
   %gu = gemma4.weight "experts.gate_up_proj" : tensor<128x1408x2816xi8>
   %dn = gemma4.weight "experts.down_proj" : tensor<128x2816x704xbf16>
-  // expected-error @+1 {{'gemma4.moe' op gate_up weight must have f32, f16 or bf16 elements, got 'i8'}}
+  // expected-error @+1 {{'gemma4.moe' op gate_up weight must have f32, f16 or bf16 elements or a #gemma4.quant encoding, got 'i8'}}
   %y = gemma4.moe %r, %x, %rw, %rs, %pes, %gu, %dn {top_k = 8 : i64, epsilon = 1.0e-6 : f32} : (tensor<?x2816xf32>, tensor<?x2816xf32>, tensor<128x2816xbf16>, tensor<2816xbf16>, tensor<128xbf16>, tensor<128x1408x2816xi8>, tensor<128x2816x704xbf16>) -> tensor<?x2816xf32>
   return %y : tensor<?x2816xf32>
 }
@@ -1414,7 +1414,7 @@ func.func @moe_integer_down(%r: tensor<?x2816xf32>, %x: tensor<?x2816xf32>) -> t
   %pes = gemma4.weight "router.per_expert_scale" : tensor<128xbf16>
   %gu = gemma4.weight "experts.gate_up_proj" : tensor<128x1408x2816xbf16>
   %dn = gemma4.weight "experts.down_proj" : tensor<128x2816x704xi8>
-  // expected-error @+1 {{'gemma4.moe' op down weight must have f32, f16 or bf16 elements, got 'i8'}}
+  // expected-error @+1 {{'gemma4.moe' op down weight must have f32, f16 or bf16 elements or a #gemma4.quant encoding, got 'i8'}}
   %y = gemma4.moe %r, %x, %rw, %rs, %pes, %gu, %dn {top_k = 8 : i64, epsilon = 1.0e-6 : f32} : (tensor<?x2816xf32>, tensor<?x2816xf32>, tensor<128x2816xbf16>, tensor<2816xbf16>, tensor<128xbf16>, tensor<128x1408x2816xbf16>, tensor<128x2816x704xi8>) -> tensor<?x2816xf32>
   return %y : tensor<?x2816xf32>
 }
@@ -1742,7 +1742,7 @@ func.func @expert_ffn_down_output_features(%x: tensor<?x2816xf32>, %e: tensor<?x
 func.func @expert_ffn_integer_down(%x: tensor<?x2816xf32>, %e: tensor<?x8xi32>, %w: tensor<?x8xf32>) -> tensor<?x2816xf32> {
   %gu = gemma4.weight "experts.gate_up_proj" : tensor<128x1408x2816xbf16>
   %dn = gemma4.weight "experts.down_proj" : tensor<128x2816x704xui8>
-  // expected-error @+1 {{'gemma4.expert_ffn' op down weight must have f32, f16 or bf16 elements, got 'ui8'}}
+  // expected-error @+1 {{'gemma4.expert_ffn' op down weight must have f32, f16 or bf16 elements or a #gemma4.quant encoding, got 'ui8'}}
   %y = gemma4.expert_ffn %x, %e, %w, %gu, %dn : (tensor<?x2816xf32>, tensor<?x8xi32>, tensor<?x8xf32>, tensor<128x1408x2816xbf16>, tensor<128x2816x704xui8>) -> tensor<?x2816xf32>
   return %y : tensor<?x2816xf32>
 }
@@ -1848,7 +1848,7 @@ func.func @per_layer_inputs_integer_table(%ids: tensor<?xi32>, %h: tensor<?x1536
   %t = gemma4.weight "embed_tokens_per_layer.weight" : tensor<262144x8960xi8>
   %pw = gemma4.weight "per_layer_model_projection.weight" : tensor<8960x1536xbf16>
   %nw = gemma4.weight "per_layer_projection_norm.weight" : tensor<256xbf16>
-  // expected-error @+1 {{'gemma4.per_layer_inputs' op table must have f32, f16 or bf16 elements, got 'i8'}}
+  // expected-error @+1 {{'gemma4.per_layer_inputs' op table must have f32, f16 or bf16 elements or a #gemma4.quant encoding, got 'i8'}}
   %p = gemma4.per_layer_inputs %ids, %h, %t, %pw, %nw {table_scale = 16.0 : f32, projection_scale = 0.0255155545 : f32, epsilon = 1.0e-6 : f32} : (tensor<?xi32>, tensor<?x1536xf32>, tensor<262144x8960xi8>, tensor<8960x1536xbf16>, tensor<256xbf16>) -> tensor<?x35x256xf32>
   return %p : tensor<?x35x256xf32>
 }
@@ -1860,7 +1860,7 @@ func.func @per_layer_inputs_integer_projection(%ids: tensor<?xi32>, %h: tensor<?
   %t = gemma4.weight "embed_tokens_per_layer.weight" : tensor<262144x8960xbf16>
   %pw = gemma4.weight "per_layer_model_projection.weight" : tensor<8960x1536xi8>
   %nw = gemma4.weight "per_layer_projection_norm.weight" : tensor<256xbf16>
-  // expected-error @+1 {{'gemma4.per_layer_inputs' op projection weight must have f32, f16 or bf16 elements, got 'i8'}}
+  // expected-error @+1 {{'gemma4.per_layer_inputs' op projection weight must have f32, f16 or bf16 elements or a #gemma4.quant encoding, got 'i8'}}
   %p = gemma4.per_layer_inputs %ids, %h, %t, %pw, %nw {table_scale = 16.0 : f32, projection_scale = 0.0255155545 : f32, epsilon = 1.0e-6 : f32} : (tensor<?xi32>, tensor<?x1536xf32>, tensor<262144x8960xbf16>, tensor<8960x1536xi8>, tensor<256xbf16>) -> tensor<?x35x256xf32>
   return %p : tensor<?x35x256xf32>
 }

@@ -9,6 +9,7 @@ int runTokenize(const Args &);
 int runDetokenize(const Args &);
 int runSynth(const Args &);
 int runTargets(const Args &);
+int runFakeQuant(const Args &);
 
 const std::vector<Command> &commands() {
   static const std::vector<Command> table = {
@@ -18,6 +19,7 @@ const std::vector<Command> &commands() {
       {"tokenize", "text to token ids with a checkpoint's tokenizer", runTokenize},
       {"detokenize", "token ids to text with a checkpoint's tokenizer", runDetokenize},
       {"synth", "write a random-weight checkpoint with real shapes", runSynth},
+      {"fake-quant", "write a checkpoint with a --quant scheme's dequantised weights", runFakeQuant},
       {"targets", "list the supported targets and CPUs", runTargets},
   };
   return table;

@@ -11,10 +11,13 @@
 
 #include "gemma4c/Frontend/Checkpoint.h"
 #include "gemma4c/Frontend/Importer.h"
+#include "gemma4c/Quant/Pack.h"
+#include "gemma4c/Quant/Scheme.h"
 #include "gemma4c/Target/CPU/Linker.h"
 #include "gemma4c/Target/CPU/ObjectEmitter.h"
 #include "gemma4c/Target/CPU/Passes.h"
 
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -60,6 +63,15 @@ Options:
                             transformers run in f32) | bf16 (activations
                             rounded to bfloat16 between ops, as transformers
                             runs a bf16 model)
+  --quant=<scheme>          weight quantization, done at compile time with
+                            dequantisation fused into the matmuls:
+                            bf16 (default): weights as in the checkpoint
+                            int8: per-output-channel symmetric int8
+                            int4[-g32|-g128][-sym|-asym][-f16|-bf16]: group-
+                              wise int4 (default g32, sym, f16 scales)
+                            mixed: int4-g32 layers and experts, int8
+                              embedding/lm-head and per-layer table, router
+                              kept (int8 where a group does not divide K)
   --serial                  generate single-threaded code (no thread pool)
   --no-fuse-attention       keep attention unfused (for debugging)
   --opt=<0-3>               LLVM optimisation level (default 3)
@@ -68,7 +80,7 @@ Options:
 )";
 
 struct CompileOptions {
-  std::string checkpoint, output, emit = "exe", triple, cpu, weights = "embedded";
+  std::string checkpoint, output, emit = "exe", triple, cpu, weights = "embedded", quant = "bf16";
   int64_t maxContext = 4096, prefillChunk = 64, opt = 3;
   bool serial = false, fuse = true, printAfterAll = false, bf16 = false;
 };
@@ -101,6 +113,12 @@ CompileOptions parse(const Args &args, bool &help) {
       if (v != "f32" && v != "bf16")
         throw UsageError("invalid value '" + v + "' for --compute (expected f32 or bf16)");
       o.bf16 = v == "bf16";
+    }
+    else if (cur.match("--quant", &v)) {
+      std::string err;
+      if (!gemma4c::quant::parseScheme(v, err))
+        throw UsageError(err);
+      o.quant = v;
     }
     else if (cur.match("--no-fuse-attention")) o.fuse = false;
     else if (cur.match("--print-ir-after-all")) o.printAfterAll = true;
@@ -230,6 +248,40 @@ nlohmann::json generationManifest(const std::string &dir) {
   return g;
 }
 
+/// Bytes of weights one decode step reads: every streamed tensor once,
+/// k/E of an MoE expert stack, one row of a table that is only gathered
+/// (the per-layer-embedding table; the embedding table when not tied).
+/// The decode roofline of bench/run divides the bandwidth by this.
+int64_t weightsReadPerToken(mlir::ModuleOp module) {
+  using namespace mlir::gemma4;
+  auto decode = module.lookupSymbol<mlir::func::FuncOp>("gemma4_decode");
+  if (!decode)
+    return 0;
+  std::map<std::string, double> bytes;
+  decode.walk([&](WeightOp w) {
+    auto t = w.getResult().getType();
+    double full = static_cast<double>(weightByteSize(t)), frac = 0;
+    for (mlir::OpOperand &use : w.getResult().getUses()) {
+      mlir::Operation *op = use.getOwner();
+      double f = 1.0;
+      if (auto e = llvm::dyn_cast<EmbeddingLookupOp>(op); e && e.getTable() == w.getResult())
+        f = 1.0 / t.getShape()[0];
+      else if (auto p = llvm::dyn_cast<PerLayerInputsOp>(op); p && p.getTable() == w.getResult())
+        f = 1.0 / t.getShape()[0];
+      else if (auto x = llvm::dyn_cast<ExpertFFNOp>(op))
+        f = static_cast<double>(llvm::cast<mlir::ShapedType>(x.getExperts().getType()).getShape()[1]) /
+            t.getShape()[0];
+      frac = std::max(frac, f);
+    }
+    double &b = bytes[w.getName().str()];
+    b = std::max(b, full * frac);
+  });
+  double total = 0;
+  for (auto &[name, b] : bytes)
+    total += b;
+  return static_cast<int64_t>(total);
+}
+
 int compileMain(const CompileOptions &o, const char *argv0) {
   auto fail = [](const std::string &msg) {
     std::fprintf(stderr, "gemma4c compile: error: %s\n", msg.c_str());
@@ -249,6 +301,18 @@ int compileMain(const CompileOptions &o, const char *argv0) {
 
   mlir::MLIRContext ctx;
   ctx.loadDialect<mlir::LLVM::LLVMDialect>();
+  // Pass errors become this tool's one-line errors (notes and remarks are
+  // dropped; a pass that fails reports why in its error).
+  bool diagnosed = false;
+  mlir::ScopedDiagnosticHandler diagHandler(&ctx, [&](mlir::Diagnostic &d) {
+    if (d.getSeverity() == mlir::DiagnosticSeverity::Error) {
+      std::fprintf(stderr, "gemma4c compile: error: %s\n", d.str().c_str());
+      diagnosed = true;
+    } else if (d.getSeverity() == mlir::DiagnosticSeverity::Warning) {
+      std::fprintf(stderr, "gemma4c compile: warning: %s\n", d.str().c_str());
+    }
+    return mlir::success();
+  });
   ImportOptions io;
   io.maxContext = o.maxContext;
   io.prefillChunk = o.prefillChunk;
@@ -259,6 +323,7 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   po.fuseAttention = o.fuse;
   po.threads = !o.serial;
   po.bf16Activations = o.bf16;
+  po.quant = o.quant;
   if (o.printAfterAll)
     ctx.disableMultithreading();
   auto runPM = [&](auto build) -> bool {
@@ -271,7 +336,7 @@ int compileMain(const CompileOptions &o, const char *argv0) {
     return mlir::succeeded(pm.run(*module));
   };
   if (!runPM([&](mlir::PassManager &pm) { mlir::gemma4::buildGraphPipeline(pm, po); }))
-    return fail("graph passes failed on '" + o.checkpoint + "'");
+    return diagnosed ? 1 : fail("graph passes failed on '" + o.checkpoint + "'");
 
   if (o.emit == "mlir") {
     std::error_code ec;
@@ -282,9 +347,17 @@ int compileMain(const CompileOptions &o, const char *argv0) {
     return 0;
   }
 
-  // The weight blob layout, decided by gemma4-layout-weights.
-  std::map<int64_t, const TensorView *> blob;
-  module->walk([&](mlir::gemma4::WeightOp w) { blob[(int64_t)*w.getOffset()] = &ckpt->get(w.getName().str()); });
+  // The weight blob layout, decided by gemma4-quantize-weights (encodings)
+  // and gemma4-layout-weights (offsets).
+  struct BlobEntry {
+    const TensorView *tensor;
+    mlir::RankedTensorType type;
+  };
+  std::map<int64_t, BlobEntry> blob;
+  module->walk([&](mlir::gemma4::WeightOp w) {
+    blob[(int64_t)*w.getOffset()] = {&ckpt->get(w.getName().str()), w.getResult().getType()};
+  });
+  int64_t readPerToken = weightsReadPerToken(*module);
   auto sizeAttr = (*module)->getAttrOfType<mlir::IntegerAttr>("gemma4.weights_size");
   uint64_t weightsSize = sizeAttr ? sizeAttr.getInt() : 0;
   auto attrInt = [&](const char *name) {
@@ -294,7 +367,7 @@ int compileMain(const CompileOptions &o, const char *argv0) {
           defaultCtx = attrInt("gemma4.default_context");
 
   if (!runPM([&](mlir::PassManager &pm) { mlir::gemma4::buildCPULoweringPipeline(pm, po); }))
-    return fail("lowering to LLVM failed on '" + o.checkpoint + "'");
+    return diagnosed ? 1 : fail("lowering to LLVM failed on '" + o.checkpoint + "'");
 
   std::string err;
   if (o.emit != "exe") {
@@ -327,11 +400,30 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   auto writeWeights = [&](const std::function<void(const void *, size_t)> &sink) {
     static const char zeros[4096] = {0};
     uint64_t pos = 0;
-    for (auto &[off, t] : blob) {
+    for (auto &[off, e] : blob) {
       while (pos < (uint64_t)off) {
         uint64_t n = std::min<uint64_t>(off - pos, sizeof zeros);
         sink(zeros, n);
         pos += n;
+      }
+      const TensorView *t = e.tensor;
+      if (mlir::gemma4::QuantAttr q = mlir::gemma4::getQuant(e.type)) {
+        int64_t K = e.type.getShape().back(), rows = e.type.getNumElements() / K;
+        quant::SrcType st = t->dtype == DType::F32   ? quant::SrcType::F32
+                            : t->dtype == DType::F16 ? quant::SrcType::F16
+                                                     : quant::SrcType::BF16;
+        if (t->dtype != DType::F32 && t->dtype != DType::F16 && t->dtype != DType::BF16)
+          throw InputError("cannot quantize tensor '" + t->name + "' of dtype " + dtypeName(t->dtype) +
+                           " in '" + t->file + "' (expected F32, F16 or BF16)");
+        uint64_t n = 0;
+        try {
+          quant::pack(q.getSpec(), t->data, st, rows, K,
+                      [&](const void *p, size_t k) { sink(p, k), n += k; }, t->name);
+        } catch (const quant::PackError &err) {
+          throw InputError(std::string(err.what()) + " (in '" + t->file + "')");
+        }
+        pos += n;
+        continue;
       }
       sink(t->data, t->nbytes);
       pos += t->nbytes;
@@ -388,6 +480,8 @@ int compileMain(const CompileOptions &o, const char *argv0) {
                   {"eos_token_ids", cfg.eosTokenIds},
                   {"pad_token_id", cfg.padTokenId}};
     m["prefill_chunk"] = o.prefillChunk;
+    m["quant"] = o.quant;
+    m["weights_read_per_token"] = readPerToken;
     m["default_context"] = defaultCtx;
     m["kv_bytes_fixed"] = kvFixed;
     m["kv_bytes_per_context"] = kvPerCtx;

@@ -13,6 +13,11 @@
 //     backend runs them on the runtime's thread pool), reductions scf.for
 //     with reassociation allowed so LLVM vectorises them.
 // All arithmetic is f32; weights of other float types are extended on load.
+// Matmul reductions over K are emitted in the vector dialect (16 lanes):
+// plain weights are loaded as vectors and widened; quantized weights
+// (#gemma4.quant) are loaded packed (16 int8 or 32 int4 per load),
+// unpacked and converted in registers, multiplied with the activations and
+// scaled once per group, so no dequantised copy of a weight ever exists.
 //
 //===----------------------------------------------------------------------===//
 #include "gemma4c/Transforms/Passes.h"
@@ -22,6 +27,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/DenseMap.h"
 
@@ -62,6 +68,8 @@ private:
   Value irem(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
   Value idiv(Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y); }
   Value load(Value m, ValueRange idx) {
+    if (auto it = quantViews.find(m); it != quantViews.end())
+      return dequantLoad(it->second, idx);
     Value v = memref::LoadOp::create(b, loc, m, idx);
     if (!v.getType().isF32())
       v = arith::ExtFOp::create(b, loc, b.getF32Type(), v);
@@ -102,10 +110,225 @@ private:
         });
     return SmallVector<Value>(f.getResults());
   }
+  template <typename F>
+  SmallVector<Value> reduceStep(Value lb, Value ub, Value step, ValueRange inits, F body) {
+    auto f = scf::ForOp::create(
+        b, loc, lb, ub, step, inits,
+        [&](OpBuilder &, Location, Value iv, ValueRange acc) {
+          SmallVector<Value> next = body(iv, acc);
+          scf::YieldOp::create(b, loc, next);
+        });
+    return SmallVector<Value>(f.getResults());
+  }
   Value sum(Value ub, function_ref<Value(Value)> term) {
     return reduce(c(0), ub, {cf(0.0)}, [&](Value i, ValueRange acc) {
              return SmallVector<Value>{add(acc[0], term(i))};
            })[0];
+  }
+
+
+  // ---- quantized weights -----------------------------------------------------
+  /// The views of a quantized weight: packed data (rows.. x K or K/2 bytes),
+  /// scales and (asymmetric) mins (rows.. x groups).
+  struct QuantView {
+    QuantAttr attr;
+    Value data, scales, mins;
+    int64_t K = 0, group = 0;
+  };
+  llvm::DenseMap<Value, QuantView> quantViews; // keyed by the data view
+
+  Value i8c(int64_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(static_cast<int8_t>(v)));
+  }
+  /// Scalar dequantisation of element idx (rows.., k) of a quantized weight.
+  Value dequantLoad(const QuantView &qv, ValueRange idx) {
+    SmallVector<Value> pre(idx.drop_back());
+    Value k = idx.back();
+    SmallVector<Value> sIdx(pre);
+    sIdx.push_back(idiv(k, c(qv.group)));
+    Value s = memref::LoadOp::create(b, loc, qv.scales, sIdx);
+    if (!s.getType().isF32())
+      s = arith::ExtFOp::create(b, loc, b.getF32Type(), s);
+    if (qv.attr.getBits() == 8) {
+      SmallVector<Value> dIdx(pre);
+      dIdx.push_back(k);
+      Value q = memref::LoadOp::create(b, loc, qv.data, dIdx);
+      return mul(arith::SIToFPOp::create(b, loc, b.getF32Type(), q), s);
+    }
+    // int4: block k/32, byte (k%32)%16, high nibble for k%32 >= 16.
+    Value j = irem(k, c(32));
+    SmallVector<Value> dIdx(pre);
+    dIdx.push_back(iadd(imul(idiv(k, c(32)), c(16)), irem(j, c(16))));
+    Value byte = memref::LoadOp::create(b, loc, qv.data, dIdx);
+    Value shift = arith::IndexCastOp::create(b, loc, b.getI8Type(), imul(idiv(j, c(16)), c(4)));
+    Value nib = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, byte, shift), i8c(15));
+    Value q = arith::UIToFPOp::create(b, loc, b.getF32Type(), nib);
+    if (qv.attr.getSymmetric())
+      return mul(sub(q, cf(8.0)), s);
+    Value m = memref::LoadOp::create(b, loc, qv.mins, sIdx);
+    if (!m.getType().isF32())
+      m = arith::ExtFOp::create(b, loc, b.getF32Type(), m);
+    return add(mul(q, s), m);
+  }
+
+  // ---- vector dot products ---------------------------------------------------
+  static constexpr int64_t VL = 16; ///< lanes per vector op
+  VectorType vf32() { return VectorType::get({VL}, b.getF32Type()); }
+  Value vzero() {
+    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vf32(), 0.0f));
+  }
+  Value vsplat(Value scalar) { return vector::BroadcastOp::create(b, loc, vf32(), scalar); }
+  Value vfma(Value a, Value x, Value acc) { return vector::FMAOp::create(b, loc, a, x, acc); }
+  Value vload(Value m, ValueRange pre, Value k, Type elem) {
+    SmallVector<Value> idx(pre.begin(), pre.end());
+    idx.push_back(k);
+    return vector::LoadOp::create(b, loc, VectorType::get({VL}, elem), m, idx);
+  }
+  /// 16 weights at (pre.., k) widened to f32 (plain float weights).
+  Value vloadWeight(Value w, ValueRange pre, Value k) {
+    Type et = cast<MemRefType>(w.getType()).getElementType();
+    Value v = vload(w, pre, k, et);
+    if (et.isF32())
+      return v;
+    if (et.isBF16()) {
+      // bf16 -> f32 is a 16-bit shift of the bit pattern.
+      auto i16v = VectorType::get({VL}, b.getI16Type()), i32v = VectorType::get({VL}, b.getI32Type());
+      Value bits = arith::BitcastOp::create(b, loc, i16v, v);
+      Value wide = arith::ExtUIOp::create(b, loc, i32v, bits);
+      Value sh = arith::ShLIOp::create(
+          b, loc, wide, arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32v, int32_t(16))));
+      return arith::BitcastOp::create(b, loc, vf32(), sh);
+    }
+    return arith::ExtFOp::create(b, loc, vf32(), v);
+  }
+  Value vreduce(Value v) {
+    return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, v,
+                                       arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
+  }
+  Value loadScaleF32(Value m, ValueRange idx) {
+    Value s = memref::LoadOp::create(b, loc, m, idx);
+    return s.getType().isF32() ? s : arith::ExtFOp::create(b, loc, b.getF32Type(), s).getResult();
+  }
+  /// An activation row: x[pre.., 0..K).
+  struct XRow {
+    Value mem;
+    SmallVector<Value> pre;
+  };
+  /// sum_k x_t[k] * W[wPre.., k] for every row x_t, sharing each weight load
+  /// across the rows (register tiling over tokens). Vectorised when K allows,
+  /// with quantized weights dequantised in registers.
+  SmallVector<Value> dotRows(Value w, ValueRange wPre, int64_t K, ArrayRef<XRow> xs) {
+    auto scalar = [&]() {
+      SmallVector<Value> inits(xs.size(), cf(0.0));
+      return reduce(c(0), c(K), inits, [&](Value k, ValueRange acc) {
+        SmallVector<Value> wi(wPre.begin(), wPre.end());
+        wi.push_back(k);
+        Value wv = load(w, wi);
+        SmallVector<Value> next;
+        for (size_t t = 0; t < xs.size(); ++t) {
+          SmallVector<Value> xi(xs[t].pre);
+          xi.push_back(k);
+          next.push_back(add(acc[t], mul(load(xs[t].mem, xi), wv)));
+        }
+        return next;
+      });
+    };
+    auto finish = [&](ValueRange accs) {
+      SmallVector<Value> out;
+      for (Value a : accs)
+        out.push_back(vreduce(a));
+      return out;
+    };
+    SmallVector<Value> zeros(xs.size(), vzero());
+    auto qit = quantViews.find(w);
+    if (qit == quantViews.end()) {
+      if (K % VL != 0)
+        return scalar();
+      auto accs = reduceStep(c(0), c(K), c(VL), zeros, [&](Value k, ValueRange acc) {
+        Value wv = vloadWeight(w, wPre, k);
+        SmallVector<Value> next;
+        for (size_t t = 0; t < xs.size(); ++t)
+          next.push_back(vfma(vload(xs[t].mem, xs[t].pre, k, b.getF32Type()), wv, acc[t]));
+        return next;
+      });
+      return finish(accs);
+    }
+    const QuantView &qv = qit->second;
+    if (qv.attr.getBits() == 8) {
+      if (K % VL != 0)
+        return scalar();
+      auto accs = reduceStep(c(0), c(K), c(VL), zeros, [&](Value k, ValueRange acc) {
+        Value q = vload(qv.data, wPre, k, b.getI8Type());
+        Value wv = arith::SIToFPOp::create(b, loc, vf32(), q);
+        SmallVector<Value> next;
+        for (size_t t = 0; t < xs.size(); ++t)
+          next.push_back(vfma(vload(xs[t].mem, xs[t].pre, k, b.getF32Type()), wv, acc[t]));
+        return next;
+      });
+      // int8 is per output channel: one scale per row.
+      SmallVector<Value> sIdx(wPre.begin(), wPre.end());
+      sIdx.push_back(c(0));
+      Value s = loadScaleF32(qv.scales, sIdx);
+      SmallVector<Value> out;
+      for (Value r : finish(accs))
+        out.push_back(mul(r, s));
+      return out;
+    }
+    // int4: per group, 32 elements per 16-byte load (low nibbles: the first
+    // 16 elements, high nibbles: the next 16), scaled once per group.
+    bool sym = qv.attr.getSymmetric();
+    int64_t G = qv.group, blocks = G / 32;
+    auto i8v = VectorType::get({VL}, b.getI8Type());
+    auto accs = reduceStep(c(0), c(K / G), c(1), zeros, [&](Value g, ValueRange acc) {
+      SmallVector<Value> ginit(xs.size() * (sym ? 1 : 2), vzero());
+      auto gacc = reduceStep(c(0), c(blocks), c(1), ginit, [&](Value blk, ValueRange ga) {
+        Value blockIdx = iadd(imul(g, c(blocks)), blk);
+        Value bytes = vload(qv.data, wPre, imul(blockIdx, c(16)), b.getI8Type());
+        Value lo = arith::AndIOp::create(
+            b, loc, bytes, arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i8v, int8_t(15))));
+        Value hi = arith::ShRUIOp::create(
+            b, loc, bytes, arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i8v, int8_t(4))));
+        Value lof = arith::UIToFPOp::create(b, loc, vf32(), lo);
+        Value hif = arith::UIToFPOp::create(b, loc, vf32(), hi);
+        if (sym) {
+          Value eight = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vf32(), 8.0f));
+          lof = arith::SubFOp::create(b, loc, lof, eight);
+          hif = arith::SubFOp::create(b, loc, hif, eight);
+        }
+        Value k0 = imul(blockIdx, c(32));
+        Value k1 = iadd(k0, c(16));
+        SmallVector<Value> next;
+        for (size_t t = 0; t < xs.size(); ++t) {
+          Value x0 = vload(xs[t].mem, xs[t].pre, k0, b.getF32Type());
+          Value x1 = vload(xs[t].mem, xs[t].pre, k1, b.getF32Type());
+          next.push_back(vfma(x1, hif, vfma(x0, lof, ga[t])));
+        }
+        if (!sym)
+          for (size_t t = 0; t < xs.size(); ++t) {
+            Value x0 = vload(xs[t].mem, xs[t].pre, k0, b.getF32Type());
+            Value x1 = vload(xs[t].mem, xs[t].pre, k1, b.getF32Type());
+            next.push_back(arith::AddFOp::create(b, loc, ga[xs.size() + t],
+                                                 arith::AddFOp::create(b, loc, x0, x1, fm()), fm()));
+          }
+        return next;
+      });
+      SmallVector<Value> sIdx(wPre.begin(), wPre.end());
+      sIdx.push_back(g);
+      Value sv = vsplat(loadScaleF32(qv.scales, sIdx));
+      Value mv = sym ? Value() : vsplat(loadScaleF32(qv.mins, sIdx));
+      SmallVector<Value> next;
+      for (size_t t = 0; t < xs.size(); ++t) {
+        Value a = vfma(gacc[t], sv, acc[t]);
+        if (!sym)
+          a = vfma(gacc[xs.size() + t], mv, a);
+        next.push_back(a);
+      }
+      return next;
+    });
+    return finish(accs);
+  }
+  Value dot(Value w, ValueRange wPre, int64_t K, Value x, ValueRange xPre) {
+    return dotRows(w, wPre, K, {XRow{x, SmallVector<Value>(xPre.begin(), xPre.end())}})[0];
   }
 
   // ---- buffers ---------------------------------------------------------------
@@ -208,10 +431,7 @@ private:
   }
   /// out[s, n] = sum_k x[s, k] * W[n, k]   (x, out: [S, K] / [S, N])
   void matmulNT(Value x, Value w, Value out, int64_t N, int64_t K, Value S) {
-    auto single = [&](Value n, Value s) {
-      Value acc = sum(c(K), [&](Value k) { return mul(load(x, {s, k}), load(w, {n, k})); });
-      store(acc, out, {s, n});
-    };
+    auto single = [&](Value n, Value s) { store(dot(w, {n}, K, x, {s}), out, {s, n}); };
     auto xTy = cast<MemRefType>(x.getType());
     if (!xTy.isDynamicDim(0) && xTy.getDimSize(0) == 1) {
       // Decode: one dot product per output feature.
@@ -219,8 +439,8 @@ private:
       return;
     }
     // Prefill: output-feature-major so consecutive iterations share weight
-    // row n, and register-tiled over 4 tokens so each weight element loaded
-    // feeds 4 FMAs (x rows stay in cache).
+    // row n, and register-tiled over 4 tokens so each weight vector loaded
+    // (and dequantised) feeds 4 FMAs (x rows stay in cache).
     constexpr int64_t T = 4;
     Value tiles = idiv(iadd(S, c(T - 1)), c(T));
     parallel({c(N), tiles}, [&](ValueRange iv) {
@@ -230,18 +450,12 @@ private:
       {
         OpBuilder::InsertionGuard g(b);
         b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-        SmallVector<Value> rows, inits(T, cf(0.0));
+        SmallVector<XRow> rows;
         for (int64_t t = 0; t < T; ++t)
-          rows.push_back(iadd(s0, c(t)));
-        auto accs = reduce(c(0), c(K), inits, [&](Value k, ValueRange acc) {
-          Value wv = load(w, {n, k});
-          SmallVector<Value> next;
-          for (int64_t t = 0; t < T; ++t)
-            next.push_back(add(acc[t], mul(load(x, {rows[t], k}), wv)));
-          return next;
-        });
+          rows.push_back(XRow{x, {iadd(s0, c(t))}});
+        auto accs = dotRows(w, {n}, K, rows);
         for (int64_t t = 0; t < T; ++t)
-          store(accs[t], out, {rows[t], n});
+          store(accs[t], out, {rows[t].pre[0], n});
       }
       {
         OpBuilder::InsertionGuard g(b);
@@ -323,8 +537,33 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     if (!w.getOffset())
       return w.emitOpError() << "has no offset: run gemma4-layout-weights first";
     auto t = w.getResult().getType();
+    int64_t base = static_cast<int64_t>(*w.getOffset());
+    if (QuantAttr q = getQuant(t)) {
+      // Packed data, scales and mins at their QuantLayout.h offsets.
+      int64_t K = t.getShape().back();
+      int64_t rows = t.getNumElements() / K;
+      ::gemma4::quant::Layout l = ::gemma4::quant::layout(q.getSpec(), rows, K);
+      SmallVector<int64_t> dShape(t.getShape()), sShape(t.getShape());
+      dShape.back() = q.getBits() == 4 ? K / 2 : K;
+      sShape.back() = l.groups;
+      auto view = [&](ArrayRef<int64_t> shape, Type et, uint64_t off) -> Value {
+        return memref::ViewOp::create(b, loc, MemRefType::get(shape, et), weightsArg,
+                                      c(base + static_cast<int64_t>(off)), ValueRange{});
+      };
+      QuantView qv;
+      qv.attr = q;
+      qv.K = K;
+      qv.group = l.group;
+      qv.data = view(dShape, b.getI8Type(), l.dataOffset);
+      qv.scales = view(sShape, q.getScaleType(), l.scaleOffset);
+      if (!q.getSymmetric())
+        qv.mins = view(sShape, q.getScaleType(), l.minOffset);
+      quantViews[qv.data] = qv;
+      set(w.getResult(), qv.data, false);
+      return success();
+    }
     auto mt = MemRefType::get(t.getShape(), t.getElementType());
-    Value v = memref::ViewOp::create(b, loc, mt, weightsArg, c(*w.getOffset()), ValueRange{});
+    Value v = memref::ViewOp::create(b, loc, mt, weightsArg, c(base), ValueRange{});
     set(w.getResult(), v, false);
     return success();
   }
@@ -489,12 +728,8 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     Value wg = get(m.getGateWeight()), wu = get(m.getUpWeight()), wd = get(m.getDownWeight());
     parallel({c(I), S()}, [&](ValueRange iv) {
       Value i = iv[0], s = iv[1];
-      auto res = reduce(c(0), c(H), {cf(0.0), cf(0.0)}, [&](Value k, ValueRange acc) {
-        Value xv = load(x, {s, k});
-        return SmallVector<Value>{add(acc[0], mul(xv, load(wg, {i, k}))),
-                                  add(acc[1], mul(xv, load(wu, {i, k})))};
-      });
-      store(rnd(mul(rnd(geluTanh(rnd(res[0]))), rnd(res[1]))), gbuf, {s, i});
+      Value gate = dot(wg, {i}, H, x, {s}), up = dot(wu, {i}, H, x, {s});
+      store(rnd(mul(rnd(geluTanh(rnd(gate))), rnd(up))), gbuf, {s, i});
     });
     Value out = resultBuffer(m.getResult());
     matmulNT(gbuf, wd, out, H, I, S());
@@ -523,7 +758,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
       });
       // logits, then softmax over experts
       loop(c(E), [&](Value e) {
-        store(sum(c(H), [&](Value j) { return mul(load(z, {s, j}), load(rw, {e, j})); }), probs, {s, e});
+        store(dot(rw, {e}, H, z, {s}), probs, {s, e});
       });
       Value mx = reduce(c(0), c(E), {cf(-1e30)}, [&](Value e, ValueRange acc) {
                    return SmallVector<Value>{arith::MaximumFOp::create(b, loc, acc[0], load(probs, {s, e}))};
@@ -574,12 +809,8 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     };
     // act[s, kk, :] = gelu(gate_e x_s) * (up_e x_s) for e = experts[s, kk].
     auto gateUp = [&](Value s, Value kk, Value e, Value i) {
-      auto res = reduce(c(0), c(H), {cf(0.0), cf(0.0)}, [&](Value k, ValueRange acc) {
-        Value xv = load(in, {s, k});
-        return SmallVector<Value>{add(acc[0], mul(xv, load(gu, {e, i, k}))),
-                                  add(acc[1], mul(xv, load(gu, {e, iadd(i, c(Ie)), k})))};
-      });
-      store(mul(geluTanh(res[0]), res[1]), act, {s, kk, i});
+      Value gate = dot(gu, {e, i}, H, in, {s}), up = dot(gu, {e, iadd(i, c(Ie))}, H, in, {s});
+      store(mul(geluTanh(gate), up), act, {s, kk, i});
     };
     /// Runs `body` when experts[s, kk] == e.
     auto ifRouted = [&](Value s, Value kk, Value e, function_ref<void()> body) {
@@ -599,7 +830,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
         Value s = iv[0], j = iv[1];
         Value y = sum(c(K), [&](Value kk) {
           Value e = expertOf(s, kk);
-          Value d = sum(c(Ie), [&](Value i) { return mul(load(act, {s, kk, i}), load(down, {e, j, i})); });
+          Value d = dot(down, {e, j}, Ie, act, {s, kk});
           return mul(load(weights, {s, kk}), d);
         });
         store(y, out, {s, j});
@@ -620,7 +851,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
         loop(S(), [&](Value s) {
           loop(c(K), [&](Value kk) {
             ifRouted(s, kk, e, [&] {
-              Value d = sum(c(Ie), [&](Value i) { return mul(load(act, {s, kk, i}), load(down, {e, j, i})); });
+              Value d = dot(down, {e, j}, Ie, act, {s, kk});
               store(mul(load(weights, {s, kk}), d), partial, {s, kk, j});
             });
           });
@@ -647,7 +878,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     // projection, scaled, written as [S, L, P]
     parallel({S(), c(NL), c(P)}, [&](ValueRange iv) {
       Value n = iadd(imul(iv[1], c(P)), iv[2]);
-      Value acc = sum(c(H), [&](Value k) { return mul(load(h, {iv[0], k}), load(pw, {n, k})); });
+      Value acc = dot(pw, {n}, H, h, {iv[0]});
       store(mul(acc, cf(ps)), out, {iv[0], iv[1], iv[2]});
     });
     parallel({S(), c(NL)}, [&](ValueRange iv) {

@@ -13,10 +13,7 @@ using namespace mlir;
 using namespace mlir::gemma4;
 
 namespace {
-int64_t byteSize(RankedTensorType t) {
-  int64_t bits = t.getElementTypeBitWidth();
-  return (t.getNumElements() * bits + 7) / 8;
-}
+int64_t byteSize(RankedTensorType t) { return weightByteSize(t); }
 
 struct Gemma4LayoutWeightsPass
     : mlir::gemma4::impl::Gemma4LayoutWeightsBase<Gemma4LayoutWeightsPass> {

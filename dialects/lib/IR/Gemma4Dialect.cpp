@@ -40,3 +40,85 @@ LogicalResult RopeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        << rotaryDims;
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// #gemma4.quant
+//===----------------------------------------------------------------------===//
+
+LogicalResult QuantAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t bits,
+                                int64_t groupSize, Type scaleType, bool symmetric) {
+  if (bits != 4 && bits != 8)
+    return emitError() << "quantized weights have 4 or 8 bits, got " << bits;
+  if (groupSize < 0)
+    return emitError() << "quantization group size must be positive (or per_channel), got "
+                       << groupSize;
+  if (bits == 4 && groupSize % ::gemma4::quant::kInt4Block != 0)
+    return emitError() << "int4 group size must be a multiple of " << ::gemma4::quant::kInt4Block
+                       << ", got " << (groupSize ? std::to_string(groupSize) : "per_channel");
+  if (!scaleType || !(scaleType.isF16() || scaleType.isBF16() || scaleType.isF32()))
+    return emitError() << "quantization scales must be f16, bf16 or f32";
+  if (bits == 8 && !symmetric)
+    return emitError() << "int8 quantization is symmetric only";
+  return success();
+}
+
+Attribute QuantAttr::parse(AsmParser &p, Type) {
+  // <int4|int8, (group = N | per_channel), scale = T, sym|asym>
+  StringRef kind;
+  int64_t group = 0;
+  Type scale;
+  StringRef symKw;
+  if (p.parseLess() || p.parseKeyword(&kind))
+    return {};
+  int64_t bits = kind == "int4" ? 4 : kind == "int8" ? 8 : 0;
+  if (!bits) {
+    p.emitError(p.getCurrentLocation(), "expected int4 or int8, got '") << kind << "'";
+    return {};
+  }
+  if (p.parseComma())
+    return {};
+  if (succeeded(p.parseOptionalKeyword("per_channel"))) {
+    group = 0;
+  } else if (p.parseKeyword("group") || p.parseEqual() || p.parseInteger(group)) {
+    return {};
+  }
+  if (p.parseComma() || p.parseKeyword("scale") || p.parseEqual() || p.parseType(scale) ||
+      p.parseComma() || p.parseKeyword(&symKw))
+    return {};
+  if (symKw != "sym" && symKw != "asym") {
+    p.emitError(p.getCurrentLocation(), "expected sym or asym, got '") << symKw << "'";
+    return {};
+  }
+  if (p.parseGreater())
+    return {};
+  return QuantAttr::getChecked([&] { return p.emitError(p.getNameLoc()); }, p.getContext(), bits,
+                               group, scale, symKw == "sym");
+}
+
+void QuantAttr::print(AsmPrinter &p) const {
+  p << "<int" << getBits() << ", ";
+  if (getGroupSize() == 0)
+    p << "per_channel";
+  else
+    p << "group = " << getGroupSize();
+  p << ", scale = " << getScaleType() << ", " << (getSymmetric() ? "sym" : "asym") << ">";
+}
+
+::gemma4::quant::Spec QuantAttr::getSpec() const {
+  ::gemma4::quant::Spec s;
+  s.bits = static_cast<int>(getBits());
+  s.group = getGroupSize();
+  Type t = getScaleType();
+  s.scale = t.isF16() ? ::gemma4::quant::ScaleType::F16 : t.isBF16() ? ::gemma4::quant::ScaleType::BF16 : ::gemma4::quant::ScaleType::F32;
+  s.symmetric = getSymmetric();
+  return s;
+}
+
+int64_t mlir::gemma4::weightByteSize(RankedTensorType t) {
+  if (QuantAttr q = getQuant(t)) {
+    int64_t K = t.getShape().back();
+    int64_t rows = K ? t.getNumElements() / K : 0;
+    return static_cast<int64_t>(::gemma4::quant::layout(q.getSpec(), rows, K).total);
+  }
+  return (t.getNumElements() * t.getElementTypeBitWidth() + 7) / 8;
+}

@@ -42,12 +42,15 @@ ShapedType shaped(Value v) { return cast<ShapedType>(v.getType()); }
 int64_t sint(IntegerAttr a) { return a.getInt(); }
 
 /// Weights that ops compute with must hold f32, f16 or bf16 (the checkpoint
-/// dtypes the lowering reads); weight ops themselves may name any tensor.
+/// dtypes the lowering reads) or be quantized (#gemma4.quant); weight ops
+/// themselves may name any tensor.
 LogicalResult expectFloatElements(Operation *op, StringRef what,
                                   ShapedType t) {
+  if (getQuant(t))
+    return success();
   if (!isa<Float32Type, Float16Type, BFloat16Type>(t.getElementType()))
     return op->emitOpError() << what
-                             << " must have f32, f16 or bf16 elements, got "
+                             << " must have f32, f16 or bf16 elements or a #gemma4.quant encoding, got "
                              << t.getElementType();
   return success();
 }
@@ -68,6 +71,27 @@ LogicalResult WeightOp::verify() {
     return emitOpError() << "weight shapes must be static";
   if (IntegerAttr off = getOffsetAttr(); off && sint(off) < 0)
     return emitOpError() << "offset must be non-negative, got " << sint(off);
+  if (t.getEncoding() && !getQuant(t))
+    return emitOpError() << "weight types carry no encoding other than #gemma4.quant";
+  if (QuantAttr q = getQuant(t)) {
+    unsigned width = t.getElementType().isInteger() ? t.getElementTypeBitWidth() : 0;
+    if (width != q.getBits())
+      return emitOpError() << "int" << q.getBits() << " quantized weight must have element type i"
+                           << q.getBits() << ", got " << t.getElementType();
+    if (t.getRank() < 2)
+      return emitOpError() << "quantized weights must have rank >= 2 (rows x K), got rank "
+                           << t.getRank();
+    int64_t K = t.getShape().back();
+    if (q.getGroupSize() && K % q.getGroupSize() != 0)
+      return emitOpError() << "group size " << q.getGroupSize()
+                           << " does not divide the input dimension " << K << " of '"
+                           << getName() << "'";
+    if (q.getBits() == 4 && K % ::gemma4::quant::kInt4Block != 0)
+      return emitOpError() << "int4 packing needs the input dimension to be a multiple of "
+                           << ::gemma4::quant::kInt4Block << ", '" << getName() << "' has " << K;
+  } else if (t.getElementType().isInteger(4)) {
+    return emitOpError() << "i4 weights need a #gemma4.quant encoding";
+  }
   return success();
 }
 

@@ -13,6 +13,9 @@ void mlir::gemma4::buildGraphPipeline(OpPassManager &pm, const CPUPipelineOption
   pm.addPass(createGemma4MoEDispatch());
   if (opts.fuseAttention)
     pm.addPass(createGemma4FuseAttention());
+  Gemma4QuantizeWeightsOptions q;
+  q.schemeName = opts.quant;
+  pm.addPass(createGemma4QuantizeWeights(q));
   pm.addPass(createGemma4LayoutWeights());
 }
 
@@ -35,6 +38,7 @@ void mlir::gemma4::buildCPULoweringPipeline(OpPassManager &pm, const CPUPipeline
   // To the LLVM dialect.
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());

@@ -10,6 +10,24 @@ def Gemma4MoEDispatch : Pass<"gemma4-moe-dispatch", "ModuleOp"> {
   let dependentDialects = ["::mlir::gemma4::Gemma4Dialect"];
 }
 
+def Gemma4QuantizeWeights : Pass<"gemma4-quantize-weights", "ModuleOp"> {
+  let summary = "give matrix weights the int8/int4 encoding of a --quant scheme";
+  let description = [{
+    Rewrites the type of each matrix gemma4.weight to its quantized form
+    (i8/i4 with a #gemma4.quant encoding) according to the role the weight
+    plays (linear, experts, embedding/lm-head, ple table, router) and the
+    scheme (see gemma4c/Quant/Scheme.h). The compile driver packs the bytes
+    in the encoding's layout when it writes the weight blob; the loop
+    lowering dequantises them in registers inside the matmuls. Records the
+    scheme on the module as `gemma4.quant`.
+  }];
+  let options = [
+    Option<"schemeName", "scheme", "std::string", "\"bf16\"",
+           "bf16 | int8 | int4[-g32|-g128][-sym|-asym][-f16|-bf16] | mixed">
+  ];
+  let dependentDialects = ["::mlir::gemma4::Gemma4Dialect"];
+}
+
 def Gemma4LayoutWeights : Pass<"gemma4-layout-weights", "ModuleOp"> {
   let summary = "assign every gemma4.weight a byte offset in the weight blob";
   let description = [{
@@ -45,7 +63,7 @@ def Gemma4ToLoops : Pass<"convert-gemma4-to-loops", "ModuleOp"> {
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
-                           "::mlir::func::FuncDialect"];
+                           "::mlir::func::FuncDialect", "::mlir::vector::VectorDialect"];
 }
 
 def Gemma4ApproximateMath : Pass<"gemma4-approximate-math", "ModuleOp"> {

@@ -60,4 +60,34 @@ def Gemma4_RopeAttr : AttrDef<Gemma4_Dialect, "Rope"> {
   let genVerifyDecl = 1;
 }
 
+def Gemma4_QuantAttr : AttrDef<Gemma4_Dialect, "Quant"> {
+  let mnemonic = "quant";
+  let summary = "quantized-weight encoding of a weight tensor type";
+  let description = [{
+    Attached as the encoding of a weight tensor type whose element type is
+    the quantized integer (i8 or i4) and whose shape is the logical
+    [..., N, K] shape of the original weight:
+
+    ```mlir
+    tensor<256x64xi4, #gemma4.quant<int4, group = 32, scale = f16, sym>>
+    tensor<256x64xi8, #gemma4.quant<int8, per_channel, scale = f32, sym>>
+    ```
+
+    Rows are quantized along K, the last (input-feature) dimension: `group`
+    consecutive elements share a scale (`per_channel`: one scale per row).
+    `sym`: w = q * s (int4 stores q + 8); `asym`: w = q * s + m with a
+    per-group minimum m. The bytes (data, scales, mins) are packed at
+    compile time in the layout of gemma4/IR/QuantLayout.h, which the loop
+    lowering reads directly: no full-precision copy exists at run time.
+  }];
+  let parameters = (ins "int64_t":$bits, "int64_t":$group_size,
+                        "::mlir::Type":$scale_type, "bool":$symmetric);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The packing spec of QuantLayout.h.
+    ::gemma4::quant::Spec getSpec() const;
+  }];
+}
+
 #endif // GEMMA4_DIALECT

@@ -21,7 +21,7 @@ class Gemma4_Op<string mnemonic, list<Trait> traits = []>
 def Gemma4_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;
 def Gemma4_F32Tensor : RankedTensorOf<[F32]>;
 def Gemma4_IdTensor : RankedTensorOf<[I32]>;
-def Gemma4_WeightTensor : RankedTensorOf<[F32, F16, BF16, I8, I32, I64, UI8]>;
+def Gemma4_WeightTensor : RankedTensorOf<[F32, F16, BF16, I8, I<4>, I32, I64, UI8]>;
 def Gemma4_ByteArena : MemRefRankOf<[I8], [1]>;
 def Gemma4_Cache : MemRefRankOf<[F32, F16, BF16], [3]>;
 
@@ -38,6 +38,15 @@ def Gemma4_WeightOp : Gemma4_Op<"weight", [Pure]> {
 
     ```mlir
     %w = gemma4.weight "model.layers.0.self_attn.q_proj.weight" : tensor<256x64xbf16>
+    ```
+
+    After gemma4-quantize-weights a weight may be quantized: its type has
+    the quantized element type and a `#gemma4.quant` encoding, and the blob
+    holds the packed bytes derived from the checkpoint tensor `name`.
+
+    ```mlir
+    %w = gemma4.weight "model.layers.0.mlp.down_proj.weight"
+           : tensor<64x256xi4, #gemma4.quant<int4, group = 32, scale = f16, sym>>
     ```
   }];
   let arguments = (ins StrAttr:$name, OptionalAttr<I64Attr>:$offset);

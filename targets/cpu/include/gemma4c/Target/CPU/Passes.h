@@ -5,6 +5,8 @@
 #include "gemma4c/Transforms/Passes.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 
+#include <string>
+
 namespace mlir::gemma4 {
 
 #define GEN_PASS_DECL
@@ -17,6 +19,7 @@ struct CPUPipelineOptions {
   bool fuseAttention = true;
   bool threads = true; ///< run parallel loops on the runtime thread pool
   bool bf16Activations = false; ///< emulate a bf16 model (round between ops)
+  std::string quant = "bf16";   ///< --quant scheme (gemma4c/Quant/Scheme.h)
 };
 
 /// gemma4 graph -> LLVM dialect, for a CPU target: the graph pipeline

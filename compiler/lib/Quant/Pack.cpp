@@ -1,0 +1,269 @@
+//===- Pack.cpp - compile-time weight quantization and packing ------------===//
+#include "gemma4c/Quant/Pack.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+namespace gemma4c::quant {
+
+using ::gemma4::quant::Layout;
+using ::gemma4::quant::ScaleType;
+using ::gemma4::quant::Spec;
+
+uint16_t floatToF16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000;
+  uint32_t e8 = (x >> 23) & 0xff, mant = x & 0x7fffff;
+  if (e8 == 0xff)
+    return static_cast<uint16_t>(sign | 0x7c00 | (mant ? 0x200 : 0));
+  int32_t exp = static_cast<int32_t>(e8) - 127 + 15;
+  if (exp >= 31)
+    return static_cast<uint16_t>(sign | 0x7c00);
+  if (exp <= 0) {
+    if (exp < -10)
+      return static_cast<uint16_t>(sign);
+    mant |= 0x800000;
+    uint32_t shift = static_cast<uint32_t>(14 - exp);
+    uint32_t h = mant >> shift, rem = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
+    if (rem > mid || (rem == mid && (h & 1)))
+      ++h;
+    return static_cast<uint16_t>(sign | h);
+  }
+  uint32_t h = sign | (static_cast<uint32_t>(exp) << 10) | (mant >> 13);
+  uint32_t rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
+    ++h; // a carry rolls into the exponent, as rounding should
+  return static_cast<uint16_t>(h);
+}
+
+float f16ToFloat(uint16_t h) {
+  uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
+  uint32_t e = (h >> 10) & 0x1f, m = h & 0x3ff, x;
+  if (e == 0) {
+    float v = std::ldexp(static_cast<float>(m), -24);
+    return sign ? -v : v;
+  }
+  if (e == 31)
+    x = sign | 0x7f800000 | (m << 13);
+  else
+    x = sign | ((e - 15 + 127) << 23) | (m << 13);
+  float f;
+  std::memcpy(&f, &x, 4);
+  return f;
+}
+
+uint16_t floatToBF16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  if ((x & 0x7fffffff) > 0x7f800000)
+    return static_cast<uint16_t>((x >> 16) | 0x40);
+  x += 0x7fff + ((x >> 16) & 1);
+  return static_cast<uint16_t>(x >> 16);
+}
+
+float bf16ToFloat(uint16_t h) {
+  uint32_t x = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &x, 4);
+  return f;
+}
+
+namespace {
+
+float loadSrc(const void *src, SrcType t, size_t i) {
+  switch (t) {
+  case SrcType::F32: {
+    float f;
+    std::memcpy(&f, static_cast<const uint8_t *>(src) + 4 * i, 4);
+    return f;
+  }
+  case SrcType::F16: {
+    uint16_t h;
+    std::memcpy(&h, static_cast<const uint8_t *>(src) + 2 * i, 2);
+    return f16ToFloat(h);
+  }
+  case SrcType::BF16: {
+    uint16_t h;
+    std::memcpy(&h, static_cast<const uint8_t *>(src) + 2 * i, 2);
+    return bf16ToFloat(h);
+  }
+  }
+  return 0;
+}
+
+/// Stores `v` as the scale type into `out` (index i) and returns the value
+/// the runtime will read back.
+float storeScale(ScaleType t, std::vector<uint8_t> &out, size_t i, float v) {
+  switch (t) {
+  case ScaleType::F32:
+    std::memcpy(out.data() + 4 * i, &v, 4);
+    return v;
+  case ScaleType::F16: {
+    uint16_t h = floatToF16(v);
+    std::memcpy(out.data() + 2 * i, &h, 2);
+    return f16ToFloat(h);
+  }
+  case ScaleType::BF16: {
+    uint16_t h = floatToBF16(v);
+    std::memcpy(out.data() + 2 * i, &h, 2);
+    return bf16ToFloat(h);
+  }
+  }
+  return v;
+}
+
+float loadScale(ScaleType t, const uint8_t *p, size_t i) {
+  switch (t) {
+  case ScaleType::F32: {
+    float f;
+    std::memcpy(&f, p + 4 * i, 4);
+    return f;
+  }
+  case ScaleType::F16: {
+    uint16_t h;
+    std::memcpy(&h, p + 2 * i, 2);
+    return f16ToFloat(h);
+  }
+  case ScaleType::BF16: {
+    uint16_t h;
+    std::memcpy(&h, p + 2 * i, 2);
+    return bf16ToFloat(h);
+  }
+  }
+  return 0;
+}
+
+/// Quantizes one row: data bytes to `data`, its groups' scales/mins to
+/// entries [row*groups, (row+1)*groups) of `scales`/`mins`. Returns false on
+/// a non-finite value.
+bool packRow(const Spec &spec, const Layout &l, const void *src, SrcType type, int64_t row,
+             uint8_t *data, std::vector<uint8_t> &scales, std::vector<uint8_t> &mins) {
+  const int64_t K = l.K, G = l.group;
+  std::vector<float> x(static_cast<size_t>(K));
+  for (int64_t k = 0; k < K; ++k) {
+    x[k] = loadSrc(src, type, static_cast<size_t>(row * K + k));
+    if (!std::isfinite(x[k]))
+      return false;
+  }
+  std::vector<uint8_t> q(static_cast<size_t>(K));
+  for (int64_t g = 0; g < l.groups; ++g) {
+    const float *xg = x.data() + g * G;
+    size_t si = static_cast<size_t>(row * l.groups + g);
+    if (spec.bits == 8) {
+      float amax = 0;
+      for (int64_t j = 0; j < G; ++j)
+        amax = std::max(amax, std::fabs(xg[j]));
+      float d = storeScale(spec.scale, scales, si, amax / 127.0f);
+      float id = d != 0 ? 1.0f / d : 0.0f;
+      for (int64_t j = 0; j < G; ++j) {
+        float r = std::nearbyint(xg[j] * id);
+        int v = static_cast<int>(std::clamp(r, -127.0f, 127.0f));
+        data[g * G + j] = static_cast<uint8_t>(static_cast<int8_t>(v));
+      }
+      continue;
+    }
+    if (spec.symmetric) {
+      // The value of largest magnitude maps exactly to -8 (q = 0).
+      float mx = 0;
+      for (int64_t j = 0; j < G; ++j)
+        if (std::fabs(xg[j]) > std::fabs(mx))
+          mx = xg[j];
+      float d = storeScale(spec.scale, scales, si, mx / -8.0f);
+      float id = d != 0 ? 1.0f / d : 0.0f;
+      for (int64_t j = 0; j < G; ++j)
+        q[g * G + j] = static_cast<uint8_t>(std::clamp(std::nearbyint(xg[j] * id) + 8.0f, 0.0f, 15.0f));
+    } else {
+      float mn = xg[0], mx = xg[0];
+      for (int64_t j = 1; j < G; ++j) {
+        mn = std::min(mn, xg[j]);
+        mx = std::max(mx, xg[j]);
+      }
+      float m = storeScale(spec.scale, mins, si, mn);
+      float d = storeScale(spec.scale, scales, si, (mx - m) / 15.0f);
+      float id = d != 0 ? 1.0f / d : 0.0f;
+      for (int64_t j = 0; j < G; ++j)
+        q[g * G + j] = static_cast<uint8_t>(std::clamp(std::nearbyint((xg[j] - m) * id), 0.0f, 15.0f));
+    }
+  }
+  if (spec.bits == 4)
+    for (int64_t b = 0; b < K / ::gemma4::quant::kInt4Block; ++b)
+      for (int64_t j = 0; j < 16; ++j)
+        data[b * 16 + j] = static_cast<uint8_t>(q[b * 32 + j] | (q[b * 32 + 16 + j] << 4));
+  return true;
+}
+
+} // namespace
+
+void pack(const Spec &spec, const void *src, SrcType type, int64_t rows, int64_t K,
+          const Sink &sink, const std::string &name) {
+  Layout l = ::gemma4::quant::layout(spec, rows, K);
+  const int64_t rowBytes = spec.bits == 4 ? K / 2 : K;
+  std::vector<uint8_t> scales(l.scaleBytesTotal), mins(l.minBytes ? l.minBytes : 0);
+  const int64_t chunkRows = std::max<int64_t>(1, (int64_t(8) << 20) / std::max<int64_t>(1, K));
+  unsigned nthreads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<uint8_t> buf;
+  for (int64_t r0 = 0; r0 < rows; r0 += chunkRows) {
+    int64_t n = std::min(chunkRows, rows - r0);
+    buf.assign(static_cast<size_t>(n * rowBytes), 0);
+    std::vector<int64_t> bad(nthreads, -1);
+    auto work = [&](unsigned t) {
+      for (int64_t r = t; r < n; r += nthreads)
+        if (!packRow(spec, l, src, type, r0 + r, buf.data() + r * rowBytes, scales, mins) &&
+            bad[t] < 0)
+          bad[t] = r0 + r;
+    };
+    if (n * K < (int64_t(1) << 16) || nthreads == 1) {
+      for (unsigned t = 0; t < nthreads; ++t)
+        work(t);
+    } else {
+      std::vector<std::thread> ts;
+      for (unsigned t = 0; t < nthreads; ++t)
+        ts.emplace_back(work, t);
+      for (auto &t : ts)
+        t.join();
+    }
+    for (int64_t b : bad)
+      if (b >= 0)
+        throw PackError("tensor '" + name + "' has a NaN or infinite value in row " +
+                        std::to_string(b) + ": it cannot be quantized");
+    sink(buf.data(), buf.size());
+  }
+  static const uint8_t zeros[64] = {0};
+  uint64_t pos = l.dataBytes;
+  auto padTo = [&](uint64_t off) {
+    while (pos < off) {
+      uint64_t k = std::min<uint64_t>(off - pos, sizeof zeros);
+      sink(zeros, k);
+      pos += k;
+    }
+  };
+  padTo(l.scaleOffset);
+  sink(scales.data(), scales.size());
+  pos += scales.size();
+  if (!spec.symmetric) {
+    padTo(l.minOffset);
+    sink(mins.data(), mins.size());
+    pos += mins.size();
+  }
+}
+
+float dequantize(const Spec &spec, const uint8_t *packed, int64_t rows, int64_t K, int64_t row,
+                 int64_t k) {
+  Layout l = ::gemma4::quant::layout(spec, rows, K);
+  size_t si = static_cast<size_t>(row * l.groups + k / l.group);
+  float s = loadScale(spec.scale, packed + l.scaleOffset, si);
+  if (spec.bits == 8)
+    return static_cast<float>(static_cast<int8_t>(packed[row * K + k])) * s;
+  int64_t b = k / 32, j = k % 32;
+  uint8_t byte = packed[row * (K / 2) + b * 16 + (j % 16)];
+  float q = static_cast<float>(j < 16 ? (byte & 15) : (byte >> 4));
+  if (spec.symmetric)
+    return (q - 8.0f) * s;
+  return q * s + loadScale(spec.scale, packed + l.minOffset, si);
+}
+
+} // namespace gemma4c::quant
