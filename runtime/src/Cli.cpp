@@ -65,6 +65,19 @@ Output:
                          (--chat: also per turn)
   --info                 print what this model is and exit
   -h, --help             print this help and exit
+
+Benchmarking:
+  --random-weights[=SEED]
+                         do not read the weights: fill memory of their size
+                         with seeded pseudo-random bytes (default seed 1),
+                         all in [0x3c, 0x3f], so every float is moderate and
+                         finite whatever the format: real shapes and speed,
+                         meaningless output; with external weights the
+                         .weights file need not exist
+  --fake-context N       start the prompt at position N as if N tokens were
+                         already in the KV cache (left zero): the speed of a
+                         long context without prefilling it; prompt + N +
+                         --max-new-tokens must fit --max-context
 )";
 }
 
@@ -175,6 +188,8 @@ Options parseArgs(int argc, const char *const *argv) {
       {"--repeat-last-n",
        [&](auto &f, auto &v) { o.repeatLastN = parseInt(f, v, -1, INT32_MAX); }},
       {"--seed", [&](auto &f, auto &v) { o.seed = parseU64(f, v); }},
+      {"--fake-context",
+       [&](auto &f, auto &v) { o.fakeContext = parseInt(f, v, 0, int64_t(1) << 40); }},
       {"--dump-logits",
        [&](auto &f, auto &v) {
          if (v.empty())
@@ -209,6 +224,11 @@ Options parseArgs(int argc, const char *const *argv) {
       }
     } else if (arg != "-h") {
       throw UsageError("unexpected argument '" + arg + "' (see --help)");
+    }
+    if (name == "--random-weights") {
+      // Optional value, inline only (--random-weights 7 would be ambiguous).
+      o.randomWeights = hasInline ? parseU64(name, value) : kDefaultRandomWeightsSeed;
+      continue;
     }
     if (auto it = noValue.find(name); it != noValue.end()) {
       if (hasInline)
@@ -246,6 +266,8 @@ Options parseArgs(int argc, const char *const *argv) {
   if ((o.system || o.think) && (o.raw || o.tokens))
     throw UsageError(std::string(o.system ? "--system" : "--think") +
                      ": needs the chat template (--prompt without --raw, or --chat)");
+  if (o.interactive && o.fakeContext)
+    throw UsageError("--fake-context: not with the interactive --chat");
   if (o.interactive && o.dumpLogits)
     throw UsageError("--dump-logits: not with the interactive --chat");
   return o;

@@ -1,10 +1,13 @@
 //===- Payload.cpp - locate, validate and map the appended payload -------===//
 #include "gemma4rt/payload.h"
 #include "gemma4rt/error.h"
+#include "gemma4rt/threadpool.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -192,6 +195,13 @@ Manifest parseManifest(std::string_view text, const std::string &where) {
     if (auto f = g.find("top_k"); f != g.end() && f->is_number_integer())
       m.generation.topK = f->get<int64_t>();
   }
+  if (auto it = j.find("quant"); it != j.end() && !it->is_null()) {
+    if (!it->is_string())
+      throw bad("manifest \"quant\" is not a string");
+    m.quant = it->get<std::string>();
+  }
+  if (auto it = j.find("weights_read_per_token"); it != j.end() && !it->is_null())
+    m.weightsReadPerToken = integer(j, "weights_read_per_token", "", 0);
   return m;
 }
 
@@ -241,6 +251,33 @@ MappedRegion::MappedRegion(int fd, uint64_t offset, uint64_t size, const std::st
   }
   ::madvise(map_, mapSize_, MADV_WILLNEED);
   data_ = static_cast<const uint8_t *>(map_) + (offset - start);
+}
+
+MappedRegion MappedRegion::anonymous(uint64_t size, const std::string &what) {
+  MappedRegion r;
+  r.size_ = size;
+  if (size == 0) {
+    alignas(4096) static const uint8_t empty[64] = {};
+    r.data_ = empty;
+    return r;
+  }
+  uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  if (size > UINT64_MAX / 2)
+    throw Error("cannot allocate " + what + " of " + std::to_string(size) + " bytes");
+  r.mapSize_ = static_cast<size_t>((size + page - 1) / page * page);
+  void *p = ::mmap(nullptr, r.mapSize_, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED)
+    throw Error("cannot allocate " + what + " of " + std::to_string(size) +
+                " bytes: " + errnoText());
+  r.map_ = p;
+  r.data_ = static_cast<const uint8_t *>(p);
+  return r;
+}
+
+void MappedRegion::makeReadOnly() {
+  if (map_ && ::mprotect(map_, mapSize_, PROT_READ) != 0)
+    throw Error(std::string("cannot make the weights read-only: ") + errnoText());
 }
 
 MappedRegion::MappedRegion(MappedRegion &&o) noexcept { *this = std::move(o); }
@@ -306,7 +343,7 @@ std::string Payload::selfExePath(const char *argv0) {
   return a;
 }
 
-std::unique_ptr<Payload> Payload::open(const std::string &exePath) {
+std::unique_ptr<Payload> Payload::open(const std::string &exePath, bool mapWeights) {
   std::unique_ptr<Payload> p(new Payload());
   p->path_ = exePath;
   Fd f;
@@ -354,15 +391,19 @@ std::unique_ptr<Payload> Payload::open(const std::string &exePath) {
   }
 
   if (!m.weightsExternal) {
+    p->weightsPath_ = exePath;
+    if (!mapWeights)
+      return p;
     if (m.weightsOffset > mOff || m.weightsSize > mOff - m.weightsOffset)
       throw bad("weights [" + std::to_string(m.weightsOffset) + ", +" +
                 std::to_string(m.weightsSize) + ") lie outside the payload (truncated?)");
-    p->weightsPath_ = exePath;
     p->weights_ = MappedRegion(f.fd, m.weightsOffset, m.weightsSize, "the weights in " + exePath);
   } else {
     std::string wpath = m.weightsFile.front() == '/' ? m.weightsFile
                                                      : dirOf(exePath) + "/" + m.weightsFile;
     p->weightsPath_ = wpath;
+    if (!mapWeights)
+      return p;
     Fd wf;
     wf.fd = ::open(wpath.c_str(), O_RDONLY | O_CLOEXEC);
     if (wf.fd < 0)
@@ -382,5 +423,59 @@ std::unique_ptr<Payload> Payload::open(const std::string &exePath) {
 }
 
 const uint8_t *Payload::weights() const { return weights_.data(); }
+
+double Payload::useRandomWeights(uint64_t seed) {
+  auto t0 = std::chrono::steady_clock::now();
+  MappedRegion r = MappedRegion::anonymous(manifest_.weightsSize, "the random weights");
+  fillRandomWeights(r.writableData(), manifest_.weightsSize, seed);
+  r.makeReadOnly();
+  weights_ = std::move(r);
+  randomSeed_ = seed;
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+namespace {
+
+uint64_t splitmix64(uint64_t &s) {
+  uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+} // namespace
+
+void fillRandomWeights(uint8_t *p, uint64_t n, uint64_t seed) {
+  // Blocks of 1 MiB, each from its own generator seeded by (seed, block), so
+  // the bytes do not depend on how blocks are spread over threads. Within a
+  // block one xorshift64* step gives 8 bytes: 0x3c | (bits & 0x03) puts each
+  // in [0x3c, 0x3f] (see payload.h for why this range).
+  constexpr uint64_t kBlock = 1 << 20;
+  constexpr uint64_t kOr = 0x3C3C3C3C3C3C3C3Cull, kAnd = 0x0303030303030303ull;
+  const uint64_t blocks = (n + kBlock - 1) / kBlock;
+  globalThreadPool().parallelFor(int64_t(blocks), 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      uint64_t s = seed ^ (uint64_t(b) * 0xD1B54A32D192ED03ull);
+      uint64_t x = splitmix64(s) | 1; // xorshift state: never 0
+      const uint64_t begin = uint64_t(b) * kBlock, end = std::min(n, begin + kBlock);
+      uint8_t *q = p + begin;
+      uint64_t i = 0, len = end - begin;
+      for (; i + 8 <= len; i += 8) {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        uint64_t w = kOr | ((x * 0x2545F4914F6CDD1Dull) & kAnd);
+        std::memcpy(q + i, &w, 8);
+      }
+      if (i < len) {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        uint64_t w = kOr | ((x * 0x2545F4914F6CDD1Dull) & kAnd);
+        std::memcpy(q + i, &w, len - i);
+      }
+    }
+  });
+}
 
 } // namespace gemma4rt

@@ -46,6 +46,10 @@ void printInfo(const Payload &p) {
               (unsigned long long)m.kvBytesPerContext);
   std::printf("weights: %llu bytes (%s)\n", (unsigned long long)m.weightsSize,
               m.weightsExternal ? p.weightsPath().c_str() : "embedded");
+  if (!m.quant.empty())
+    std::printf("quant: %s\n", m.quant.c_str());
+  if (m.weightsReadPerToken >= 0)
+    std::printf("weights_read_per_token: %lld bytes\n", (long long)m.weightsReadPerToken);
   std::printf("tokenizer: %s\n", m.hasTokenizer ? m.tokenizerFormat.c_str() : "none");
   std::string chat = "none";
   if (!m.chatJson.empty()) {
@@ -106,6 +110,21 @@ SamplerParams samplerParams(const Options &o, const Manifest &m) {
               uint64_t(Clock::now().time_since_epoch().count());
   }
   return sp;
+}
+
+/// --random-weights: fills the weights on the (already sized) thread pool.
+/// Returns the seconds it took (0 when the real weights are mapped).
+double prepareWeights(const Options &o, Payload &payload) {
+  if (!o.randomWeights)
+    return 0;
+  return payload.useRandomWeights(*o.randomWeights);
+}
+
+void printRandomWeightsStats(const Payload &payload, double fillSeconds) {
+  if (payload.randomWeights())
+    std::fprintf(stderr, "random weights: %llu bytes (seed %llu) filled in %.3f s\n",
+                 (unsigned long long)payload.weightsSize(),
+                 (unsigned long long)payload.randomWeightsSeed(), fillSeconds);
 }
 
 void printIdsLine(const char *label, int64_t pos, std::span<const int32_t> ids) {
@@ -193,11 +212,12 @@ std::unique_ptr<TextCodec> textCodec(const Payload &payload, const CodecFactory 
 
 /// --chat without text: one user turn per line of stdin, the KV cache kept
 /// across turns.
-int runChat(const Options &o, const Payload &payload, EntryPoints entry, TextCodec &codec,
+int runChat(const Options &o, Payload &payload, EntryPoints entry, TextCodec &codec,
             int64_t ctx, const std::string &prog, Clock::time_point tLoad) {
   const Manifest &m = payload.manifest();
   const int64_t V = m.model.vocabSize;
   setThreadCount(o.threads.value_or(defaultThreadCount()));
+  const double fillSeconds = prepareWeights(o, payload);
   SamplerParams sp = samplerParams(o, m);
   Session session(payload, entry, ctx);
   Sampler sampler(sp, V);
@@ -213,6 +233,8 @@ int runChat(const Options &o, const Payload &payload, EntryPoints entry, TextCod
     std::fprintf(stderr, "load: %.3f s (threads %d, context %lld, KV cache %llu bytes)\n",
                  seconds(tLoad, Clock::now()), globalThreadPool().size(), (long long)ctx,
                  (unsigned long long)session.arena().size());
+  if (o.stats)
+    printRandomWeightsStats(payload, fillSeconds);
   if (tty)
     std::fprintf(stderr, "Chatting with %s (context %lld tokens). End with Ctrl-D or /exit.\n",
                  m.model.name.empty() ? "the model" : m.model.name.c_str(), (long long)ctx);
@@ -306,7 +328,10 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
   }
 
   auto tLoad = Clock::now();
-  auto payload = Payload::open(Payload::selfExePath(argv[0]));
+  // --info describes the model without its weights (an external file may be
+  // absent); --random-weights makes its own.
+  auto payload = Payload::open(Payload::selfExePath(argv[0]),
+                               /*mapWeights=*/!o.randomWeights && !o.info);
   const Manifest &m = payload->manifest();
   if (o.info) {
     printInfo(*payload);
@@ -376,20 +401,33 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
   int64_t K = 0;
   if (generate)
     K = o.maxNewTokens ? *o.maxNewTokens : std::max<int64_t>(0, ctx - P);
-  if (P > ctx || P + K > ctx || (generate && !o.maxNewTokens && K == 0)) {
+  // --fake-context: positions [0, F) count as used.
+  const int64_t F = o.fakeContext;
+  if (F > 0 && F + P > ctx)
+    throw UsageError("--fake-context: " + std::to_string(F) + " positions and a prompt of " +
+                     std::to_string(P) + " tokens do not fit the context of " +
+                     std::to_string(ctx));
+  if (generate && !o.maxNewTokens)
+    K = std::max<int64_t>(0, ctx - F - P);
+  if (P > ctx || F + P + K > ctx || (generate && !o.maxNewTokens && K == 0)) {
     std::string why = P > ctx ? ""
                       : o.maxNewTokens
                           ? " with --max-new-tokens " + std::to_string(K)
                           : " (no room left to generate)";
+    if (F > 0 && P <= ctx)
+      why += " after --fake-context " + std::to_string(F);
     throw Error("prompt of " + std::to_string(P) + " tokens does not fit the context of " +
                 std::to_string(ctx) + why);
   }
 
   int threads = o.threads.value_or(defaultThreadCount());
   setThreadCount(threads);
+  const double fillSeconds = prepareWeights(o, *payload);
   SamplerParams sp = samplerParams(o, m);
 
   Session session(*payload, entry, ctx);
+  if (F > 0)
+    session.skipTo(F);
   auto tPrefill = Clock::now();
 
   // Prefill (and --dump-logits).
@@ -400,7 +438,7 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
   if (dump)
     onRows = [&](int64_t, int64_t rows, const float *l) { dump->write(rows, l); };
   if (o.printPromptIds)
-    printIdsLine("prompt ids", 0, ids);
+    printIdsLine("prompt ids", session.position(), ids);
   const float *logits = session.prefill(ids, onRows);
   auto tPrefillEnd = Clock::now();
   if (dump)
@@ -432,6 +470,7 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
     std::fprintf(stderr, "load: %.3f s (threads %d, context %lld, KV cache %llu bytes)\n",
                  seconds(tLoad, tPrefill), globalThreadPool().size(), (long long)ctx,
                  (unsigned long long)session.arena().size());
+    printRandomWeightsStats(*payload, fillSeconds);
     std::fprintf(stderr, "prefill: %lld tokens in %.3f s (%.2f tokens/s)\n", (long long)P, pf,
                  pf > 0 ? double(P) / pf : 0.0);
     std::fprintf(stderr, "decode: %lld tokens in %.3f s (%.2f tokens/s)\n",

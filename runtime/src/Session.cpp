@@ -82,6 +82,15 @@ const float *Session::prefill(std::span<const int32_t> ids, const RowsFn &onRows
   return logits_ + (last - 1) * vocab_;
 }
 
+void Session::skipTo(int64_t pos) {
+  if (pos_ != 0)
+    throw Error("cannot skip positions in a session that has run");
+  if (pos < 0 || pos >= context_)
+    throw Error("position " + std::to_string(pos) + " is outside the context of " +
+                std::to_string(context_));
+  pos_ = pos;
+}
+
 const float *Session::decode(int32_t id) {
   if (pos_ + 1 > context_)
     throw Error("generation reached the end of the context of " + std::to_string(context_));

@@ -36,9 +36,13 @@ extern "C" {
  *     counts; rows == ids_size; vocab == manifest model.vocab_size;
  *     row_stride == vocab; the logits buffer is 64-byte aligned;
  *   - 1 <= S, pos >= 0 and pos + S <= context; positions are contiguous
- *     (each call starts where the previous one ended; pos 0 = fresh arena);
+ *     (each call starts where the previous one ended; pos 0 = fresh arena),
+ *     except that the benchmarking flag --fake-context N makes the first
+ *     call start at N on a fresh (zero) arena;
  *   - ids and weights are read-only (the weights are a PROT_READ file
- *     mapping, page aligned: writing them faults);
+ *     mapping, page aligned: writing them faults; with --random-weights a
+ *     PROT_READ anonymous mapping of the same size, every byte in
+ *     [0x3c, 0x3f], so any float reading is small, finite and normal);
  *   - calls come from one thread, never concurrently. */
 #define GEMMA4_ENTRY_PARAMS                                                              \
   (int32_t *ids_alloc, int32_t *ids, int64_t ids_off, int64_t ids_size, int64_t ids_stride, \
@@ -76,6 +80,11 @@ void gemma4rt_parallel_for(gemma4rt_body_fn body, void *ctx, int64_t n,
  *              "max_position_embeddings", "bos_token_id",
  *              "eos_token_ids": [..], "pad_token_id" },
  *   "prefill_chunk": 64,            // max tokens per gemma4_prefill call
+ *   "quant": "int4-g32",            // optional: the --quant scheme
+ *   "weights_read_per_token": R,    // optional: weight bytes one decode step
+ *                                   // reads (each streamed tensor once, k/E
+ *                                   // of MoE experts, one row per token of
+ *                                   // gather-only tables); --info prints both
  *   "default_context": 4096,        // --max-context given to gemma4c
  *   "kv_bytes_fixed": N, "kv_bytes_per_context": M,
  *   "weights": { "offset": O, "size": B }      // embedded (O % 4096 == 0)

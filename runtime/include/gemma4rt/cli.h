@@ -43,7 +43,20 @@ struct Options {
   bool printPromptIds = false; ///< --print-prompt-ids: each prefill's ids to stderr
   std::optional<std::string> dumpLogits;
   bool stats = false;
+
+  /// --random-weights[=SEED]: instead of mapping the weights, fill an
+  /// anonymous region of the manifest's size with seeded pseudo-random bytes
+  /// that are harmless under every interpretation (benchmarks of real shapes
+  /// without the weights file). Unset: map the real weights.
+  std::optional<uint64_t> randomWeights;
+  /// --fake-context N: start the prompt at position N, as if N tokens were
+  /// already in the (zeroed) KV cache: decode speed at a long context without
+  /// prefilling it. 0 = off.
+  int64_t fakeContext = 0;
 };
+
+/// The SEED of a bare --random-weights.
+constexpr uint64_t kDefaultRandomWeightsSeed = 1;
 
 /// Parses argv[1..]. Accepts "--flag value" and "--flag=value". Throws
 /// UsageError naming the flag for an unknown flag, a missing or malformed

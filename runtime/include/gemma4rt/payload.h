@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,6 +73,14 @@ struct Manifest {
   std::vector<std::string> x86Features;
   std::string compiledForCpu; ///< compiler.cpu, for messages
   GenerationDefaults generation;
+
+  /// "quant": the weight scheme gemma4c compiled with (bf16, int8, int4-g32,
+  /// mixed, ...); "" in binaries older than quantization.
+  std::string quant;
+  /// "weights_read_per_token": bytes of weights one decode step reads (every
+  /// streamed tensor once, k/E of MoE experts, one row per token of
+  /// gather-only tables); -1 when absent.
+  int64_t weightsReadPerToken = -1;
 };
 
 /// Throws Error naming the first instruction-set extension in
@@ -96,6 +105,14 @@ public:
   const uint8_t *data() const { return data_; }
   uint64_t size() const { return size_; }
 
+  /// An anonymous private mapping of `size` zero bytes, writable through
+  /// writableData() until makeReadOnly().
+  static MappedRegion anonymous(uint64_t size, const std::string &what);
+  uint8_t *writableData() const { return const_cast<uint8_t *>(data_); }
+  /// mprotect(PROT_READ): generated code sees the same read-only weights as
+  /// from a file mapping.
+  void makeReadOnly();
+
 private:
   void *map_ = nullptr;
   size_t mapSize_ = 0;
@@ -108,7 +125,18 @@ public:
   /// Opens the payload appended to `exePath`. Throws Error with a one-line
   /// message when it is missing or corrupt, or when external weights are
   /// missing.
-  static std::unique_ptr<Payload> open(const std::string &exePath);
+  /// With mapWeights false the weights are left alone (not opened, not
+  /// mapped: an external weights file need not exist) until
+  /// useRandomWeights(); weights() is null until then.
+  static std::unique_ptr<Payload> open(const std::string &exePath, bool mapWeights = true);
+
+  /// Replaces the weights with weightsSize() pseudo-random bytes from
+  /// fillRandomWeights(seed), filled on the global thread pool (set its size
+  /// first). Returns the seconds the fill took.
+  double useRandomWeights(uint64_t seed);
+  /// Whether useRandomWeights() made the weights (and with which seed).
+  bool randomWeights() const { return randomSeed_.has_value(); }
+  uint64_t randomWeightsSeed() const { return randomSeed_.value_or(0); }
 
   /// The path of the running executable: /proc/self/exe resolved, else
   /// argv[0] (searched in PATH when it has no '/').
@@ -132,7 +160,20 @@ private:
   Manifest manifest_;
   MappedRegion weights_;
   std::string tokenizer_;
+  std::optional<uint64_t> randomSeed_;
 };
+
+/// Fills [p, p+n) with pseudo-random bytes, every one in [0x3c, 0x3f]
+/// (0x3c | 2 random bits), so that any reading of them is harmless: a bf16
+/// or f32 whose high byte is one of them lies in [0.0115, 0.75), an f16 in
+/// [1.05, 1.82), fp8 in [1, 1.9]; never NaN, Inf or subnormal, and far enough
+/// from both ends of the f32 range that chains of products (norm weight x
+/// layer scalar x matmul over 10^4 positive terms ...) neither underflow to
+/// slow subnormals nor overflow between the model's norms. int8 data reads
+/// 60..63, int4 nibbles 3 and 12..15: ordinary values. Deterministic in
+/// (seed, offset): the same bytes for any number of threads. Runs on the
+/// global thread pool.
+void fillRandomWeights(uint8_t *p, uint64_t n, uint64_t seed);
 
 } // namespace gemma4rt
 

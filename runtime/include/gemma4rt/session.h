@@ -55,6 +55,12 @@ public:
   /// Runs one token through gemma4_decode at position(); returns its logits.
   const float *decode(int32_t id);
 
+  /// Benchmarking (--fake-context): on a fresh session, makes the next call
+  /// start at `pos` as if that many tokens were already cached. Their KV
+  /// rows stay zero, which costs the generated code the same work as real
+  /// ones; the output is meaningless.
+  void skipTo(int64_t pos);
+
   int64_t position() const { return pos_; }
   int64_t context() const { return context_; }
   int64_t vocab() const { return vocab_; }

@@ -16,7 +16,10 @@
  * It checks the ABI on every call and aborts (exit 3) on any violation:
  * strides, shapes, arena size (= 64 + 4 * context), alignment, zeroed arena,
  * contiguous positions, pos + S <= context, ids in range, S == 1 for decode,
- * S <= $FAKE_MAX_CHUNK. $FAKE_TRACE=1 prints each call (and its ids) to stderr. Logits are
+ * S <= $FAKE_MAX_CHUNK. $FAKE_TRACE=1 prints each call (and its ids) to stderr.
+ * $FAKE_SKIPPED=N lets the first call start at position N (--fake-context).
+ * $FAKE_WEIGHTS_SUMMARY=1 prints, at the first call, the size, smallest and
+ * largest byte and an FNV-1a hash of the weights (--random-weights tests). Logits are
  * filled through gemma4rt_parallel_for, checking every index is covered once.
  *===----------------------------------------------------------------------===*/
 #include "gemma4rt/abi.h"
@@ -88,9 +91,25 @@ static void run(int is_decode, int32_t *ids, int64_t ids_off, int64_t S, int64_t
   if (((uintptr_t)logits & 63) != 0) fail("logits alignment", (long long)(uintptr_t)logits, 64);
   if (pos < 0 || pos + S > context) fail("pos + S > context", pos + S, context);
   if (w_size < 1) fail("weights size", w_size, 1);
+  static int summarized = 0;
+  if (!summarized && getenv("FAKE_WEIGHTS_SUMMARY")) {
+    summarized = 1;
+    unsigned lo = 255, hi = 0;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (int64_t i = 0; i < w_size; ++i) {
+      unsigned b = w[i];
+      lo = b < lo ? b : lo;
+      hi = b > hi ? b : hi;
+      h = (h ^ b) * 0x100000001b3ull;
+    }
+    fprintf(stderr, "fake: weights %lld bytes in [0x%02x, 0x%02x] fnv %016llx\n",
+            (long long)w_size, lo, hi, (unsigned long long)h);
+  }
 
   int64_t *calls = (int64_t *)kv, *next_pos = (int64_t *)kv + 1;
   if (pos == 0 && *calls != 0) fail("KV arena not fresh at pos 0", *calls, 0);
+  /* $FAKE_SKIPPED=N: the runtime's --fake-context N starts a fresh arena at N. */
+  if (*calls == 0 && getenv("FAKE_SKIPPED")) *next_pos = atoll(getenv("FAKE_SKIPPED"));
   if (pos != *next_pos) fail("position not contiguous", pos, *next_pos);
   for (int i = 16; i < KV_FIXED; ++i)
     if (kv[i] != 0) fail("KV fixed part not zeroed", i, kv[i]);

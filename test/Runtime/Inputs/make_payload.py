@@ -30,6 +30,9 @@ def main():
     ap.add_argument("--tokenizer", help="file whose bytes become the tokenizer")
     ap.add_argument("--generation", help="JSON object for the manifest's \"generation\"")
     ap.add_argument("--chat", help="JSON value for the manifest's \"chat\" (default null)")
+    ap.add_argument("--quant", help="the manifest's \"quant\" (absent by default)")
+    ap.add_argument("--weights-read-per-token", type=int,
+                    help="the manifest's \"weights_read_per_token\" (absent by default)")
     ap.add_argument("--abi", type=int, default=1)
     ap.add_argument("--version", type=int, default=1, help="trailer version")
     ap.add_argument("--manifest-text", help="raw manifest text (corruption tests)")
@@ -79,6 +82,10 @@ def main():
     }
     if a.generation:
         manifest["generation"] = json.loads(a.generation)
+    if a.quant is not None:
+        manifest["quant"] = a.quant
+    if a.weights_read_per_token is not None:
+        manifest["weights_read_per_token"] = a.weights_read_per_token
     text = (a.manifest_text if a.manifest_text is not None else json.dumps(manifest)).encode()
     moff = len(data)
     data += text
