@@ -36,7 +36,7 @@ func.func @weight_negative_offset() -> tensor<1536xbf16> {
 
 // weight: element type outside the ODS constraint
 func.func @weight_f64() -> tensor<1536xf64> {
-  // expected-error @+1 {{'gemma4.weight' op result #0 must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type or 8-bit signless integer or 32-bit signless integer or 64-bit signless integer or 8-bit unsigned integer values, but got 'tensor<1536xf64>'}}
+  // expected-error @+1 {{'gemma4.weight' op result #0 must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type or 8-bit signless integer or 4-bit signless integer or 32-bit signless integer or 64-bit signless integer or 8-bit unsigned integer values, but got 'tensor<1536xf64>'}}
   %w = gemma4.weight "norm.weight" : tensor<1536xf64>
   return %w : tensor<1536xf64>
 }

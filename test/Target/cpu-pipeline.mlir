@@ -10,7 +10,7 @@
 // CHECK-NOT: gemma4.
 // CHECK-NOT: scf.
 // CHECK-NOT: memref.
-// CHECK: module attributes {gemma4.weights_size = {{[0-9]+}} : i64} {
+// CHECK: module attributes {gemma4.quant = "bf16", gemma4.weights_size = {{[0-9]+}} : i64} {
 // CHECK-DAG: llvm.func @malloc(i64) -> !llvm.ptr
 // CHECK-DAG: llvm.func @free(!llvm.ptr)
 // CHECK-LABEL: llvm.func @gemma4_decode(
@@ -29,7 +29,7 @@
 // CHECK: llvm.func internal @gemma4_decode__par{{[0-9]+}}__tramp(%{{.+}}: !llvm.ptr, %{{.+}}: i64, %{{.+}}: i64)
 // CHECK: llvm.func @gemma4rt_parallel_for(!llvm.ptr, !llvm.ptr, i64, i64)
 
-// SERIAL: module attributes {gemma4.weights_size = {{[0-9]+}} : i64} {
+// SERIAL: module attributes {gemma4.quant = "bf16", gemma4.weights_size = {{[0-9]+}} : i64} {
 // SERIAL-LABEL: llvm.func @gemma4_decode(
 // SERIAL: llvm.intr.maximum
 // SERIAL: llvm.return

@@ -1,0 +1,99 @@
+// #gemma4.quant: the encoding of quantized weight types. It round-trips in
+// custom form, and the weight verifier checks that element type, bit width,
+// group size and the K dimension agree with the packed layout.
+//
+// RUN: gemma4c-opt %s -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: gemma4c-opt %s -split-input-file -verify-diagnostics | gemma4c-opt -split-input-file | FileCheck %s
+
+// CHECK-LABEL: func.func @quantized_weights
+// CHECK: gemma4.weight "a" : tensor<256x64xi4, #gemma4.quant<int4, group = 32, scale = f16, sym>>
+// CHECK: gemma4.weight "b" : tensor<4x256x128xi4, #gemma4.quant<int4, group = 128, scale = bf16, asym>>
+// CHECK: gemma4.weight "c" : tensor<384x64xi8, #gemma4.quant<int8, per_channel, scale = f32, sym>>
+// CHECK: gemma4.linear %{{.+}}, %{{.+}} : (tensor<?x64xf32>, tensor<256x64xi4, #gemma4.quant<int4, group = 32, scale = f16, sym>>) -> tensor<?x256xf32>
+func.func @quantized_weights(%x: tensor<?x64xf32>) -> tensor<?x256xf32> {
+  %a = gemma4.weight "a" : tensor<256x64xi4, #gemma4.quant<int4, group = 32, scale = f16, sym>>
+  %b = gemma4.weight "b" : tensor<4x256x128xi4, #gemma4.quant<int4, group = 128, scale = bf16, asym>>
+  %c = gemma4.weight "c" : tensor<384x64xi8, #gemma4.quant<int8, per_channel, scale = f32, sym>>
+  %y = gemma4.linear %x, %a : (tensor<?x64xf32>, tensor<256x64xi4, #gemma4.quant<int4, group = 32, scale = f16, sym>>) -> tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}
+
+// -----
+
+func.func @group_does_not_divide() {
+  // expected-error @+1 {{group size 32 does not divide the input dimension 48 of 'w'}}
+  %a = gemma4.weight "w" : tensor<8x48xi4, #gemma4.quant<int4, group = 32, scale = f16, sym>>
+  return
+}
+
+// -----
+
+func.func @int4_per_channel_needs_blocks() {
+  // expected-error @+1 {{int4 packing needs the input dimension to be a multiple of 32, 'w' has 16}}
+  %b = gemma4.weight "w" : tensor<8x16xi4, #gemma4.quant<int4, per_channel, scale = f16, sym>>
+  return
+}
+
+// -----
+
+func.func @element_type_mismatch() {
+  // expected-error @+1 {{int4 quantized weight must have element type i4, got 'i8'}}
+  %a = gemma4.weight "w" : tensor<8x64xi8, #gemma4.quant<int4, group = 32, scale = f16, sym>>
+  return
+}
+
+// -----
+
+func.func @rank_one() {
+  // expected-error @+1 {{quantized weights must have rank >= 2 (rows x K), got rank 1}}
+  %a = gemma4.weight "w" : tensor<64xi8, #gemma4.quant<int8, per_channel, scale = f32, sym>>
+  return
+}
+
+// -----
+
+func.func @i4_without_encoding() {
+  // expected-error @+1 {{i4 weights need a #gemma4.quant encoding}}
+  %a = gemma4.weight "w" : tensor<8x64xi4>
+  return
+}
+
+// -----
+
+func.func @bad_bits() {
+  // expected-error @+1 {{expected int4 or int8, got 'int3'}}
+  %a = gemma4.weight "w" : tensor<8x64xi4, #gemma4.quant<int3, group = 32, scale = f16, sym>>
+  return
+}
+
+// -----
+
+func.func @bad_group() {
+  // expected-error @+1 {{int4 group size must be a multiple of 32, got 48}}
+  %a = gemma4.weight "w" : tensor<8x96xi4, #gemma4.quant<int4, group = 48, scale = f16, sym>>
+  return
+}
+
+// -----
+
+func.func @bad_scale() {
+  // expected-error @+1 {{quantization scales must be f16, bf16 or f32}}
+  %a = gemma4.weight "w" : tensor<8x64xi4, #gemma4.quant<int4, group = 32, scale = i8, sym>>
+  return
+}
+
+// -----
+
+func.func @int8_asym() {
+  // expected-error @+1 {{int8 quantization is symmetric only}}
+  %a = gemma4.weight "w" : tensor<8x64xi8, #gemma4.quant<int8, per_channel, scale = f32, asym>>
+  return
+}
+
+// -----
+
+func.func @bad_sym_keyword() {
+  // expected-error @+1 {{expected sym or asym, got 'symmetric'}}
+  %a = gemma4.weight "w" : tensor<8x64xi4, #gemma4.quant<int4, group = 32, scale = f16, symmetric>>
+  return
+}

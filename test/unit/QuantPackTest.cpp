@@ -1,0 +1,178 @@
+//===- QuantPackTest.cpp - compile-time quantization and packing ----------===//
+#include "gemma4c/Quant/Pack.h"
+#include "gemma4c/Quant/Scheme.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+using namespace gemma4c::quant;
+using ::gemma4::quant::layout;
+using ::gemma4::quant::ScaleType;
+
+namespace {
+
+std::vector<uint8_t> packAll(const Spec &s, const std::vector<float> &w, int64_t rows, int64_t K) {
+  std::vector<uint8_t> out;
+  pack(s, w.data(), SrcType::F32, rows, K,
+       [&](const void *p, size_t n) {
+         out.insert(out.end(), static_cast<const uint8_t *>(p), static_cast<const uint8_t *>(p) + n);
+       },
+       "t");
+  return out;
+}
+
+std::vector<float> randomWeights(int64_t n, unsigned seed) {
+  std::mt19937 g(seed);
+  std::normal_distribution<float> d(0.0f, 0.02f);
+  std::vector<float> w(static_cast<size_t>(n));
+  for (float &x : w)
+    x = d(g);
+  return w;
+}
+
+Spec spec(int bits, int64_t group, ScaleType st, bool sym) {
+  Spec s;
+  s.bits = bits;
+  s.group = group;
+  s.scale = st;
+  s.symmetric = sym;
+  return s;
+}
+
+} // namespace
+
+TEST(QuantPack, HalfConversionsRoundToNearestEven) {
+  EXPECT_EQ(floatToF16(1.0f), 0x3c00);
+  EXPECT_EQ(floatToF16(-2.0f), 0xc000);
+  EXPECT_EQ(floatToF16(65504.0f), 0x7bff);
+  EXPECT_EQ(floatToF16(1e6f), 0x7c00);         // overflow -> inf
+  EXPECT_EQ(floatToF16(5.960464477539063e-08f), 0x0001); // smallest subnormal
+  EXPECT_EQ(floatToF16(1.0f + 1.0f / 2048), 0x3c00);     // tie -> even
+  EXPECT_EQ(floatToF16(1.0f + 3.0f / 2048), 0x3c02);     // tie -> even (up)
+  for (uint32_t h = 0; h < 0x7c00; ++h)                  // every finite half round-trips
+    ASSERT_EQ(floatToF16(f16ToFloat(static_cast<uint16_t>(h))), h);
+  EXPECT_EQ(floatToBF16(1.0f), 0x3f80);
+  EXPECT_EQ(bf16ToFloat(0x3f80), 1.0f);
+  EXPECT_EQ(floatToBF16(1.00390625f), 0x3f80); // tie -> even
+}
+
+TEST(QuantPack, LayoutSizes) {
+  // int4 g32 sym f16: 8 rows x 64 -> 256 data bytes, 8 x 2 x 2 scale bytes.
+  auto l = layout(spec(4, 32, ScaleType::F16, true), 8, 64);
+  EXPECT_EQ(l.dataBytes, 256u);
+  EXPECT_EQ(l.scaleOffset, 256u);
+  EXPECT_EQ(l.total, 256u + 32u);
+  // asym adds mins after the 64-aligned scales.
+  auto a = layout(spec(4, 32, ScaleType::BF16, false), 8, 64);
+  EXPECT_EQ(a.minOffset, 320u);
+  EXPECT_EQ(a.total, 352u);
+  // int8 per-channel f32: one scale per row.
+  auto i8 = layout(spec(8, 0, ScaleType::F32, true), 3, 100);
+  EXPECT_EQ(i8.groups, 1);
+  EXPECT_EQ(i8.scaleOffset, 320u);
+  EXPECT_EQ(i8.total, 332u);
+}
+
+TEST(QuantPack, ErrorsAreBoundedByHalfAStep) {
+  const int64_t rows = 16, K = 256;
+  std::vector<float> w = randomWeights(rows * K, 1);
+  for (Spec s : {spec(8, 0, ScaleType::F32, true), spec(4, 32, ScaleType::F16, true),
+                 spec(4, 128, ScaleType::F16, true), spec(4, 32, ScaleType::BF16, false),
+                 spec(4, 128, ScaleType::F16, false)}) {
+    std::vector<uint8_t> p = packAll(s, w, rows, K);
+    ASSERT_EQ(p.size(), layout(s, rows, K).total);
+    int64_t G = s.group ? s.group : K;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t g = 0; g < K / G; ++g) {
+        float lo = 1e30f, hi = -1e30f, amax = 0;
+        for (int64_t j = 0; j < G; ++j) {
+          float x = w[r * K + g * G + j];
+          lo = std::min(lo, x), hi = std::max(hi, x), amax = std::max(amax, std::fabs(x));
+        }
+        // Half a quantization step, plus slack for the rounded scale. The
+        // symmetric int4 grid is -8..7 steps with the extreme value at -8,
+        // so values of the other sign near the extreme clamp at 7: up to
+        // one full step.
+        float step = s.bits == 8 ? amax / 127 : s.symmetric ? amax / 8 : (hi - lo) / 15;
+        float tol = step * (s.bits == 4 && s.symmetric ? 1.0f : 0.5f) + amax * 0.02f + 1e-7f;
+        for (int64_t j = 0; j < G; ++j) {
+          int64_t k = g * G + j;
+          ASSERT_NEAR(dequantize(s, p.data(), rows, K, r, k), w[r * K + k], tol)
+              << describe(s) << " row " << r << " k " << k;
+        }
+      }
+  }
+}
+
+TEST(QuantPack, Int4NibbleOrder) {
+  // Element 32b + j is the low nibble of byte j, element 32b + 16 + j the
+  // high nibble. With symmetric scales and the row max at -8, integers
+  // -8..7 survive exactly.
+  const int64_t K = 32;
+  std::vector<float> w(K);
+  for (int64_t k = 0; k < K; ++k)
+    w[k] = static_cast<float>((k % 16) - 8);
+  Spec s = spec(4, 32, ScaleType::F16, true);
+  std::vector<uint8_t> p = packAll(s, w, 1, K);
+  for (int64_t k = 0; k < K; ++k)
+    EXPECT_EQ(dequantize(s, p.data(), 1, K, 0, k), w[k]) << k;
+  // scale = -8 / -8 = 1 -> q = x + 8: byte j = (j) | (j << 4).
+  for (int j = 0; j < 16; ++j)
+    EXPECT_EQ(p[j], static_cast<uint8_t>(j | (j << 4))) << j;
+}
+
+TEST(QuantPack, ZeroRowsAndConstantGroups) {
+  std::vector<float> w(64, 0.0f);
+  for (Spec s : {spec(8, 0, ScaleType::F32, true), spec(4, 32, ScaleType::F16, true),
+                 spec(4, 32, ScaleType::F16, false)}) {
+    std::vector<uint8_t> p = packAll(s, w, 1, 64);
+    for (int64_t k = 0; k < 64; ++k)
+      EXPECT_EQ(dequantize(s, p.data(), 1, 64, 0, k), 0.0f);
+  }
+  std::vector<float> c(64, 0.5f);
+  Spec a = spec(4, 32, ScaleType::F16, false);
+  std::vector<uint8_t> p = packAll(a, c, 1, 64);
+  EXPECT_EQ(dequantize(a, p.data(), 1, 64, 0, 5), 0.5f);
+}
+
+TEST(QuantPack, NonFiniteValuesAreRejected) {
+  std::vector<float> w(64, 0.1f);
+  w[40] = std::nanf("");
+  EXPECT_THROW(packAll(spec(4, 32, ScaleType::F16, true), w, 2, 32), PackError);
+  w[40] = INFINITY;
+  try {
+    packAll(spec(8, 0, ScaleType::F32, true), w, 2, 32);
+    FAIL() << "expected PackError";
+  } catch (const PackError &e) {
+    EXPECT_NE(std::string(e.what()).find("tensor 't' has a NaN or infinite value in row 1"),
+              std::string::npos);
+  }
+}
+
+TEST(QuantScheme, Parse) {
+  std::string err;
+  auto m = parseScheme("mixed", err);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->forRole(Role::Linear)->bits, 4);
+  EXPECT_EQ(m->forRole(Role::Embedding)->bits, 8);
+  EXPECT_FALSE(m->forRole(Role::Router));
+  EXPECT_TRUE(m->fallbackToInt8);
+  auto i4 = parseScheme("int4-g128-asym-bf16", err);
+  ASSERT_TRUE(i4);
+  EXPECT_EQ(i4->forRole(Role::Router)->group, 128);
+  EXPECT_FALSE(i4->forRole(Role::Router)->symmetric);
+  EXPECT_EQ(i4->forRole(Role::PLE)->scale, ScaleType::BF16);
+  EXPECT_FALSE(parseScheme("bf16", err)->quantizesAnything());
+  EXPECT_FALSE(parseScheme("int4-g33", err));
+  EXPECT_NE(err.find("unsupported int4 group size '33'"), std::string::npos);
+  EXPECT_FALSE(parseScheme("int4-g32-g128", err));
+  EXPECT_FALSE(parseScheme("fp8", err));
+  EXPECT_NE(err.find("unknown --quant scheme 'fp8'"), std::string::npos);
+  EXPECT_EQ(unsupportedReason(*i4->forRole(Role::Linear), 64),
+            "group size 128 does not divide the input dimension 64");
+  EXPECT_EQ(unsupportedReason(*i4->forRole(Role::Linear), 256), "");
+}
