@@ -69,11 +69,11 @@ Output:
 Benchmarking:
   --random-weights[=SEED]
                          do not read the weights: fill memory of their size
-                         with seeded pseudo-random bytes (default seed 1),
-                         all in [0x3c, 0x3f], so every float is moderate and
-                         finite whatever the format: real shapes and speed,
-                         meaningless output; with external weights the
-                         .weights file need not exist
+                         (on all CPUs) with seeded pseudo-random bytes in
+                         [0x3c, 0x3f] (default seed 1), so every float is
+                         moderate and finite whatever the format: real
+                         shapes and speed, meaningless output; with external
+                         weights the .weights file need not exist
   --fake-context N       start the prompt at position N as if N tokens were
                          already in the KV cache (left zero): the speed of a
                          long context without prefilling it; prompt + N +

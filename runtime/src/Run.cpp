@@ -112,12 +112,21 @@ SamplerParams samplerParams(const Options &o, const Manifest &m) {
   return sp;
 }
 
-/// --random-weights: fills the weights on the (already sized) thread pool.
+/// --random-weights: fills the weights on the thread pool, with every CPU
+/// this process may use even under a smaller --threads (the fill is start-up
+/// work, not part of what is measured), then restores the pool's size.
 /// Returns the seconds it took (0 when the real weights are mapped).
 double prepareWeights(const Options &o, Payload &payload) {
   if (!o.randomWeights)
     return 0;
-  return payload.useRandomWeights(*o.randomWeights);
+  const int threads = globalThreadPool().size();
+  const int fillThreads = std::max(threads, defaultThreadCount());
+  if (fillThreads != threads)
+    setThreadCount(fillThreads);
+  double secs = payload.useRandomWeights(*o.randomWeights);
+  if (fillThreads != threads)
+    setThreadCount(threads);
+  return secs;
 }
 
 void printRandomWeightsStats(const Payload &payload, double fillSeconds) {
