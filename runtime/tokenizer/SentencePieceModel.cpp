@@ -18,7 +18,8 @@
 #include "TokenizerImpl.h"
 
 #ifdef GEMMA4RT_NO_SENTENCEPIECE
-// Built without protobuf-lite (the AArch64 cross runtime): tokenizer.json only.
+// Built without protobuf-lite (the AArch64 cross runtime when no arm64
+// protobuf-lite was fetched: scripts/fetch-arm64-protobuf.sh): tokenizer.json only.
 namespace gemma4rt {
 namespace detail {
 std::unique_ptr<Tokenizer::Impl> loadSentencePieceModel(std::string_view, const std::string &name) {
