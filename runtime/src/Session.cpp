@@ -88,6 +88,10 @@ void Session::skipTo(int64_t pos) {
   if (pos < 0 || pos >= context_)
     throw Error("position " + std::to_string(pos) + " is outside the context of " +
                 std::to_string(context_));
+  // Untouched anonymous pages all map the one shared zero page, which
+  // reads from cache; writing the zeros gives the skipped rows real memory,
+  // so attention over them costs what it costs over a real cache.
+  std::memset(arena_.data(), 0, static_cast<size_t>(arena_.size()));
   pos_ = pos;
 }
 

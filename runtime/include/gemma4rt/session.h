@@ -57,8 +57,9 @@ public:
 
   /// Benchmarking (--fake-context): on a fresh session, makes the next call
   /// start at `pos` as if that many tokens were already cached. Their KV
-  /// rows stay zero, which costs the generated code the same work as real
-  /// ones; the output is meaningless.
+  /// rows stay zero (written, so backed by real memory rather than the
+  /// shared zero page), which costs the generated code the same work and
+  /// memory traffic as real ones; the output is meaningless.
   void skipTo(int64_t pos);
 
   int64_t position() const { return pos_; }
