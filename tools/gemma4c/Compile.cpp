@@ -8,16 +8,15 @@
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
 #include "Options.h"
+#include "WeightPacking.h"
 
 #include "gemma4c/Frontend/Checkpoint.h"
 #include "gemma4c/Frontend/Importer.h"
-#include "gemma4c/Quant/Pack.h"
 #include "gemma4c/Quant/Scheme.h"
 #include "gemma4c/Target/CPU/Linker.h"
 #include "gemma4c/Target/CPU/ObjectEmitter.h"
 #include "gemma4c/Target/CPU/Passes.h"
 
-#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -301,17 +300,7 @@ int compileMain(const CompileOptions &o, const char *argv0) {
 
   mlir::MLIRContext ctx;
   ctx.loadDialect<mlir::LLVM::LLVMDialect>();
-  // Pass errors become this tool's one-line errors. Notes, remarks and
-  // warnings are dropped (the only warnings come from translating our own
-  // argument attributes to LLVM IR, which are expected).
-  bool diagnosed = false;
-  mlir::ScopedDiagnosticHandler diagHandler(&ctx, [&](mlir::Diagnostic &d) {
-    if (d.getSeverity() == mlir::DiagnosticSeverity::Error) {
-      std::fprintf(stderr, "gemma4c compile: error: %s\n", d.str().c_str());
-      diagnosed = true;
-    }
-    return mlir::success();
-  });
+  OneLineErrors diagnostics(ctx, "gemma4c compile");
   ImportOptions io;
   io.maxContext = o.maxContext;
   io.prefillChunk = o.prefillChunk;
@@ -335,7 +324,7 @@ int compileMain(const CompileOptions &o, const char *argv0) {
     return mlir::succeeded(pm.run(*module));
   };
   if (!runPM([&](mlir::PassManager &pm) { mlir::gemma4::buildGraphPipeline(pm, po); }))
-    return diagnosed ? 1 : fail("graph passes failed on '" + o.checkpoint + "'");
+    return diagnostics.printed() ? 1 : fail("graph passes failed on '" + o.checkpoint + "'");
 
   if (o.emit == "mlir") {
     std::error_code ec;
@@ -366,7 +355,7 @@ int compileMain(const CompileOptions &o, const char *argv0) {
           defaultCtx = attrInt("gemma4.default_context");
 
   if (!runPM([&](mlir::PassManager &pm) { mlir::gemma4::buildCPULoweringPipeline(pm, po); }))
-    return diagnosed ? 1 : fail("lowering to LLVM failed on '" + o.checkpoint + "'");
+    return diagnostics.printed() ? 1 : fail("lowering to LLVM failed on '" + o.checkpoint + "'");
 
   std::string err;
   if (o.emit != "exe") {
@@ -406,22 +395,8 @@ int compileMain(const CompileOptions &o, const char *argv0) {
         pos += n;
       }
       const TensorView *t = e.tensor;
-      if (mlir::gemma4::QuantAttr q = mlir::gemma4::getQuant(e.type)) {
-        int64_t K = e.type.getShape().back(), rows = e.type.getNumElements() / K;
-        quant::SrcType st = t->dtype == DType::F32   ? quant::SrcType::F32
-                            : t->dtype == DType::F16 ? quant::SrcType::F16
-                                                     : quant::SrcType::BF16;
-        if (t->dtype != DType::F32 && t->dtype != DType::F16 && t->dtype != DType::BF16)
-          throw InputError("cannot quantize tensor '" + t->name + "' of dtype " + dtypeName(t->dtype) +
-                           " in '" + t->file + "' (expected F32, F16 or BF16)");
-        uint64_t n = 0;
-        try {
-          quant::pack(q.getSpec(), t->data, st, rows, K,
-                      [&](const void *p, size_t k) { sink(p, k), n += k; }, t->name);
-        } catch (const quant::PackError &err) {
-          throw InputError(std::string(err.what()) + " (in '" + t->file + "')");
-        }
-        pos += n;
+      if (mlir::gemma4::getQuant(e.type)) {
+        packWeight(*t, e.type, [&](const void *p, size_t k) { sink(p, k), pos += k; });
         continue;
       }
       sink(t->data, t->nbytes);

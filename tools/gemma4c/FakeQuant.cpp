@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
 #include "Options.h"
+#include "WeightPacking.h"
 
 #include "gemma4c/Frontend/Checkpoint.h"
 #include "gemma4c/Frontend/Importer.h"
@@ -18,7 +19,6 @@
 #include "gemma4c/Quant/Scheme.h"
 #include "gemma4c/Target/CPU/Passes.h"
 
-#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 
@@ -49,6 +49,7 @@ Options:
 )";
 
 struct Quantized {
+  mlir::RankedTensorType type;
   ::gemma4::quant::Spec spec;
   int64_t rows, K;
 };
@@ -58,14 +59,7 @@ int fakeQuant(const std::string &dir, const std::string &scheme, const std::stri
   if (fs::exists(out))
     throw InputError("output directory '" + out + "' already exists");
   mlir::MLIRContext ctx;
-  bool diagnosed = false;
-  mlir::ScopedDiagnosticHandler handler(&ctx, [&](mlir::Diagnostic &d) {
-    if (d.getSeverity() == mlir::DiagnosticSeverity::Error) {
-      std::fprintf(stderr, "gemma4c fake-quant: error: %s\n", d.str().c_str());
-      diagnosed = true;
-    }
-    return mlir::success();
-  });
+  OneLineErrors diagnostics(ctx, "gemma4c fake-quant");
   ImportOptions io;
   auto module = importCheckpoint(ctx, *ckpt, io);
   mlir::PassManager pm(&ctx);
@@ -73,7 +67,7 @@ int fakeQuant(const std::string &dir, const std::string &scheme, const std::stri
   po.quant = scheme;
   mlir::gemma4::buildGraphPipeline(pm, po);
   if (mlir::failed(pm.run(*module))) {
-    if (!diagnosed)
+    if (!diagnostics.printed())
       std::fprintf(stderr, "gemma4c fake-quant: error: graph passes failed on '%s'\n", dir.c_str());
     return 1;
   }
@@ -82,7 +76,7 @@ int fakeQuant(const std::string &dir, const std::string &scheme, const std::stri
     auto t = w.getResult().getType();
     if (auto q = mlir::gemma4::getQuant(t)) {
       int64_t K = t.getShape().back();
-      quantized[w.getName().str()] = {q.getSpec(), t.getNumElements() / K, K};
+      quantized[w.getName().str()] = {t, q.getSpec(), t.getNumElements() / K, K};
     }
   });
 
@@ -129,19 +123,9 @@ int fakeQuant(const std::string &dir, const std::string &scheme, const std::stri
     }
     const Quantized &qz = it->second;
     std::vector<uint8_t> packed;
-    quant::SrcType st = t->dtype == DType::F32   ? quant::SrcType::F32
-                        : t->dtype == DType::F16 ? quant::SrcType::F16
-                                                 : quant::SrcType::BF16;
-    try {
-      quant::pack(qz.spec, t->data, st, qz.rows, qz.K,
-                  [&](const void *p, size_t n) {
-                    packed.insert(packed.end(), static_cast<const uint8_t *>(p),
-                                  static_cast<const uint8_t *>(p) + n);
-                  },
-                  name);
-    } catch (const quant::PackError &e) {
-      throw InputError(e.what());
-    }
+    packWeight(*t, qz.type, [&](const void *p, size_t n) {
+      packed.insert(packed.end(), static_cast<const uint8_t *>(p), static_cast<const uint8_t *>(p) + n);
+    });
     std::vector<float> row(static_cast<size_t>(qz.K));
     for (int64_t r = 0; r < qz.rows; ++r) {
       for (int64_t k = 0; k < qz.K; ++k)

@@ -101,16 +101,6 @@ private:
   }
   /// Sequential reduction carrying `inits`; body returns the new values.
   template <typename F>
-  SmallVector<Value> reduce(Value lb, Value ub, ValueRange inits, F body) {
-    auto f = scf::ForOp::create(
-        b, loc, lb, ub, c(1), inits,
-        [&](OpBuilder &, Location, Value iv, ValueRange acc) {
-          SmallVector<Value> next = body(iv, acc);
-          scf::YieldOp::create(b, loc, next);
-        });
-    return SmallVector<Value>(f.getResults());
-  }
-  template <typename F>
   SmallVector<Value> reduceStep(Value lb, Value ub, Value step, ValueRange inits, F body) {
     auto f = scf::ForOp::create(
         b, loc, lb, ub, step, inits,
@@ -119,6 +109,10 @@ private:
           scf::YieldOp::create(b, loc, next);
         });
     return SmallVector<Value>(f.getResults());
+  }
+  template <typename F>
+  SmallVector<Value> reduce(Value lb, Value ub, ValueRange inits, F body) {
+    return reduceStep(lb, ub, c(1), inits, body);
   }
   Value sum(Value ub, function_ref<Value(Value)> term) {
     return reduce(c(0), ub, {cf(0.0)}, [&](Value i, ValueRange acc) {
@@ -133,7 +127,7 @@ private:
   struct QuantView {
     QuantAttr attr;
     Value data, scales, mins;
-    int64_t K = 0, group = 0;
+    int64_t group = 0;
   };
   llvm::DenseMap<Value, QuantView> quantViews; // keyed by the data view
 
@@ -146,9 +140,7 @@ private:
     Value k = idx.back();
     SmallVector<Value> sIdx(pre);
     sIdx.push_back(idiv(k, c(qv.group)));
-    Value s = memref::LoadOp::create(b, loc, qv.scales, sIdx);
-    if (!s.getType().isF32())
-      s = arith::ExtFOp::create(b, loc, b.getF32Type(), s);
+    Value s = loadScaleF32(qv.scales, sIdx);
     if (qv.attr.getBits() == 8) {
       SmallVector<Value> dIdx(pre);
       dIdx.push_back(k);
@@ -165,10 +157,7 @@ private:
     Value q = arith::UIToFPOp::create(b, loc, b.getF32Type(), nib);
     if (qv.attr.getSymmetric())
       return mul(sub(q, cf(8.0)), s);
-    Value m = memref::LoadOp::create(b, loc, qv.mins, sIdx);
-    if (!m.getType().isF32())
-      m = arith::ExtFOp::create(b, loc, b.getF32Type(), m);
-    return add(mul(q, s), m);
+    return add(mul(q, s), loadScaleF32(qv.mins, sIdx));
   }
 
   // ---- vector dot products ---------------------------------------------------
@@ -297,19 +286,16 @@ private:
         }
         Value k0 = imul(blockIdx, c(32));
         Value k1 = iadd(k0, c(16));
-        SmallVector<Value> next;
+        // Yields the T group sums of x*q, then (asymmetric) the T sums of x.
+        SmallVector<Value> next(ga.size());
         for (size_t t = 0; t < xs.size(); ++t) {
           Value x0 = vload(xs[t].mem, xs[t].pre, k0, b.getF32Type());
           Value x1 = vload(xs[t].mem, xs[t].pre, k1, b.getF32Type());
-          next.push_back(vfma(x1, hif, vfma(x0, lof, ga[t])));
+          next[t] = vfma(x1, hif, vfma(x0, lof, ga[t]));
+          if (!sym)
+            next[xs.size() + t] = arith::AddFOp::create(
+                b, loc, ga[xs.size() + t], arith::AddFOp::create(b, loc, x0, x1, fm()), fm());
         }
-        if (!sym)
-          for (size_t t = 0; t < xs.size(); ++t) {
-            Value x0 = vload(xs[t].mem, xs[t].pre, k0, b.getF32Type());
-            Value x1 = vload(xs[t].mem, xs[t].pre, k1, b.getF32Type());
-            next.push_back(arith::AddFOp::create(b, loc, ga[xs.size() + t],
-                                                 arith::AddFOp::create(b, loc, x0, x1, fm()), fm()));
-          }
         return next;
       });
       SmallVector<Value> sIdx(wPre.begin(), wPre.end());
@@ -552,7 +538,6 @@ LogicalResult FunctionLowering::lower(Operation *op) {
       };
       QuantView qv;
       qv.attr = q;
-      qv.K = K;
       qv.group = l.group;
       qv.data = view(dShape, b.getI8Type(), l.dataOffset);
       qv.scales = view(sShape, q.getScaleType(), l.scaleOffset);

@@ -76,15 +76,6 @@ int priority(Role r) {
   }
 }
 
-Type scaleTypeOf(MLIRContext *ctx, ::gemma4::quant::ScaleType t) {
-  switch (t) {
-  case ::gemma4::quant::ScaleType::F16: return Float16Type::get(ctx);
-  case ::gemma4::quant::ScaleType::BF16: return BFloat16Type::get(ctx);
-  case ::gemma4::quant::ScaleType::F32: break;
-  }
-  return Float32Type::get(ctx);
-}
-
 struct Gemma4QuantizeWeightsPass
     : mlir::gemma4::impl::Gemma4QuantizeWeightsBase<Gemma4QuantizeWeightsPass> {
   using Base::Base;
@@ -132,8 +123,7 @@ struct Gemma4QuantizeWeightsPass
         }
         spec = gemma4c::quant::Spec{8, 0, ::gemma4::quant::ScaleType::F32, true};
       }
-      auto enc = QuantAttr::get(ctx, spec->bits, spec->group, scaleTypeOf(ctx, spec->scale),
-                                spec->symmetric);
+      auto enc = QuantAttr::get(ctx, *spec);
       auto qt = RankedTensorType::get(t.getShape(), IntegerType::get(ctx, spec->bits), enc);
       for (WeightOp w : entry.getValue())
         w.getResult().setType(qt);

@@ -13,8 +13,6 @@ using namespace mlir;
 using namespace mlir::gemma4;
 
 namespace {
-int64_t byteSize(RankedTensorType t) { return weightByteSize(t); }
-
 struct Gemma4LayoutWeightsPass
     : mlir::gemma4::impl::Gemma4LayoutWeightsBase<Gemma4LayoutWeightsPass> {
   using Base::Base;
@@ -31,7 +29,7 @@ struct Gemma4LayoutWeightsPass
       auto ty = op.getResult().getType();
       auto it = placed.find(op.getName());
       if (it != placed.end()) {
-        if (byteSize(it->second.second) != byteSize(ty)) {
+        if (weightByteSize(it->second.second) != weightByteSize(ty)) {
           op.emitOpError() << "tensor '" << op.getName()
                            << "' is used with two different sizes";
           failedAny = true;
@@ -42,7 +40,7 @@ struct Gemma4LayoutWeightsPass
       cursor = (cursor + alignment - 1) / alignment * alignment;
       placed[op.getName()] = {cursor, ty};
       op.setOffset(cursor);
-      cursor += byteSize(ty);
+      cursor += weightByteSize(ty);
     });
     if (failedAny)
       return signalPassFailure();

@@ -114,6 +114,13 @@ void QuantAttr::print(AsmPrinter &p) const {
   return s;
 }
 
+QuantAttr QuantAttr::get(MLIRContext *ctx, const ::gemma4::quant::Spec &spec) {
+  Type scale = spec.scale == ::gemma4::quant::ScaleType::F16    ? Type(Float16Type::get(ctx))
+               : spec.scale == ::gemma4::quant::ScaleType::BF16 ? Type(BFloat16Type::get(ctx))
+                                                                 : Type(Float32Type::get(ctx));
+  return get(ctx, spec.bits, spec.group, scale, spec.symmetric);
+}
+
 int64_t mlir::gemma4::weightByteSize(RankedTensorType t) {
   if (QuantAttr q = getQuant(t)) {
     int64_t K = t.getShape().back();

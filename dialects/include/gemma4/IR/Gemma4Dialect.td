@@ -85,8 +85,9 @@ def Gemma4_QuantAttr : AttrDef<Gemma4_Dialect, "Quant"> {
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
-    /// The packing spec of QuantLayout.h.
+    /// The packing spec of QuantLayout.h, and the attribute of a spec.
     ::gemma4::quant::Spec getSpec() const;
+    static QuantAttr get(::mlir::MLIRContext *ctx, const ::gemma4::quant::Spec &spec);
   }];
 }
 
