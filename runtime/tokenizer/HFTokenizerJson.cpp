@@ -176,8 +176,11 @@ void parseDecoder(const Ctx &c, const json &d, std::vector<DecodeStep> &out) {
 }
 
 int32_t idValue(const Ctx &c, const json &v, const std::string &what) {
-  if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > INT32_MAX - 1)
+  if (!v.is_number_integer() || v.get<int64_t>() < 0)
     c.fail(what + ": id must be a non-negative integer");
+  if (v.get<int64_t>() > kMaxTokenId)
+    c.fail(what + ": id " + std::to_string(v.get<int64_t>()) + " exceeds the limit " +
+           std::to_string(kMaxTokenId));
   return static_cast<int32_t>(v.get<int64_t>());
 }
 
@@ -441,8 +444,11 @@ std::unique_ptr<Tokenizer::Impl> loadHuggingFaceJson(std::string_view bytes,
               sc.string(a);
               sc.expect(':');
               int64_t id = sc.integer();
-              if (id < 0 || id >= INT32_MAX)
+              if (id < 0)
                 c.fail("model.vocab entry '" + a + "': id must be a non-negative integer");
+              if (id > kMaxTokenId)
+                c.fail("model.vocab entry '" + a + "': id " + std::to_string(id) +
+                       " exceeds the limit " + std::to_string(kMaxTokenId));
               t.vocab.set(a, static_cast<int32_t>(id));
               if (static_cast<size_t>(id) >= t.idToToken.size())
                 t.idToToken.resize(static_cast<size_t>(id) + 1);

@@ -49,6 +49,9 @@ std::unique_ptr<Tokenizer::Impl> loadSentencePieceModel(std::string_view bytes,
     fail("not a SentencePiece model (protobuf parse failed)");
   if (m.pieces_size() == 0)
     fail("not a SentencePiece model (no pieces)");
+  if (m.pieces_size() > kMaxTokenId + 1)
+    fail(std::to_string(m.pieces_size()) + " pieces exceed the limit of " +
+         std::to_string(kMaxTokenId + 1));
   const sp::TrainerSpec &ts = m.trainer_spec();
   if (ts.model_type() != sp::TrainerSpec::BPE) {
     const char *names[] = {"?", "UNIGRAM", "BPE", "WORD", "CHAR"};

@@ -18,6 +18,11 @@
 namespace gemma4rt {
 namespace detail {
 
+/// Token ids index dense tables (id -> token, flags), so an id is bounded:
+/// 2^22 is 16x the largest vocabulary in use (Gemma's 262,144) and keeps a
+/// corrupt file's id of 2^31 from allocating tens of gigabytes.
+constexpr int64_t kMaxTokenId = (int64_t(1) << 22) - 1;
+
 inline uint64_t mix64(uint64_t x) {
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdULL;
