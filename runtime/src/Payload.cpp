@@ -202,6 +202,8 @@ Manifest parseManifest(std::string_view text, const std::string &where) {
   }
   if (auto it = j.find("weights_read_per_token"); it != j.end() && !it->is_null())
     m.weightsReadPerToken = integer(j, "weights_read_per_token", "", 0);
+  if (auto it = j.find("matmul_macs_per_token"); it != j.end() && !it->is_null())
+    m.matmulMacsPerToken = integer(j, "matmul_macs_per_token", "", 0);
   return m;
 }
 

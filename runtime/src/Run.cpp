@@ -50,6 +50,8 @@ void printInfo(const Payload &p) {
     std::printf("quant: %s\n", m.quant.c_str());
   if (m.weightsReadPerToken >= 0)
     std::printf("weights_read_per_token: %lld bytes\n", (long long)m.weightsReadPerToken);
+  if (m.matmulMacsPerToken >= 0)
+    std::printf("matmul_macs_per_token: %lld\n", (long long)m.matmulMacsPerToken);
   std::printf("tokenizer: %s\n", m.hasTokenizer ? m.tokenizerFormat.c_str() : "none");
   std::string chat = "none";
   if (!m.chatJson.empty()) {

@@ -125,6 +125,30 @@ TEST(QuantPack, Int4NibbleOrder) {
     EXPECT_EQ(p[j], static_cast<uint8_t>(j | (j << 4))) << j;
 }
 
+TEST(QuantPack, Int4InterleavedSuperBlocks) {
+  // K = 512, group 32: two interleaved super-blocks. Element 4c + i of block
+  // j of super-block sb is nibble c%2 of byte sb*128 + 32(c/2) + 4j + i.
+  // Each block's values are its index (0..7) mapped into -8..7 with the row
+  // max at -8 so scale = 1 and q = x + 8 exactly.
+  const int64_t K = 512;
+  Spec s = spec(4, 32, ScaleType::F16, true);
+  ASSERT_TRUE(::gemma4::quant::int4Interleaved(s, K));
+  ASSERT_FALSE(::gemma4::quant::int4Interleaved(s, 480));
+  ASSERT_FALSE(::gemma4::quant::int4Interleaved(spec(4, 128, ScaleType::F16, true), K));
+  std::vector<float> w(K);
+  for (int64_t k = 0; k < K; ++k) // block b: -8 once, then (k % 7) - 4 + (b % 4)
+    w[k] = k % 32 == 0 ? -8.0f : static_cast<float>((k % 7) - 4 + (k / 32) % 4);
+  std::vector<uint8_t> p = packAll(s, w, 1, K);
+  for (int64_t k = 0; k < K; ++k) {
+    EXPECT_EQ(dequantize(s, p.data(), 1, K, 0, k), w[k]) << k;
+    int64_t sb = k / 256, j = (k % 256) / 32, e = k % 32, c = e / 4;
+    uint8_t byte = p[sb * 128 + 32 * (c / 2) + 4 * j + e % 4];
+    EXPECT_EQ((byte >> ((c % 2) * 4)) & 15, static_cast<int>(w[k] + 8)) << k;
+    // The activation slot pairs with the same lane and byte position.
+    EXPECT_EQ(::gemma4::quant::activationSlot(k), sb * 256 + 32 * c + 4 * j + e % 4) << k;
+  }
+}
+
 TEST(QuantPack, ZeroRowsAndConstantGroups) {
   std::vector<float> w(64, 0.0f);
   for (Spec s : {spec(8, 0, ScaleType::F32, true), spec(4, 32, ScaleType::F16, true),

@@ -71,6 +71,13 @@ Options:
                             mixed: int4-g32 layers and experts, int8
                               embedding/lm-head and per-layer table, router
                               kept (int8 where a group does not divide K)
+  --act-quant=<mode>        activations of quantized matmuls:
+                            auto (default): int8 per 32-element block with
+                              integer dot products where the target has them
+                              (x86 AVX-512 VNNI), else f32
+                            int8: as auto, an error on a target without them
+                            f32: weights widened to f32 in registers (equals
+                              gemma4c fake-quant in f32; slower)
   --serial                  generate single-threaded code (no thread pool)
   --no-fuse-attention       keep attention unfused (for debugging)
   --opt=<0-3>               LLVM optimisation level (default 3)
@@ -80,6 +87,7 @@ Options:
 
 struct CompileOptions {
   std::string checkpoint, output, emit = "exe", triple, cpu, weights = "embedded", quant = "bf16";
+  std::string actQuant = "auto";
   int64_t maxContext = 4096, prefillChunk = 64, opt = 3;
   bool serial = false, fuse = true, printAfterAll = false, bf16 = false;
 };
@@ -118,6 +126,11 @@ CompileOptions parse(const Args &args, bool &help) {
       if (!gemma4c::quant::parseScheme(v, err))
         throw UsageError(err);
       o.quant = v;
+    }
+    else if (cur.match("--act-quant", &v)) {
+      if (v != "auto" && v != "int8" && v != "f32")
+        throw UsageError("invalid value '" + v + "' for --act-quant (expected auto, int8 or f32)");
+      o.actQuant = v;
     }
     else if (cur.match("--no-fuse-attention")) o.fuse = false;
     else if (cur.match("--print-ir-after-all")) o.printAfterAll = true;
@@ -251,12 +264,17 @@ nlohmann::json generationManifest(const std::string &dir) {
 /// k/E of an MoE expert stack, one row of a table that is only gathered
 /// (the per-layer-embedding table; the embedding table when not tied).
 /// The decode roofline of bench/run divides the bandwidth by this.
-int64_t weightsReadPerToken(mlir::ModuleOp module) {
+/// Weight bytes one decode step reads and the multiply-adds of its matmuls
+/// (weight elements with the same per-use fractions).
+struct PerToken {
+  int64_t bytes = 0, macs = 0;
+};
+PerToken weightsReadPerToken(mlir::ModuleOp module) {
   using namespace mlir::gemma4;
   auto decode = module.lookupSymbol<mlir::func::FuncOp>("gemma4_decode");
   if (!decode)
-    return 0;
-  std::map<std::string, double> bytes;
+    return {};
+  std::map<std::string, double> bytes, macs;
   decode.walk([&](WeightOp w) {
     auto t = w.getResult().getType();
     double full = static_cast<double>(weightByteSize(t)), frac = 0;
@@ -274,11 +292,15 @@ int64_t weightsReadPerToken(mlir::ModuleOp module) {
     }
     double &b = bytes[w.getName().str()];
     b = std::max(b, full * frac);
+    double &e = macs[w.getName().str()];
+    e = std::max(e, static_cast<double>(t.getNumElements()) * frac);
   });
-  double total = 0;
+  PerToken r;
   for (auto &[name, b] : bytes)
-    total += b;
-  return static_cast<int64_t>(total);
+    r.bytes += static_cast<int64_t>(b);
+  for (auto &[name, e] : macs)
+    r.macs += static_cast<int64_t>(e);
+  return r;
 }
 
 int compileMain(const CompileOptions &o, const char *argv0) {
@@ -312,6 +334,13 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   po.threads = !o.serial;
   po.bf16Activations = o.bf16;
   po.quant = o.quant;
+  if (o.actQuant != "f32" && o.quant != "bf16") {
+    if (targetHasFeatures(target, {"avx512vnni", "avx512vl"}))
+      po.intDot = "x86-vnni";
+    else if (o.actQuant == "int8")
+      throw InputError("--act-quant=int8: target '" + triple + "' cpu '" + resolvedCPU(target) +
+                       "' has no integer dot product instructions (AVX-512 VNNI)");
+  }
   if (o.printAfterAll)
     ctx.disableMultithreading();
   auto runPM = [&](auto build) -> bool {
@@ -345,7 +374,7 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   module->walk([&](mlir::gemma4::WeightOp w) {
     blob[(int64_t)*w.getOffset()] = {&ckpt->get(w.getName().str()), w.getResult().getType()};
   });
-  int64_t readPerToken = weightsReadPerToken(*module);
+  PerToken perToken = weightsReadPerToken(*module);
   auto sizeAttr = (*module)->getAttrOfType<mlir::IntegerAttr>("gemma4.weights_size");
   uint64_t weightsSize = sizeAttr ? sizeAttr.getInt() : 0;
   auto attrInt = [&](const char *name) {
@@ -455,7 +484,8 @@ int compileMain(const CompileOptions &o, const char *argv0) {
                   {"pad_token_id", cfg.padTokenId}};
     m["prefill_chunk"] = o.prefillChunk;
     m["quant"] = o.quant;
-    m["weights_read_per_token"] = readPerToken;
+    m["weights_read_per_token"] = perToken.bytes;
+    m["matmul_macs_per_token"] = perToken.macs;
     m["default_context"] = defaultCtx;
     m["kv_bytes_fixed"] = kvFixed;
     m["kv_bytes_per_context"] = kvPerCtx;
@@ -472,7 +502,8 @@ int compileMain(const CompileOptions &o, const char *argv0) {
     if (!generation.empty())
       m["generation"] = generation;
     m["compiler"] = {{"version", GEMMA4C_VERSION}, {"triple", triple}, {"cpu", resolvedCPU(target)},
-                     {"x86_features", requiredX86Features(target)}};
+                     {"x86_features", requiredX86Features(target)},
+                     {"activations", po.intDot == "none" ? "f32" : "int8 (" + po.intDot + ")"}};
     return m.dump();
   };
   if (!appendPayload(exe.path, parts, manifest, err))

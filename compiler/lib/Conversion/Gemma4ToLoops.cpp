@@ -18,6 +18,12 @@
 // (#gemma4.quant) are loaded packed (16 int8 or 32 int4 per load),
 // unpacked and converted in registers, multiplied with the activations and
 // scaled once per group, so no dequantised copy of a weight ever exists.
+// With int-dot=x86-vnni, the activation rows a quantized matmul reads are
+// first quantized to int8 per 32-element block (q = round(x/d), d =
+// max|x|/127, once per op, not per output), and each block is one
+// vpdpbusd of the unsigned weight bytes (int4 nibbles 0..15, int8 + 128)
+// with those int8 activations; the per-block sums of q correct for the
+// unsigned offset (see intDotRows).
 //
 //===----------------------------------------------------------------------===//
 #include "gemma4c/Transforms/Passes.h"
@@ -45,7 +51,9 @@ namespace {
 
 class FunctionLowering {
 public:
-  FunctionLowering(func::FuncOp fn, bool bf16) : fn(fn), b(fn.getContext()), loc(fn.getLoc()), bf16(bf16) {}
+  enum class IntDot { None, X86Vnni };
+  FunctionLowering(func::FuncOp fn, bool bf16, IntDot intDot)
+      : fn(fn), b(fn.getContext()), loc(fn.getLoc()), bf16(bf16), intDot(intDot) {}
   LogicalResult run();
 
 private:
@@ -128,6 +136,7 @@ private:
     QuantAttr attr;
     Value data, scales, mins;
     int64_t group = 0;
+    bool interleaved = false; ///< int4 super-block layout (QuantLayout.h)
   };
   llvm::DenseMap<Value, QuantView> quantViews; // keyed by the data view
 
@@ -147,12 +156,25 @@ private:
       Value q = memref::LoadOp::create(b, loc, qv.data, dIdx);
       return mul(arith::SIToFPOp::create(b, loc, b.getF32Type(), q), s);
     }
-    // int4: block k/32, byte (k%32)%16, high nibble for k%32 >= 16.
+    // int4 (QuantLayout.h int4Position): block k/32, byte (k%32)%16, high
+    // nibble for k%32 >= 16; interleaved: super-block k/256, chunk
+    // c = (k%32)/4 of block j = (k%256)/32 at byte 32(c/2) + 4j + k%4,
+    // high nibble for odd c.
     Value j = irem(k, c(32));
     SmallVector<Value> dIdx(pre);
-    dIdx.push_back(iadd(imul(idiv(k, c(32)), c(16)), irem(j, c(16))));
+    Value byteIdx, shiftIdx;
+    if (qv.interleaved) {
+      Value chunk = idiv(j, c(4));
+      byteIdx = iadd(iadd(imul(idiv(k, c(256)), c(128)), imul(idiv(chunk, c(2)), c(32))),
+                     iadd(imul(idiv(irem(k, c(256)), c(32)), c(4)), irem(k, c(4))));
+      shiftIdx = imul(irem(chunk, c(2)), c(4));
+    } else {
+      byteIdx = iadd(imul(idiv(k, c(32)), c(16)), irem(j, c(16)));
+      shiftIdx = imul(idiv(j, c(16)), c(4));
+    }
+    dIdx.push_back(byteIdx);
     Value byte = memref::LoadOp::create(b, loc, qv.data, dIdx);
-    Value shift = arith::IndexCastOp::create(b, loc, b.getI8Type(), imul(idiv(j, c(16)), c(4)));
+    Value shift = arith::IndexCastOp::create(b, loc, b.getI8Type(), shiftIdx);
     Value nib = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, byte, shift), i8c(15));
     Value q = arith::UIToFPOp::create(b, loc, b.getF32Type(), nib);
     if (qv.attr.getSymmetric())
@@ -233,16 +255,38 @@ private:
     if (qit == quantViews.end()) {
       if (K % VL != 0)
         return scalar();
-      auto accs = reduceStep(c(0), c(K), c(VL), zeros, [&](Value k, ValueRange acc) {
-        Value wv = vloadWeight(w, wPre, k);
-        SmallVector<Value> next;
-        for (size_t t = 0; t < xs.size(); ++t)
-          next.push_back(vfma(vload(xs[t].mem, xs[t].pre, k, b.getF32Type()), wv, acc[t]));
+      // U independent accumulators per row when rows are few, so the FMA
+      // latency chain does not bound a memory-bound loop.
+      size_t T = xs.size();
+      int64_t U = std::max<int64_t>(1, 4 / static_cast<int64_t>(T));
+      while (U > 1 && K % (VL * U) != 0)
+        U /= 2;
+      SmallVector<Value> inits(T * U, vzero());
+      auto accs = reduceStep(c(0), c(K), c(VL * U), inits, [&](Value k0, ValueRange acc) {
+        SmallVector<Value> next(acc.begin(), acc.end());
+        for (int64_t u = 0; u < U; ++u) {
+          Value k = iadd(k0, c(u * VL));
+          Value wv = vloadWeight(w, wPre, k);
+          for (size_t t = 0; t < T; ++t)
+            next[u * T + t] = vfma(vload(xs[t].mem, xs[t].pre, k, b.getF32Type()), wv, next[u * T + t]);
+        }
         return next;
       });
-      return finish(accs);
+      SmallVector<Value> sums(accs.begin(), accs.begin() + T);
+      for (int64_t u = 1; u < U; ++u)
+        for (size_t t = 0; t < T; ++t)
+          sums[t] = arith::AddFOp::create(b, loc, sums[t], accs[u * T + t], fm());
+      return finish(sums);
     }
     const QuantView &qv = qit->second;
+    if (intDot != IntDot::None && K % 32 == 0) {
+      SmallVector<QuantAct> qas;
+      for (const XRow &x : xs)
+        if (auto it = actQuant.find({x.mem, unsigned(qv.interleaved)}); it != actQuant.end())
+          qas.push_back(it->second);
+      if (qas.size() == xs.size())
+        return intDotRows(qv, wPre, K, xs, qas);
+    }
     if (qv.attr.getBits() == 8) {
       if (K % VL != 0)
         return scalar();
@@ -262,6 +306,15 @@ private:
       for (Value r : finish(accs))
         out.push_back(mul(r, s));
       return out;
+    }
+    if (qv.interleaved) {
+      SmallVector<Value> xps;
+      for (const XRow &x : xs)
+        if (Value xp = permutedF32.lookup(x.mem))
+          xps.push_back(xp);
+      if (xps.size() != xs.size())
+        return scalar(); // dequantLoad knows the interleaved layout
+      return interleavedF32Rows(qv, wPre, K, xs, xps);
     }
     // int4: per group, 32 elements per 16-byte load (low nibbles: the first
     // 16 elements, high nibbles: the next 16), scaled once per group.
@@ -313,6 +366,409 @@ private:
     });
     return finish(accs);
   }
+  // ---- int8 activations and integer dot products ---------------------------
+  /// An activation buffer quantized per 32-element block along its last dim:
+  /// q = round(x / d) in int8 with d = max|x| / 127, and cs = d * sum(q).
+  /// q is in natural order, or permuted to the interleaved int4 order
+  /// (QuantLayout.h activationSlot) for interleaved weights.
+  struct QuantAct {
+    Value q, d, cs;
+  };
+  /// Keyed by (buffer, interleaved); valid within one op's lowering.
+  llvm::DenseMap<std::pair<Value, unsigned>, QuantAct> actQuant;
+  /// f32 activation copies in interleaved order (the f32 path's operand for
+  /// interleaved int4 weights); valid within one op's lowering.
+  llvm::DenseMap<Value, Value> permutedF32;
+
+  /// A buffer shaped like x with last dim `last` and element type et.
+  Value allocLike(Value x, int64_t last, Type et) {
+    auto xt = cast<MemRefType>(x.getType());
+    SmallVector<Value> dyn;
+    for (int64_t i = 0; i + 1 < xt.getRank(); ++i)
+      if (xt.isDynamicDim(i))
+        dyn.push_back(dim(x, i));
+    SmallVector<int64_t> shape(xt.getShape().drop_back());
+    shape.push_back(last);
+    Value m = memref::AllocOp::create(b, loc, MemRefType::get(shape, et), dyn,
+                                      b.getI64IntegerAttr(64));
+    allocs.push_back(m);
+    return m;
+  }
+  /// Runs body(pre, block) for every 32-element block of every row of x.
+  void forEachBlock(Value x, int64_t K, function_ref<void(ValueRange, Value)> body) {
+    auto xt = cast<MemRefType>(x.getType());
+    SmallVector<Value> ubs;
+    for (int64_t i = 0; i + 1 < xt.getRank(); ++i)
+      ubs.push_back(dim(x, i));
+    parallel(ubs, [&](ValueRange pre) { loop(c(K / 32), [&](Value blk) { body(pre, blk); }); });
+  }
+  /// Stores v, elements e0..e0+15 of block bi of row `pre`, at their
+  /// interleaved slots: runs of 4 at sb*256 + 32c + 4j (QuantLayout.h).
+  void storeInterleaved(Value v, Value dst, ValueRange pre, Value bi, int64_t e0) {
+    Value base = iadd(imul(idiv(bi, c(8)), c(256)), imul(irem(bi, c(8)), c(4)));
+    for (int64_t part = 0; part < 4; ++part) {
+      Value run = vector::ExtractStridedSliceOp::create(b, loc, v, ArrayRef<int64_t>{part * 4},
+                                                        ArrayRef<int64_t>{4}, ArrayRef<int64_t>{1});
+      SmallVector<Value> idx(pre.begin(), pre.end());
+      idx.push_back(iadd(base, c(32 * (e0 / 4 + part))));
+      vector::StoreOp::create(b, loc, run, dst, idx);
+    }
+  }
+
+  /// Before the loops of an op that reads activation buffer x (last dim K)
+  /// against weight w: with integer dot products, quantizes x once for
+  /// every output's dot product; on the f32 path, permutes x for an
+  /// interleaved int4 weight.
+  void prepareActs(Value x, Value w, int64_t K) {
+    auto it = quantViews.find(w);
+    if (it == quantViews.end() || K % 32 != 0)
+      return;
+    bool inter = it->second.interleaved;
+    if (intDot != IntDot::None) {
+      if (!actQuant.count({x, inter}))
+        actQuant[{x, inter}] = quantizeActs(x, K, inter);
+      return;
+    }
+    if (inter && !permutedF32.count(x)) {
+      Value xp = allocLike(x, K, b.getF32Type());
+      forEachBlock(x, K, [&](ValueRange pre, Value blk) {
+        Value k0 = imul(blk, c(32));
+        storeInterleaved(vload(x, pre, k0, b.getF32Type()), xp, pre, blk, 0);
+        storeInterleaved(vload(x, pre, iadd(k0, c(16)), b.getF32Type()), xp, pre, blk, 16);
+      });
+      permutedF32[x] = xp;
+    }
+  }
+
+  QuantAct quantizeActs(Value x, int64_t K, bool interleaved) {
+    Type f32 = b.getF32Type(), i8 = b.getI8Type(), i32 = b.getI32Type();
+    QuantAct qa{allocLike(x, K, i8), allocLike(x, K / 32, f32), allocLike(x, K / 32, f32)};
+    auto vi32 = VectorType::get({VL}, i32), vi8 = VectorType::get({VL}, i8);
+    forEachBlock(x, K, [&](ValueRange pre, Value blk) {
+      Value k0 = imul(blk, c(32)), k1 = iadd(k0, c(16));
+      Value x0 = vload(x, pre, k0, f32), x1 = vload(x, pre, k1, f32);
+      Value amax = vector::ReductionOp::create(
+          b, loc, vector::CombiningKind::MAXNUMF,
+          arith::MaxNumFOp::create(b, loc, math::AbsFOp::create(b, loc, x0),
+                                   math::AbsFOp::create(b, loc, x1)));
+      Value d = div(amax, cf(127.0));
+      Value pos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, amax, cf(0.0));
+      Value inv = arith::SelectOp::create(b, loc, pos, div(cf(127.0), amax), cf(0.0));
+      auto quant = [&](Value xv, Value k, int64_t e0) {
+        Value r = math::RoundEvenOp::create(b, loc, mul(xv, vsplat(inv)));
+        Value qi = arith::FPToSIOp::create(b, loc, vi32, r);
+        Value q8 = arith::TruncIOp::create(b, loc, vi8, qi);
+        if (interleaved) {
+          storeInterleaved(q8, qa.q, pre, blk, e0);
+        } else {
+          SmallVector<Value> idx(pre.begin(), pre.end());
+          idx.push_back(k);
+          vector::StoreOp::create(b, loc, q8, qa.q, idx);
+        }
+        return qi;
+      };
+      Value qs = arith::AddIOp::create(b, loc, quant(x0, k0, 0), quant(x1, k1, 16));
+      Value qsum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, qs);
+      SmallVector<Value> sIdx(pre.begin(), pre.end());
+      sIdx.push_back(blk);
+      store(d, qa.d, sIdx);
+      store(mul(d, arith::SIToFPOp::create(b, loc, f32, qsum)), qa.cs, sIdx);
+    });
+    return qa;
+  }
+
+  /// f32 dot products with an interleaved int4 weight (QuantLayout.h): per
+  /// super-block of 8 blocks, each 32-byte load holds 4 + 4 elements of each
+  /// block (lane group j = block j), so the products accumulate unscaled in
+  /// two 16-lane vectors (blocks 0-3, 4-7) against the permuted activations
+  /// and are scaled once per super-block by lane-expanded block scales.
+  SmallVector<Value> interleavedF32Rows(const QuantView &qv, ValueRange wPre, int64_t K,
+                                        ArrayRef<XRow> xs, ArrayRef<Value> xps) {
+    Type f32 = b.getF32Type(), i8 = b.getI8Type();
+    auto v8f = VectorType::get({8}, f32), v32i8 = VectorType::get({32}, i8);
+    size_t T = xs.size();
+    bool sym = qv.attr.getSymmetric();
+    auto rowIdx = [&](ValueRange pre, Value last) {
+      SmallVector<Value> idx(pre.begin(), pre.end());
+      idx.push_back(last);
+      return idx;
+    };
+    auto load8 = [&](Value m, Value at) -> Value {
+      Type et = cast<MemRefType>(m.getType()).getElementType();
+      Value v = vector::LoadOp::create(b, loc, VectorType::get({8}, et), m, rowIdx(wPre, at));
+      return et.isF32() ? v : arith::ExtFOp::create(b, loc, v8f, v).getResult();
+    };
+    auto expand = [&](Value v8, int64_t first) { // lanes 4i..4i+3 <- v8[first + i]
+      SmallVector<int64_t> mask;
+      for (int64_t i = 0; i < 16; ++i)
+        mask.push_back(first + i / 4);
+      return vector::ShuffleOp::create(b, loc, v8, v8, mask).getResult();
+    };
+    auto toF32 = [&](Value bytes16) -> Value {
+      Value f = arith::UIToFPOp::create(b, loc, vf32(), bytes16);
+      if (sym)
+        f = arith::SubFOp::create(
+            b, loc, f, arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vf32(), 8.0f)));
+      return f;
+    };
+    SmallVector<Value> inits(T, vzero());
+    auto accs = reduceStep(c(0), c(K / 256), c(1), inits, [&](Value sb, ValueRange acc) {
+      // Per row: [A, B] products, then (asymmetric) [A, B] sums of x.
+      SmallVector<Value> part(T * (sym ? 2 : 4), vzero());
+      for (int64_t r = 0; r < 4; ++r) {
+        Value wv = vector::LoadOp::create(b, loc, v32i8, qv.data,
+                                          rowIdx(wPre, iadd(imul(sb, c(128)), c(32 * r))));
+        Value lo = arith::AndIOp::create(
+            b, loc, wv, arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v32i8, int8_t(15))));
+        Value hi = arith::ShRUIOp::create(
+            b, loc, wv, arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v32i8, int8_t(4))));
+        for (int64_t h = 0; h < 2; ++h) {
+          Value nib = h ? hi : lo;
+          for (int64_t half = 0; half < 2; ++half) {
+            Value w16 = toF32(vector::ExtractStridedSliceOp::create(
+                b, loc, nib, ArrayRef<int64_t>{half * 16}, ArrayRef<int64_t>{16}, ArrayRef<int64_t>{1}));
+            for (size_t t = 0; t < T; ++t) {
+              Value at = iadd(imul(sb, c(256)), c(64 * r + 32 * h + 16 * half));
+              Value xv = vload(xps[t], xs[t].pre, at, f32);
+              part[2 * t + half] = vfma(xv, w16, part[2 * t + half]);
+              if (!sym)
+                part[2 * T + 2 * t + half] =
+                    arith::AddFOp::create(b, loc, part[2 * T + 2 * t + half], xv, fm());
+            }
+          }
+        }
+      }
+      Value b0 = imul(sb, c(8));
+      Value sw8 = load8(qv.scales, b0);
+      Value sA = expand(sw8, 0), sB = expand(sw8, 4);
+      Value mA, mB;
+      if (!sym) {
+        Value mw8 = load8(qv.mins, b0);
+        mA = expand(mw8, 0);
+        mB = expand(mw8, 4);
+      }
+      SmallVector<Value> next;
+      for (size_t t = 0; t < T; ++t) {
+        Value a = vfma(part[2 * t + 1], sB, vfma(part[2 * t], sA, acc[t]));
+        if (!sym)
+          a = vfma(part[2 * T + 2 * t + 1], mB, vfma(part[2 * T + 2 * t], mA, a));
+        next.push_back(a);
+      }
+      return next;
+    });
+    SmallVector<Value> out;
+    for (Value a : accs)
+      out.push_back(vreduce(a));
+    return out;
+  }
+
+  /// The integer dot with an interleaved int4 weight: per super-block, four
+  /// 32-byte loads each give a low- and a high-nibble vector whose 4-byte
+  /// lane j belongs to block j, so vpdpbusd accumulates the 8 blocks' dot
+  /// products side by side in int32 lanes (several accumulators, to hide
+  /// the vpdpbusd latency); once per super-block they are converted and
+  /// scaled by the 8 block scales as one vector.
+  SmallVector<Value> interleavedIntRows(const QuantView &qv, ValueRange wPre, int64_t K,
+                                        ArrayRef<XRow> xs, ArrayRef<QuantAct> qas) {
+    Type f32 = b.getF32Type(), i8 = b.getI8Type(), i32 = b.getI32Type();
+    auto v8f = VectorType::get({8}, f32), v8i = VectorType::get({8}, i32),
+         v32i8 = VectorType::get({32}, i8);
+    size_t T = xs.size();
+    size_t NI = T == 1 ? 4 : 2; // int32 accumulators per row
+    bool sym = qv.attr.getSymmetric();
+    auto rowIdx = [&](ValueRange pre, Value last) {
+      SmallVector<Value> idx(pre.begin(), pre.end());
+      idx.push_back(last);
+      return idx;
+    };
+    auto load8 = [&](Value m, ValueRange pre, Value at) -> Value {
+      Type et = cast<MemRefType>(m.getType()).getElementType();
+      Value v = vector::LoadOp::create(b, loc, VectorType::get({8}, et), m, rowIdx(pre, at));
+      return et.isF32() ? v : arith::ExtFOp::create(b, loc, v8f, v).getResult();
+    };
+    Value zero8f = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8f, 0.0f));
+    Value zero8i = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8i, int32_t(0)));
+    SmallVector<Value> inits(2 * T, zero8f); // scaled sums, then corrections
+    auto accs = reduceStep(c(0), c(K / 256), c(1), inits, [&](Value sb, ValueRange acc) {
+      SmallVector<Value> ai(T * NI, zero8i);
+      for (int64_t r = 0; r < 4; ++r) {
+        Value wv = vector::LoadOp::create(b, loc, v32i8, qv.data,
+                                          rowIdx(wPre, iadd(imul(sb, c(128)), c(32 * r))));
+        Value lo = arith::AndIOp::create(
+            b, loc, wv, arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v32i8, int8_t(15))));
+        Value hi = arith::ShRUIOp::create(
+            b, loc, wv, arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v32i8, int8_t(4))));
+        for (int64_t h = 0; h < 2; ++h)
+          for (size_t t = 0; t < T; ++t) {
+            Value xq = vector::LoadOp::create(
+                b, loc, v32i8, qas[t].q,
+                rowIdx(xs[t].pre, iadd(imul(sb, c(256)), c(64 * r + 32 * h))));
+            size_t a = t * NI + static_cast<size_t>(2 * r + h) % NI;
+            ai[a] = LLVM::CallIntrinsicOp::create(b, loc, v8i,
+                                                  b.getStringAttr("llvm.x86.avx512.vpdpbusd.256"),
+                                                  ValueRange{ai[a], h ? hi : lo, xq})
+                        .getResult(0);
+          }
+      }
+      Value b0 = imul(sb, c(8));
+      Value sw8 = load8(qv.scales, wPre, b0);
+      Value mw8 = sym ? sw8 : load8(qv.mins, wPre, b0); // sym: -8 applied at the end
+      SmallVector<Value> next(acc.begin(), acc.end());
+      for (size_t t = 0; t < T; ++t) {
+        Value sum = ai[t * NI];
+        for (size_t u = 1; u < NI; ++u)
+          sum = arith::AddIOp::create(b, loc, sum, ai[t * NI + u]);
+        Value s8 = arith::MulFOp::create(b, loc, sw8, load8(qas[t].d, xs[t].pre, b0), fm());
+        next[t] = vfma(arith::SIToFPOp::create(b, loc, v8f, sum), s8, next[t]);
+        next[T + t] = vfma(mw8, load8(qas[t].cs, xs[t].pre, b0), next[T + t]);
+      }
+      return next;
+    });
+    SmallVector<Value> out;
+    for (size_t t = 0; t < T; ++t) {
+      Value r = vreduce(accs[t]), corr = vreduce(accs[T + t]);
+      out.push_back(sym ? sub(r, mul(cf(8.0), corr)) : add(r, corr));
+    }
+    return out;
+  }
+
+  /// Dot products of quantized weight rows with int8-quantized activation
+  /// rows, one 32-element block per vpdpbusd. vpdpbusd multiplies unsigned
+  /// by signed bytes, so the weights enter unsigned and the offset is
+  /// removed with the activation block sums cs = d_x * sum(q_x):
+  ///   int4 sym:  w = s (u - 8):   sum_b s d_x,b dot_b(u, q_x) - 8 s cs_b
+  ///   int4 asym: w = s u + m:     sum_b s d_x,b dot_b(u, q_x) + m cs_b
+  ///   int8:      w = s q, u = q + 128:  s (sum_b d_x,b dot_b(u, q_x) - 128 cs_b)
+  /// When the row has a multiple of 8 blocks and one scale per block (int8,
+  /// int4 group 32), 8 blocks form a step: their weight scales, d_x and cs
+  /// are loaded and combined as 8-lane vectors, and each block's scale is a
+  /// lane broadcast, so the per-block scalar work is gone.
+  SmallVector<Value> intDotRows(const QuantView &qv, ValueRange wPre, int64_t K,
+                                ArrayRef<XRow> xs, ArrayRef<QuantAct> qas) {
+    if (qv.interleaved)
+      return interleavedIntRows(qv, wPre, K, xs, qas);
+    Type f32 = b.getF32Type(), i8 = b.getI8Type(), i32 = b.getI32Type();
+    auto v8f = VectorType::get({8}, f32), v8i = VectorType::get({8}, i32),
+         v32i8 = VectorType::get({32}, i8), v16i8 = VectorType::get({16}, i8);
+    auto splatI8 = [&](VectorType t, int8_t v) {
+      return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(t, v));
+    };
+    size_t T = xs.size();
+    bool int8 = qv.attr.getBits() == 8, sym = qv.attr.getSymmetric();
+    int64_t nBlocks = K / 32;
+    Value zero8f = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8f, 0.0f));
+    Value zero8i = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8i, int32_t(0)));
+    auto rowIdx = [&](ValueRange pre, Value last) {
+      SmallVector<Value> idx(pre.begin(), pre.end());
+      idx.push_back(last);
+      return idx;
+    };
+    // Block bi of the weight row as 32 unsigned bytes.
+    auto unsignedBlock = [&](Value bi) -> Value {
+      if (int8) {
+        Value q = vector::LoadOp::create(b, loc, v32i8, qv.data, rowIdx(wPre, imul(bi, c(32))));
+        return arith::XOrIOp::create(b, loc, q, splatI8(v32i8, int8_t(-128)));
+      }
+      Value bytes = vector::LoadOp::create(b, loc, v16i8, qv.data, rowIdx(wPre, imul(bi, c(16))));
+      Value hi = arith::ShRUIOp::create(b, loc, bytes, splatI8(v16i8, 4));
+      SmallVector<int64_t> mask;
+      for (int64_t i = 0; i < 32; ++i)
+        mask.push_back(i);
+      Value both = vector::ShuffleOp::create(b, loc, bytes, hi, mask);
+      return arith::AndIOp::create(b, loc, both, splatI8(v32i8, 15));
+    };
+    // vpdpbusd of u with block bi of activation row t, as 8 f32 partial sums.
+    auto blockDot = [&](size_t t, Value bi, Value u) -> Value {
+      Value xq = vector::LoadOp::create(b, loc, v32i8, qas[t].q, rowIdx(xs[t].pre, imul(bi, c(32))));
+      Value dotI = LLVM::CallIntrinsicOp::create(b, loc, v8i,
+                                                 b.getStringAttr("llvm.x86.avx512.vpdpbusd.256"),
+                                                 ValueRange{zero8i, u, xq})
+                       .getResult(0);
+      return arith::SIToFPOp::create(b, loc, v8f, dotI);
+    };
+    auto load8 = [&](Value m, ValueRange pre, Value at) -> Value {
+      Type et = cast<MemRefType>(m.getType()).getElementType();
+      Value v = vector::LoadOp::create(b, loc, VectorType::get({8}, et), m, rowIdx(pre, at));
+      return et.isF32() ? v : arith::ExtFOp::create(b, loc, v8f, v).getResult();
+    };
+    // Accumulators: T vectors of scaled dot products, then T corrections
+    // (vectors when chunked, scalars otherwise).
+    bool chunked = (int8 || qv.group == 32) && nBlocks % 8 == 0;
+    // With few rows, U independent accumulators per row keep the FMA
+    // latency chain from bounding the loop (one FMA per block otherwise).
+    size_t U = chunked ? std::max<size_t>(1, 4 / T) : 1;
+    SmallVector<Value> inits(T, zero8f);
+    inits.append(T, chunked ? zero8f : cf(0.0));
+    inits.append(T * (U - 1), zero8f);
+    SmallVector<Value> accs;
+    if (chunked) {
+      accs = reduceStep(c(0), c(nBlocks), c(8), inits, [&](Value b0, ValueRange acc) {
+        SmallVector<Value> next(acc.begin(), acc.end()), s8(T);
+        // Accumulator u of row t.
+        auto accIdx = [&](size_t t, size_t u) { return u == 0 ? t : 2 * T + t * (U - 1) + (u - 1); };
+        Value sw8, mw8;
+        if (!int8) {
+          sw8 = load8(qv.scales, wPre, b0);
+          mw8 = sym ? sw8 : load8(qv.mins, wPre, b0); // sym: -8 applied at the end
+        }
+        for (size_t t = 0; t < T; ++t) {
+          Value dx8 = load8(qas[t].d, xs[t].pre, b0), cs8 = load8(qas[t].cs, xs[t].pre, b0);
+          s8[t] = int8 ? dx8 : arith::MulFOp::create(b, loc, sw8, dx8, fm()).getResult();
+          next[T + t] = int8 ? arith::AddFOp::create(b, loc, next[T + t], cs8, fm()).getResult()
+                             : vfma(mw8, cs8, next[T + t]);
+        }
+        for (int64_t j = 0; j < 8; ++j) {
+          Value bi = iadd(b0, c(j));
+          Value u = unsignedBlock(bi);
+          for (size_t t = 0; t < T; ++t) {
+            Value lane = vector::ShuffleOp::create(b, loc, s8[t], s8[t], SmallVector<int64_t>(8, j));
+            size_t a = accIdx(t, static_cast<size_t>(j) % U);
+            next[a] = vfma(blockDot(t, bi, u), lane, next[a]);
+          }
+        }
+        return next;
+      });
+    } else {
+      int64_t G = int8 ? 32 : qv.group, blocksPerGroup = G / 32;
+      accs = reduceStep(c(0), c(K / G), c(1), inits, [&](Value g, ValueRange acc) {
+        Value sw, mw;
+        if (!int8) {
+          sw = loadScaleF32(qv.scales, rowIdx(wPre, g));
+          mw = sym ? sw : loadScaleF32(qv.mins, rowIdx(wPre, g));
+        }
+        SmallVector<Value> next(acc.begin(), acc.end());
+        for (int64_t blk = 0; blk < blocksPerGroup; ++blk) {
+          Value bi = iadd(imul(g, c(blocksPerGroup)), c(blk));
+          Value u = unsignedBlock(bi);
+          for (size_t t = 0; t < T; ++t) {
+            Value dx = memref::LoadOp::create(b, loc, qas[t].d, rowIdx(xs[t].pre, bi));
+            Value cs = memref::LoadOp::create(b, loc, qas[t].cs, rowIdx(xs[t].pre, bi));
+            Value s = int8 ? dx : mul(sw, dx);
+            next[t] = vfma(blockDot(t, bi, u), vector::BroadcastOp::create(b, loc, v8f, s), next[t]);
+            next[T + t] = add(next[T + t], int8 ? cs : mul(mw, cs));
+          }
+        }
+        return next;
+      });
+    }
+    SmallVector<Value> out;
+    Value rowScale;
+    if (int8)
+      rowScale = loadScaleF32(qv.scales, rowIdx(wPre, c(0)));
+    for (size_t t = 0; t < T; ++t) {
+      Value sumAcc = accs[t];
+      for (size_t u = 1; u < U; ++u)
+        sumAcc = arith::AddFOp::create(b, loc, sumAcc, accs[2 * T + t * (U - 1) + (u - 1)], fm());
+      Value r = vreduce(sumAcc);
+      Value corr = chunked ? vreduce(accs[T + t]) : accs[T + t];
+      if (int8)
+        out.push_back(mul(rowScale, sub(r, mul(cf(128.0), corr))));
+      else
+        out.push_back(sym ? sub(r, mul(cf(8.0), corr)) : add(r, corr));
+    }
+    return out;
+  }
+
   Value dot(Value w, ValueRange wPre, int64_t K, Value x, ValueRange xPre) {
     return dotRows(w, wPre, K, {XRow{x, SmallVector<Value>(xPre.begin(), xPre.end())}})[0];
   }
@@ -417,6 +873,7 @@ private:
   }
   /// out[s, n] = sum_k x[s, k] * W[n, k]   (x, out: [S, K] / [S, N])
   void matmulNT(Value x, Value w, Value out, int64_t N, int64_t K, Value S) {
+    prepareActs(x, w, K);
     auto single = [&](Value n, Value s) { store(dot(w, {n}, K, x, {s}), out, {s, n}); };
     auto xTy = cast<MemRefType>(x.getType());
     if (!xTy.isDynamicDim(0) && xTy.getDimSize(0) == 1) {
@@ -498,6 +955,7 @@ private:
   llvm::DenseSet<Value> ownsBuffer;
   SmallVector<Value> allocs;
   bool bf16 = false;
+  IntDot intDot = IntDot::None;
 
   /// bf16 emulation: round every element of an activation buffer.
   void roundToBF16(Value m) {
@@ -539,6 +997,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
       QuantView qv;
       qv.attr = q;
       qv.group = l.group;
+      qv.interleaved = ::gemma4::quant::int4Interleaved(q.getSpec(), K);
       qv.data = view(dShape, b.getI8Type(), l.dataOffset);
       qv.scales = view(sShape, q.getScaleType(), l.scaleOffset);
       if (!q.getSymmetric())
@@ -711,6 +1170,8 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     auto tmpTy = RankedTensorType::get({ShapedType::kDynamic, I}, b.getF32Type());
     Value gbuf = alloc(tmpTy);
     Value wg = get(m.getGateWeight()), wu = get(m.getUpWeight()), wd = get(m.getDownWeight());
+    prepareActs(x, wg, H);
+    prepareActs(x, wu, H);
     parallel({c(I), S()}, [&](ValueRange iv) {
       Value i = iv[0], s = iv[1];
       Value gate = dot(wg, {i}, H, x, {s}), up = dot(wu, {i}, H, x, {s});
@@ -806,11 +1267,13 @@ LogicalResult FunctionLowering::lower(Operation *op) {
       body();
     };
     auto shapeIn = cast<ShapedType>(x.getInput().getType());
+    prepareActs(in, gu, H);
     if (!shapeIn.isDynamicDim(0) && shapeIn.getDimSize(0) == 1) {
       // Decode: one token, parallel over its k experts' rows, then over outputs.
       parallel({S(), c(K), c(Ie)}, [&](ValueRange iv) {
         gateUp(iv[0], iv[1], expertOf(iv[0], iv[1]), iv[2]);
       });
+      prepareActs(act, down, Ie);
       parallel({S(), c(H)}, [&](ValueRange iv) {
         Value s = iv[0], j = iv[1];
         Value y = sum(c(K), [&](Value kk) {
@@ -831,6 +1294,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
           loop(c(K), [&](Value kk) { ifRouted(s, kk, e, [&] { gateUp(s, kk, e, i); }); });
         });
       });
+      prepareActs(act, down, Ie);
       parallel({c(E), c(H)}, [&](ValueRange iv) {
         Value e = iv[0], j = iv[1];
         loop(S(), [&](Value s) {
@@ -861,6 +1325,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     float ts = p.getTableScale().convertToFloat(), ps = p.getProjectionScale().convertToFloat();
     Value out = resultBuffer(p.getResult());
     // projection, scaled, written as [S, L, P]
+    prepareActs(h, pw, H);
     parallel({S(), c(NL), c(P)}, [&](ValueRange iv) {
       Value n = iadd(imul(iv[1], c(P)), iv[2]);
       Value acc = dot(pw, {n}, H, h, {iv[0]});
@@ -959,6 +1424,8 @@ LogicalResult FunctionLowering::run() {
       if (auto ba = dyn_cast<BlockArgument>(operand.get()); ba && ba.getOwner() == &old &&
                                                             isa<IndexType>(ba.getType()))
         operand.set(entry->getArgument(ba.getArgNumber()));
+    actQuant.clear(); // an activation buffer's contents change between ops
+    permutedF32.clear();
     if (failed(lower(&op)))
       return failure();
     if (bf16 && !isa<WeightOp, KVCacheViewOp, ReshapeOp>(op))
@@ -990,12 +1457,22 @@ LogicalResult FunctionLowering::run() {
 struct Gemma4ToLoopsPass : mlir::gemma4::impl::Gemma4ToLoopsBase<Gemma4ToLoopsPass> {
   using Base::Base;
   void runOnOperation() override {
+    FunctionLowering::IntDot idot;
+    if (intDot == "none")
+      idot = FunctionLowering::IntDot::None;
+    else if (intDot == "x86-vnni")
+      idot = FunctionLowering::IntDot::X86Vnni;
+    else {
+      getOperation().emitError() << "convert-gemma4-to-loops: unknown int-dot '" << intDot
+                                 << "' (expected none or x86-vnni)";
+      return signalPassFailure();
+    }
     SmallVector<func::FuncOp> fns;
     for (auto f : getOperation().getOps<func::FuncOp>())
       if (!f.isExternal() && f.getNumArguments() == 5 && f.getArgAttr(0, "gemma4.arg"))
         fns.push_back(f);
     for (auto f : fns) {
-      FunctionLowering fl(f, bf16Activations);
+      FunctionLowering fl(f, bf16Activations, idot);
       if (failed(fl.run()))
         return signalPassFailure();
     }

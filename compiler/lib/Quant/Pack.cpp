@@ -189,10 +189,13 @@ bool packRow(const Spec &spec, const Layout &l, const void *src, SrcType type, i
         q[g * G + j] = static_cast<uint8_t>(std::clamp(std::nearbyint((xg[j] - m) * id), 0.0f, 15.0f));
     }
   }
-  if (spec.bits == 4)
-    for (int64_t b = 0; b < K / ::gemma4::quant::kInt4Block; ++b)
-      for (int64_t j = 0; j < 16; ++j)
-        data[b * 16 + j] = static_cast<uint8_t>(q[b * 32 + j] | (q[b * 32 + 16 + j] << 4));
+  if (spec.bits == 4) {
+    std::fill(data, data + K / 2, uint8_t(0));
+    for (int64_t k = 0; k < K; ++k) {
+      ::gemma4::quant::NibblePos p = ::gemma4::quant::int4Position(spec, K, k);
+      data[p.byte] |= static_cast<uint8_t>(q[k] << p.shift);
+    }
+  }
   return true;
 }
 
@@ -258,9 +261,9 @@ float dequantize(const Spec &spec, const uint8_t *packed, int64_t rows, int64_t 
   float s = loadScale(spec.scale, packed + l.scaleOffset, si);
   if (spec.bits == 8)
     return static_cast<float>(static_cast<int8_t>(packed[row * K + k])) * s;
-  int64_t b = k / 32, j = k % 32;
-  uint8_t byte = packed[row * (K / 2) + b * 16 + (j % 16)];
-  float q = static_cast<float>(j < 16 ? (byte & 15) : (byte >> 4));
+  ::gemma4::quant::NibblePos p = ::gemma4::quant::int4Position(spec, K, k);
+  uint8_t byte = packed[row * (K / 2) + p.byte];
+  float q = static_cast<float>((byte >> p.shift) & 15);
   if (spec.symmetric)
     return (q - 8.0f) * s;
   return q * s + loadScale(spec.scale, packed + l.minOffset, si);

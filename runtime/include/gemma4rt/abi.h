@@ -85,6 +85,9 @@ void gemma4rt_parallel_for(gemma4rt_body_fn body, void *ctx, int64_t n,
  *                                   // reads (each streamed tensor once, k/E
  *                                   // of MoE experts, one row per token of
  *                                   // gather-only tables); --info prints both
+ *   "matmul_macs_per_token": M,     // optional: multiply-adds of one token's
+ *                                   // matmuls (same weighting), for the
+ *                                   // prefill FLOP rate
  *   "default_context": 4096,        // --max-context given to gemma4c
  *   "kv_bytes_fixed": N, "kv_bytes_per_context": M,
  *   "weights": { "offset": O, "size": B }      // embedded (O % 4096 == 0)

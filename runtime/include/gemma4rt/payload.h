@@ -81,6 +81,9 @@ struct Manifest {
   /// streamed tensor once, k/E of MoE experts, one row per token of
   /// gather-only tables); -1 when absent.
   int64_t weightsReadPerToken = -1;
+  /// "matmul_macs_per_token": multiply-adds of one token's matmuls (weight
+  /// elements, weighted like weightsReadPerToken); -1 when absent.
+  int64_t matmulMacsPerToken = -1;
 };
 
 /// Throws Error naming the first instruction-set extension in

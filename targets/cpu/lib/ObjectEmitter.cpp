@@ -134,20 +134,42 @@ bool validateCPU(const CPUTarget &t, std::string &error) {
   return true;
 }
 
-std::vector<std::string> requiredX86Features(const CPUTarget &target) {
+/// The subtarget `target` resolves to (null if the target is unknown).
+static std::unique_ptr<MCSubtargetInfo> subtargetOf(const CPUTarget &target) {
   initTargets();
-  std::vector<std::string> out;
   Triple triple(resolvedTriple(target));
-  if (triple.getArch() != Triple::x86_64)
-    return out;
   std::string err;
   const Target *tgt = TargetRegistry::lookupTarget(triple, err);
   if (!tgt)
-    return out;
+    return nullptr;
   std::string cpu = resolvedCPU(target), features = target.features;
   if (features.empty() && isHost(target) && (target.cpu.empty() || target.cpu == "native"))
     features = hostFeatures();
-  std::unique_ptr<MCSubtargetInfo> sti(tgt->createMCSubtargetInfo(triple, cpu, features));
+  return std::unique_ptr<MCSubtargetInfo>(tgt->createMCSubtargetInfo(triple, cpu, features));
+}
+
+bool targetHasFeatures(const CPUTarget &target, ArrayRef<const char *> features) {
+  std::unique_ptr<MCSubtargetInfo> sti = subtargetOf(target);
+  if (!sti)
+    return false;
+  auto known = sti->getAllProcessorFeatures();
+  for (const char *f : features) {
+    // checkFeatures aborts on a name the target does not know (x86 names
+    // asked of AArch64): such a feature is simply absent.
+    bool isKnown = llvm::any_of(known, [&](const SubtargetFeatureKV &kv) {
+      return StringRef(kv.Key) == f;
+    });
+    if (!isKnown || !sti->checkFeatures(std::string("+") + f))
+      return false;
+  }
+  return true;
+}
+
+std::vector<std::string> requiredX86Features(const CPUTarget &target) {
+  std::vector<std::string> out;
+  if (Triple(resolvedTriple(target)).getArch() != Triple::x86_64)
+    return out;
+  std::unique_ptr<MCSubtargetInfo> sti = subtargetOf(target);
   if (!sti)
     return out;
   // The names __builtin_cpu_supports knows, checked by the runtime.

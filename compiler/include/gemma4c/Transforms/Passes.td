@@ -59,11 +59,17 @@ def Gemma4ToLoops : Pass<"convert-gemma4-to-loops", "ModuleOp"> {
   }];
   let options = [
     Option<"bf16Activations", "bf16-activations", "bool", "false",
-           "round every activation tensor to bfloat16 between ops">
+           "round every activation tensor to bfloat16 between ops">,
+    Option<"intDot", "int-dot", "std::string", "\"none\"",
+           "integer dot products for quantized weights: none (activations stay "
+           "f32, weights are widened in registers) or x86-vnni (activations "
+           "quantized to int8 per 32-element block, AVX-512 VNNI / AVX-VNNI "
+           "vpdpbusd)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
-                           "::mlir::func::FuncDialect", "::mlir::vector::VectorDialect"];
+                           "::mlir::func::FuncDialect", "::mlir::vector::VectorDialect",
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 def Gemma4ApproximateMath : Pass<"gemma4-approximate-math", "ModuleOp"> {

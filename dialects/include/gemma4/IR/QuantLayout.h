@@ -16,6 +16,16 @@
 //                are unsigned q in [0, 15]:
 //                  symmetric  w = (q - 8) * s
 //                  asymmetric w = q * s + m
+//          int4 rows with group 32 and K a multiple of 256 are instead
+//                stored in super-blocks of 8 blocks (256 elements, 128
+//                bytes) interleaved for 8-lane integer dot products: byte
+//                32c + 4j + i of a super-block holds element 4c + i of
+//                block j (c = 0..7 in steps of two: 2r low nibble, 2r + 1
+//                high nibble of the bytes of 32-byte load r). One 32-byte
+//                load then gives, per 4-byte lane j, 4 + 4 elements of
+//                block j, so 8 blocks accumulate side by side in the 8
+//                lanes with their activations permuted the same way
+//                (int4Position / activationSlot below).
 //   scales rows x (K/G) values of the scale type (G = K for per-channel)
 //   mins   rows x (K/G) values of the scale type, asymmetric only
 //
@@ -65,6 +75,38 @@ inline Layout layout(const Spec &s, int64_t rows, int64_t K) {
   l.minBytes = s.symmetric ? 0 : l.scaleBytesTotal;
   l.total = s.symmetric ? l.scaleOffset + l.scaleBytesTotal : l.minOffset + l.minBytes;
   return l;
+}
+
+/// Elements per interleaved int4 super-block (8 blocks of 32).
+constexpr int64_t kInt4SuperBlock = 256;
+
+/// Whether int4 rows of K elements use the interleaved super-block layout.
+inline bool int4Interleaved(const Spec &s, int64_t K) {
+  return s.bits == 4 && s.group == kInt4Block && K % kInt4SuperBlock == 0;
+}
+
+/// Where element k of an int4 row lives: byte offset within the row's
+/// K/2 bytes and the nibble's shift (0 low, 4 high).
+struct NibblePos {
+  int64_t byte;
+  int shift;
+};
+inline NibblePos int4Position(const Spec &s, int64_t K, int64_t k) {
+  if (int4Interleaved(s, K)) {
+    int64_t sb = k / kInt4SuperBlock, j = (k % kInt4SuperBlock) / kInt4Block, e = k % kInt4Block;
+    int64_t c = e / 4; // 4-element chunk of the block: load c/2, nibble c%2
+    return {sb * 128 + (c / 2) * 32 + j * 4 + e % 4, static_cast<int>((c % 2) * 4)};
+  }
+  int64_t b = k / kInt4Block, j = k % kInt4Block;
+  return {b * 16 + j % 16, j < 16 ? 0 : 4};
+}
+
+/// In the interleaved layout, the slot of activation element k in the
+/// permuted activation row that pairs with the nibbles (int4Position):
+/// super-block sb, chunk c of block j -> sb*256 + 32c + 4j + k%4.
+inline int64_t activationSlot(int64_t k) {
+  int64_t sb = k / kInt4SuperBlock, j = (k % kInt4SuperBlock) / kInt4Block, e = k % kInt4Block;
+  return sb * kInt4SuperBlock + (e / 4) * 32 + j * 4 + e % 4;
 }
 
 } // namespace gemma4::quant

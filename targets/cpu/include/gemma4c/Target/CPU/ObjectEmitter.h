@@ -54,6 +54,9 @@ bool validateCPU(const CPUTarget &target, std::string &error);
 /// Empty for non-x86 targets. Generated binaries refuse to start, with a
 /// one-line error, on a CPU that lacks one of them.
 std::vector<std::string> requiredX86Features(const CPUTarget &target);
+/// Whether code generated for `target` may use every one of `features`
+/// (LLVM feature names, e.g. avx512vnni, dotprod).
+bool targetHasFeatures(const CPUTarget &target, llvm::ArrayRef<const char *> features);
 
 /// x86-64 and AArch64 Linux, the CPU targets gemma4c supports.
 bool isSupportedCPUTriple(const llvm::Triple &t);

@@ -1,0 +1,105 @@
+// int-dot=x86-vnni: quantized matmuls quantize their activation rows to
+// int8 once per op (per 32-element block: d = max|x|/127, q = round(x/d),
+// cs = d * sum(q)), then take one vpdpbusd per 32-weight block of unsigned
+// weight bytes (int4 nibbles, int8 + 128) with those int8 activations.
+//
+// RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=int-dot=x86-vnni -canonicalize -cse | FileCheck %s
+// RUN: not gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=int-dot=avx9 2>&1 | FileCheck %s --check-prefix=BAD
+// BAD: error: convert-gemma4-to-loops: unknown int-dot 'avx9' (expected none or x86-vnni)
+
+// int4 g32 with K = 512: two interleaved super-blocks (QuantLayout.h). The
+// activation row is quantized into the matching permuted order (runs of 4
+// bytes at stride 32). Per super-block, each 32-byte weight load splits into
+// low and high nibbles whose 4-byte lane j belongs to block j, and vpdpbusd
+// accumulates the 8 blocks side by side in int32 lanes (4 accumulators in
+// decode, chained across the 4 loads); then one conversion and one FMA with
+// the 8 block scales (f16 scales x activation scales) as a vector.
+// CHECK-LABEL: func.func @int4_k512
+// CHECK: %[[XQ:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x512xi8>
+// CHECK: %[[DX:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x16xf32>
+// CHECK: %[[CS:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x16xf32>
+// CHECK: vector.reduction <maxnumf>
+// CHECK: math.roundeven
+// CHECK: arith.fptosi {{.*}} : vector<16xf32> to vector<16xi32>
+// CHECK-COUNT-4: vector.store {{.*}}, %[[XQ]]{{.*}} : memref<1x512xi8>, vector<4xi8>
+// CHECK: scf.parallel
+// CHECK: scf.for {{.*}} to %c2 step %c1 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>)
+// CHECK: %[[W:.+]] = vector.load {{.*}} : memref<48x256xi8>, vector<32xi8>
+// CHECK: %[[LO:.+]] = arith.andi %[[W]], %{{.+}} : vector<32xi8>
+// CHECK: %[[HI:.+]] = arith.shrui %[[W]], %{{.+}} : vector<32xi8>
+// CHECK: %[[X0:.+]] = vector.load %[[XQ]]{{.*}} : memref<1x512xi8>, vector<32xi8>
+// CHECK: %[[A0:.+]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%{{.+}}, %[[LO]], %[[X0]]) : (vector<8xi32>, vector<32xi8>, vector<32xi8>) -> vector<8xi32>
+// CHECK: %[[X1:.+]] = vector.load %[[XQ]]{{.*}} : memref<1x512xi8>, vector<32xi8>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%{{.+}}, %[[HI]], %[[X1]])
+// CHECK-COUNT-2: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%[[A0]],
+// CHECK: vector.load {{.*}} : memref<48x16xf16>, vector<8xf16>
+// CHECK: arith.extf {{.*}} : vector<8xf16> to vector<8xf32>
+// CHECK: vector.load %[[DX]]{{.*}} : memref<1x16xf32>, vector<8xf32>
+// CHECK: arith.sitofp {{.*}} : vector<8xi32> to vector<8xf32>
+// CHECK: vector.fma
+// CHECK: vector.load %[[CS]]{{.*}} : memref<1x16xf32>, vector<8xf32>
+// CHECK: vector.fma
+// CHECK: scf.yield
+func.func @int4_k512(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %pos: index {gemma4.arg = "position"}, %arena: memref<?xi8> {gemma4.arg = "kv_arena"}, %ctx: index {gemma4.arg = "context"}, %w: memref<?xi8> {gemma4.arg = "weights"}) -> tensor<1x48xf32> {
+  %e = gemma4.weight "embed_tokens.weight" {offset = 0 : i64} : tensor<32x512xf32>
+  %h = gemma4.embedding_lookup %e[%ids] {scale = 1.0 : f32} : (tensor<32x512xf32>, tensor<1xi32>) -> tensor<1x512xf32>
+  %q = gemma4.weight "proj.weight" {offset = 65536 : i64} : tensor<48x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym>>
+  %y = gemma4.linear %h, %q : (tensor<1x512xf32>, tensor<48x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym>>) -> tensor<1x48xf32>
+  return %y : tensor<1x48xf32>
+}
+
+// -----
+
+// int8 per channel: the weight bytes are flipped to unsigned (xor 0x80) and
+// the 128 * sum(q_x) offset is removed with the block sums at the end.
+// CHECK-LABEL: func.func @int8_k64
+// CHECK: scf.parallel
+// CHECK: vector.load {{.*}} : memref<48x64xi8>, vector<32xi8>
+// CHECK: arith.xori {{.*}} : vector<32xi8>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"
+// CHECK: vector.reduction <add>
+// CHECK: arith.mulf %{{.+}}, %cst{{.*}} : f32
+// CHECK: arith.subf
+func.func @int8_k64(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %pos: index {gemma4.arg = "position"}, %arena: memref<?xi8> {gemma4.arg = "kv_arena"}, %ctx: index {gemma4.arg = "context"}, %w: memref<?xi8> {gemma4.arg = "weights"}) -> tensor<1x48xf32> {
+  %e = gemma4.weight "embed_tokens.weight" {offset = 0 : i64} : tensor<32x64xf32>
+  %h = gemma4.embedding_lookup %e[%ids] {scale = 1.0 : f32} : (tensor<32x64xf32>, tensor<1xi32>) -> tensor<1x64xf32>
+  %q = gemma4.weight "proj.weight" {offset = 8192 : i64} : tensor<48x64xi8, #gemma4.quant<int8, per_channel, scale = f32, sym>>
+  %y = gemma4.linear %h, %q : (tensor<1x64xf32>, tensor<48x64xi8, #gemma4.quant<int8, per_channel, scale = f32, sym>>) -> tensor<1x48xf32>
+  return %y : tensor<1x48xf32>
+}
+
+// -----
+
+// int4 g32 with K = 96 (not a multiple of 256): natural layout, one
+// vpdpbusd per 32-element block, scaled per block.
+// CHECK-LABEL: func.func @int4_k96
+// CHECK: scf.parallel
+// CHECK: vector.load {{.*}} : memref<48x48xi8>, vector<16xi8>
+// CHECK: vector.shuffle
+// CHECK: arith.andi {{.*}} : vector<32xi8>
+// CHECK: vector.broadcast
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"
+// CHECK: vector.fma
+func.func @int4_k96(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %pos: index {gemma4.arg = "position"}, %arena: memref<?xi8> {gemma4.arg = "kv_arena"}, %ctx: index {gemma4.arg = "context"}, %w: memref<?xi8> {gemma4.arg = "weights"}) -> tensor<1x48xf32> {
+  %e = gemma4.weight "embed_tokens.weight" {offset = 0 : i64} : tensor<32x96xf32>
+  %h = gemma4.embedding_lookup %e[%ids] {scale = 1.0 : f32} : (tensor<32x96xf32>, tensor<1xi32>) -> tensor<1x96xf32>
+  %q = gemma4.weight "proj.weight" {offset = 16384 : i64} : tensor<48x96xi4, #gemma4.quant<int4, group = 32, scale = f16, sym>>
+  %y = gemma4.linear %h, %q : (tensor<1x96xf32>, tensor<48x96xi4, #gemma4.quant<int4, group = 32, scale = f16, sym>>) -> tensor<1x48xf32>
+  return %y : tensor<1x48xf32>
+}
+
+// -----
+
+// Plain bf16 weights never take the integer path: no activation quantization.
+// CHECK-LABEL: func.func @bf16_unchanged
+// CHECK-NOT: llvm.call_intrinsic
+// CHECK-NOT: math.roundeven
+// CHECK: return
+func.func @bf16_unchanged(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %pos: index {gemma4.arg = "position"}, %arena: memref<?xi8> {gemma4.arg = "kv_arena"}, %ctx: index {gemma4.arg = "context"}, %w: memref<?xi8> {gemma4.arg = "weights"}) -> tensor<1x48xf32> {
+  %e = gemma4.weight "embed_tokens.weight" {offset = 0 : i64} : tensor<32x64xf32>
+  %h = gemma4.embedding_lookup %e[%ids] {scale = 1.0 : f32} : (tensor<32x64xf32>, tensor<1xi32>) -> tensor<1x64xf32>
+  %q = gemma4.weight "proj.weight" {offset = 8192 : i64} : tensor<48x64xbf16>
+  %y = gemma4.linear %h, %q : (tensor<1x64xf32>, tensor<48x64xbf16>) -> tensor<1x48xf32>
+  return %y : tensor<1x48xf32>
+}
