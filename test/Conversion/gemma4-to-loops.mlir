@@ -331,18 +331,23 @@ func.func @fused_attention_kv_shared(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %
 
 // gemma4.mlp -> gate and up projections (K = 8 is below one 16-lane
 // vector, so scalar reductions), gelu_tanh(g) * u, then the down projection
-// into the output, register-tiled over 4 tokens.
+// into the output; in prefill both are register-tiled over 4 tokens (each
+// weight element feeds 4 accumulators), with a per-token tail.
 // CHECK-LABEL: func.func @mlp
 // CHECK-SAME: %[[OUT:[^:]+]]: memref<?x8xf32> {gemma4.arg = "logits"}) {
 // CHECK-DAG: %[[WG:.+]] = memref.view %arg4[%{{.+}}][] : memref<?xi8> to memref<12x8xbf16>
 // CHECK-DAG: %[[WD:.+]] = memref.view %arg4[%{{.+}}][] : memref<?xi8> to memref<8x12xbf16>
 // CHECK: %[[ACT:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<?x12xf32>
 // CHECK: scf.parallel (%[[I:[^,]+]], %[[T:[^)]+]]) =
-// CHECK: %[[G:.+]] = scf.for {{.+}} iter_args({{.+}}) -> (f32) {
-// CHECK: %[[U:.+]] = scf.for {{.+}} iter_args({{.+}}) -> (f32) {
+// CHECK: scf.if
+// CHECK: %[[G:.+]]:4 = scf.for {{.+}} iter_args({{.+}}) -> (f32, f32, f32, f32) {
+// CHECK: %[[U:.+]]:4 = scf.for {{.+}} iter_args({{.+}}) -> (f32, f32, f32, f32) {
 // CHECK: math.tanh
-// CHECK: %[[Y:.+]] = arith.mulf %{{.+}}, %[[U]] fastmath<reassoc,contract> : f32
-// CHECK: memref.store %[[Y]], %[[ACT]][%[[T]], %[[I]]] : memref<?x12xf32>
+// CHECK: %[[Y:.+]] = arith.mulf %{{.+}}, %[[U]]#0 fastmath<reassoc,contract> : f32
+// CHECK: memref.store %[[Y]], %[[ACT]][%{{.+}}, %[[I]]] : memref<?x12xf32>
+// CHECK-COUNT-3: math.tanh
+// CHECK: } else {
+// CHECK: math.tanh
 // CHECK: scf.parallel
 // CHECK: scf.for {{.+}} -> (f32) {
 // CHECK: memref.load %[[WD]]
