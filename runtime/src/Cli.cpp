@@ -57,8 +57,10 @@ Output:
   --print-ids            print generated token ids, space separated, on one
                          line (the default output when there is no tokenizer)
   --dump-logits FILE     write the prompt's logits (tensor "logits", F32
-                         [prompt_len, vocab]) to a .safetensors file; with no
-                         --max-new-tokens, nothing is generated
+                         [rows, vocab]) to a .safetensors file; with no
+                         --max-new-tokens, nothing is generated; with it,
+                         also one row per decode step (the logits that chose
+                         each generated token after the first)
   --print-prompt-ids     print the ids of each prefill (and its starting
                          position) to stderr
   --stats                print load / prefill / decode speed to stderr

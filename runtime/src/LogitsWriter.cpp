@@ -13,12 +13,19 @@ LogitsWriter::LogitsWriter(const std::string &path, int64_t rows, int64_t vocab)
   f_ = std::fopen(tmp_.c_str(), "wb");
   if (!f_)
     throw Error("--dump-logits: cannot create " + tmp_ + ": " + std::strerror(errno));
-  uint64_t bytes = uint64_t(rows) * uint64_t(vocab) * 4;
+  writeHeader(rows);
+}
+
+// The header is padded to a fixed width so finish() can rewrite it in place
+// with the final row count.
+static constexpr size_t kHeaderBytes = 184; // 8 + 184 keeps the data 8-aligned
+
+void LogitsWriter::writeHeader(int64_t rows) {
+  uint64_t bytes = uint64_t(rows) * uint64_t(vocab_) * 4;
   std::string header = "{\"logits\":{\"dtype\":\"F32\",\"shape\":[" + std::to_string(rows) + "," +
-                       std::to_string(vocab) + "],\"data_offsets\":[0," + std::to_string(bytes) +
+                       std::to_string(vocab_) + "],\"data_offsets\":[0," + std::to_string(bytes) +
                        "]}}";
-  while ((header.size() + 8) % 8 != 0)
-    header.push_back(' ');
+  header.resize(kHeaderBytes, ' ');
   uint8_t len[8];
   uint64_t n = header.size();
   for (int i = 0; i < 8; ++i)
@@ -37,9 +44,11 @@ void LogitsWriter::write(int64_t rows, const float *data) {
 }
 
 void LogitsWriter::finish() {
-  if (written_ != rows_)
-    throw Error("--dump-logits: internal error: " + std::to_string(written_) + " of " +
-                std::to_string(rows_) + " rows written");
+  if (written_ != rows_) {
+    if (std::fseek(f_, 0, SEEK_SET) != 0)
+      throw Error("--dump-logits: cannot write " + tmp_ + ": " + std::strerror(errno));
+    writeHeader(written_);
+  }
   bool ok = std::fflush(f_) == 0 && ::fsync(::fileno(f_)) == 0;
   ok = (std::fclose(f_) == 0) && ok;
   f_ = nullptr;

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -169,13 +170,17 @@ Manifest parseManifest(std::string_view text, const std::string &where) {
     m.chatJson = it->dump();
 
   if (auto it = j.find("compiler"); it != j.end() && it->is_object()) {
-    if (auto f = it->find("x86_features"); f != it->end()) {
+    for (auto [key, list] : {std::pair{"x86_features", &m.x86Features},
+                             std::pair{"aarch64_features", &m.aarch64Features}}) {
+      auto f = it->find(key);
+      if (f == it->end())
+        continue;
       if (!f->is_array())
-        throw bad("compiler.x86_features is not a list");
+        throw bad(std::string("compiler.") + key + " is not a list");
       for (const json &x : *f) {
         if (!x.is_string())
-          throw bad("compiler.x86_features holds a non-string");
-        m.x86Features.push_back(x.get<std::string>());
+          throw bad(std::string("compiler.") + key + " holds a non-string");
+        list->push_back(x.get<std::string>());
       }
     }
     if (auto f = it->find("cpu"); f != it->end() && f->is_string())
@@ -226,6 +231,21 @@ void checkCpuFeatures(const Manifest &m) {
       throw Error("this model was compiled for CPU '" + m.compiledForCpu + "' and uses " + f +
                   ", which this CPU lacks: recompile it with gemma4c compile --cpu=<this CPU> "
                   "(e.g. --cpu=x86-64-v3 for any AVX2 machine)");
+  }
+#elif defined(__aarch64__)
+  // HWCAP bits of the Linux arm64 ABI (asm/hwcap.h).
+  constexpr unsigned long kFPHP = 1ul << 9, kASIMDHP = 1ul << 10, kASIMDDP = 1ul << 20;
+  unsigned long hw = ::getauxval(AT_HWCAP);
+  for (const std::string &f : m.aarch64Features) {
+    bool has = true; // names this runtime cannot test are assumed present
+    if (f == "dotprod")
+      has = hw & kASIMDDP;
+    else if (f == "fullfp16")
+      has = (hw & kFPHP) && (hw & kASIMDHP);
+    if (!has)
+      throw Error("this model was compiled for CPU '" + m.compiledForCpu + "' and uses " + f +
+                  ", which this CPU lacks: recompile it with gemma4c compile "
+                  "--target=aarch64-linux-gnu --cpu=<this CPU> (e.g. --cpu=cortex-a72)");
   }
 #else
   (void)m;

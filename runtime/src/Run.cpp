@@ -175,7 +175,8 @@ struct Reply {
 /// decode. Streams the output as it goes.
 Reply generateReply(Session &session, Sampler &sampler, const float *logits,
                std::vector<int32_t> &history, int64_t maxTokens,
-               const std::unordered_set<int32_t> &stops, const Output &out) {
+               const std::unordered_set<int32_t> &stops, const Output &out,
+               LogitsWriter *dump) {
   Reply r;
   for (int64_t k = 0; k < maxTokens; ++k) {
     int32_t t = sampler.sample(logits, history);
@@ -199,6 +200,8 @@ Reply generateReply(Session &session, Sampler &sampler, const float *logits,
     logits = session.decode(t);
     r.decodeTime += seconds(a, Clock::now());
     ++r.decodeCalls;
+    if (dump)
+      dump->write(1, logits);
   }
   if (out.codec) {
     std::string rest = out.codec->finish();
@@ -307,7 +310,7 @@ int runChat(const Options &o, Payload &payload, EntryPoints entry, TextCodec &co
     const int64_t K = o.maxNewTokens ? std::min(*o.maxNewTokens, room) : room;
     Reply r;
     if (K > 0)
-      r = generateReply(session, sampler, logits, history, K, stops, out);
+      r = generateReply(session, sampler, logits, history, K, stops, out, nullptr);
     codec.reply(r.text);
     if (r.generated > 0 && !r.stopped)
       pending = r.last; // cut by --max-new-tokens (or the context)
@@ -444,7 +447,7 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
   // Prefill (and --dump-logits).
   std::unique_ptr<LogitsWriter> dump;
   if (o.dumpLogits)
-    dump = std::make_unique<LogitsWriter>(*o.dumpLogits, P, V);
+    dump = std::make_unique<LogitsWriter>(*o.dumpLogits, P + std::max<int64_t>(K - 1, 0), V);
   Session::RowsFn onRows;
   if (dump)
     onRows = [&](int64_t, int64_t rows, const float *l) { dump->write(rows, l); };
@@ -452,8 +455,6 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
     printIdsLine("prompt ids", session.position(), ids);
   const float *logits = session.prefill(ids, onRows);
   auto tPrefillEnd = Clock::now();
-  if (dump)
-    dump->finish();
 
   // Decode loop.
   std::unordered_set<int32_t> stops;
@@ -470,7 +471,9 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
   Output out{idsOut, textOut ? codec.get() : nullptr, o.showSpecial};
   Reply r;
   if (K > 0)
-    r = generateReply(session, sampler, logits, history, K, stops, out);
+    r = generateReply(session, sampler, logits, history, K, stops, out, dump.get());
+  if (dump)
+    dump->finish();
   if (idsOut || (textOut && r.generated > 0)) {
     std::fputc('\n', stdout);
     std::fflush(stdout);

@@ -5,7 +5,7 @@
 //
 // RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=int-dot=x86-vnni -canonicalize -cse | FileCheck %s
 // RUN: not gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=int-dot=avx9 2>&1 | FileCheck %s --check-prefix=BAD
-// BAD: error: convert-gemma4-to-loops: unknown int-dot 'avx9' (expected none or x86-vnni)
+// BAD: error: convert-gemma4-to-loops: unknown int-dot 'avx9' (expected none, x86-vnni or arm-dotprod)
 
 // int4 g32 with K = 512: two interleaved super-blocks (QuantLayout.h). The
 // activation row is quantized into the matching permuted order (runs of 4

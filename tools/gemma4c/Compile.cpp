@@ -74,7 +74,7 @@ Options:
   --act-quant=<mode>        activations of quantized matmuls:
                             auto (default): int8 per 32-element block with
                               integer dot products where the target has them
-                              (x86 AVX-512 VNNI), else f32
+                              (x86 AVX-512 VNNI, AArch64 dotprod), else f32
                             int8: as auto, an error on a target without them
                             f32: weights widened to f32 in registers (equals
                               gemma4c fake-quant in f32; slower)
@@ -337,9 +337,11 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   if (o.actQuant != "f32" && o.quant != "bf16") {
     if (targetHasFeatures(target, {"avx512vnni", "avx512vl"}))
       po.intDot = "x86-vnni";
+    else if (targetHasFeatures(target, {"neon", "dotprod"}))
+      po.intDot = "arm-dotprod";
     else if (o.actQuant == "int8")
       throw InputError("--act-quant=int8: target '" + triple + "' cpu '" + resolvedCPU(target) +
-                       "' has no integer dot product instructions (AVX-512 VNNI)");
+                       "' has no integer dot product instructions (AVX-512 VNNI or AArch64 dotprod)");
   }
   if (o.printAfterAll)
     ctx.disableMultithreading();
@@ -503,6 +505,7 @@ int compileMain(const CompileOptions &o, const char *argv0) {
       m["generation"] = generation;
     m["compiler"] = {{"version", GEMMA4C_VERSION}, {"triple", triple}, {"cpu", resolvedCPU(target)},
                      {"x86_features", requiredX86Features(target)},
+                     {"aarch64_features", requiredAArch64Features(target)},
                      {"activations", po.intDot == "none" ? "f32" : "int8 (" + po.intDot + ")"}};
     return m.dump();
   };

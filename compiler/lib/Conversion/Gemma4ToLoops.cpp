@@ -18,12 +18,14 @@
 // (#gemma4.quant) are loaded packed (16 int8 or 32 int4 per load),
 // unpacked and converted in registers, multiplied with the activations and
 // scaled once per group, so no dequantised copy of a weight ever exists.
-// With int-dot=x86-vnni, the activation rows a quantized matmul reads are
-// first quantized to int8 per 32-element block (q = round(x/d), d =
-// max|x|/127, once per op, not per output), and each block is one
-// vpdpbusd of the unsigned weight bytes (int4 nibbles 0..15, int8 + 128)
-// with those int8 activations; the per-block sums of q correct for the
-// unsigned offset (see intDotRows).
+// With int-dot=x86-vnni or arm-dotprod, the activation rows a quantized
+// matmul reads are first quantized to int8 per 32-element block (q =
+// round(x/d), d = max|x|/127, once per op, not per output), and each block
+// is one 4-byte-group integer dot product (dot4) of the weight bytes with
+// those int8 activations: vpdpbusd (unsigned x signed bytes: int4 nibbles
+// 0..15, int8 + 128) or two NEON sdot (signed x signed: int4 nibbles
+// 0..15, int8 as is); the per-block sums of q correct for the offset (see
+// intDotRows).
 //
 //===----------------------------------------------------------------------===//
 #include "gemma4c/Transforms/Passes.h"
@@ -51,7 +53,7 @@ namespace {
 
 class FunctionLowering {
 public:
-  enum class IntDot { None, X86Vnni };
+  enum class IntDot { None, X86Vnni, ArmDotprod };
   FunctionLowering(func::FuncOp fn, bool bf16, IntDot intDot)
       : fn(fn), b(fn.getContext()), loc(fn.getLoc()), bf16(bf16), intDot(intDot) {}
   LogicalResult run();
@@ -562,6 +564,31 @@ private:
     return out;
   }
 
+  /// acc + the 4-byte-group dot products of 32 weight bytes `w` with 32
+  /// int8 activations `x` (lane i: sum_k w[4i+k] x[4i+k]), as 8 int32
+  /// lanes: one vpdpbusd (w unsigned), or two NEON sdot on the 16-byte
+  /// halves (w signed; the callers' nibbles 0..15 are both).
+  Value dot4(Value acc, Value w, Value x) {
+    auto v8i = VectorType::get({8}, b.getI32Type());
+    if (intDot == IntDot::X86Vnni)
+      return LLVM::CallIntrinsicOp::create(b, loc, v8i, b.getStringAttr("llvm.x86.avx512.vpdpbusd.256"),
+                                           ValueRange{acc, w, x})
+          .getResult(0);
+    auto v4i = VectorType::get({4}, b.getI32Type());
+    auto half = [&](Value v, int64_t h, int64_t n) {
+      return vector::ExtractStridedSliceOp::create(b, loc, v, ArrayRef<int64_t>{h * n},
+                                                   ArrayRef<int64_t>{n}, ArrayRef<int64_t>{1})
+          .getResult();
+    };
+    Value parts[2];
+    for (int64_t h = 0; h < 2; ++h)
+      parts[h] = LLVM::CallIntrinsicOp::create(b, loc, v4i,
+                                               b.getStringAttr("llvm.aarch64.neon.sdot.v4i32.v16i8"),
+                                               ValueRange{half(acc, h, 4), half(w, h, 16), half(x, h, 16)})
+                     .getResult(0);
+    return vector::ShuffleOp::create(b, loc, parts[0], parts[1], ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
+  }
+
   /// The integer dot with an interleaved int4 weight: per super-block, four
   /// 32-byte loads each give a low- and a high-nibble vector whose 4-byte
   /// lane j belongs to block j, so vpdpbusd accumulates the 8 blocks' dot
@@ -604,10 +631,7 @@ private:
                 b, loc, v32i8, qas[t].q,
                 rowIdx(xs[t].pre, iadd(imul(sb, c(256)), c(64 * r + 32 * h))));
             size_t a = t * NI + static_cast<size_t>(2 * r + h) % NI;
-            ai[a] = LLVM::CallIntrinsicOp::create(b, loc, v8i,
-                                                  b.getStringAttr("llvm.x86.avx512.vpdpbusd.256"),
-                                                  ValueRange{ai[a], h ? hi : lo, xq})
-                        .getResult(0);
+            ai[a] = dot4(ai[a], h ? hi : lo, xq);
           }
       }
       Value b0 = imul(sb, c(8));
@@ -639,6 +663,7 @@ private:
   ///   int4 sym:  w = s (u - 8):   sum_b s d_x,b dot_b(u, q_x) - 8 s cs_b
   ///   int4 asym: w = s u + m:     sum_b s d_x,b dot_b(u, q_x) + m cs_b
   ///   int8:      w = s q, u = q + 128:  s (sum_b d_x,b dot_b(u, q_x) - 128 cs_b)
+  /// (NEON sdot multiplies signed bytes: int8 weights enter as q, offset 0.)
   /// When the row has a multiple of 8 blocks and one scale per block (int8,
   /// int4 group 32), 8 blocks form a step: their weight scales, d_x and cs
   /// are loaded and combined as 8-lane vectors, and each block's scale is a
@@ -655,6 +680,8 @@ private:
     };
     size_t T = xs.size();
     bool int8 = qv.attr.getBits() == 8, sym = qv.attr.getSymmetric();
+    // int8 weights enter vpdpbusd as q + 128 (unsigned); sdot takes q as is.
+    double int8Offset = intDot == IntDot::X86Vnni ? 128.0 : 0.0;
     int64_t nBlocks = K / 32;
     Value zero8f = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8f, 0.0f));
     Value zero8i = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8i, int32_t(0)));
@@ -667,6 +694,8 @@ private:
     auto unsignedBlock = [&](Value bi) -> Value {
       if (int8) {
         Value q = vector::LoadOp::create(b, loc, v32i8, qv.data, rowIdx(wPre, imul(bi, c(32))));
+        if (int8Offset == 0)
+          return q;
         return arith::XOrIOp::create(b, loc, q, splatI8(v32i8, int8_t(-128)));
       }
       Value bytes = vector::LoadOp::create(b, loc, v16i8, qv.data, rowIdx(wPre, imul(bi, c(16))));
@@ -680,11 +709,7 @@ private:
     // vpdpbusd of u with block bi of activation row t, as 8 f32 partial sums.
     auto blockDot = [&](size_t t, Value bi, Value u) -> Value {
       Value xq = vector::LoadOp::create(b, loc, v32i8, qas[t].q, rowIdx(xs[t].pre, imul(bi, c(32))));
-      Value dotI = LLVM::CallIntrinsicOp::create(b, loc, v8i,
-                                                 b.getStringAttr("llvm.x86.avx512.vpdpbusd.256"),
-                                                 ValueRange{zero8i, u, xq})
-                       .getResult(0);
-      return arith::SIToFPOp::create(b, loc, v8f, dotI);
+      return arith::SIToFPOp::create(b, loc, v8f, dot4(zero8i, u, xq));
     };
     auto load8 = [&](Value m, ValueRange pre, Value at) -> Value {
       Type et = cast<MemRefType>(m.getType()).getElementType();
@@ -762,7 +787,8 @@ private:
       Value r = vreduce(sumAcc);
       Value corr = chunked ? vreduce(accs[T + t]) : accs[T + t];
       if (int8)
-        out.push_back(mul(rowScale, sub(r, mul(cf(128.0), corr))));
+        out.push_back(int8Offset == 0.0 ? mul(rowScale, r)
+                                        : mul(rowScale, sub(r, mul(cf(int8Offset), corr))));
       else
         out.push_back(sym ? sub(r, mul(cf(8.0), corr)) : add(r, corr));
     }
@@ -965,6 +991,152 @@ private:
     });
   }
 
+  /// Decode attention splits the visible keys into at most kMaxKeyChunks
+  /// chunks per KV head (work items for the thread pool), each of at least
+  /// kMinKeyChunk keys (attendDecode).
+  static constexpr int64_t kMaxKeyChunks = 32, kMinKeyChunk = 64;
+  /// Query heads of one KV group whose dot products share a register pass.
+  static constexpr int64_t kHeadTile = 8;
+  /// Whether attendDecode handles this attention: one query token, a head
+  /// dim of whole vectors, static head counts (the capacity may be dynamic:
+  /// global layers' caches are sized by the run's context).
+  bool canAttendDecode(Value query, Value kc, int64_t D) {
+    auto qt = cast<MemRefType>(query.getType());
+    auto kt = cast<MemRefType>(kc.getType());
+    return !qt.isDynamicDim(0) && qt.getDimSize(0) == 1 && D % VL == 0 && !kt.isDynamicDim(1);
+  }
+  /// Decode attention (one query token at position `pos`), flash-decoding
+  /// style: the visible keys split into up to kMaxKeyChunks chunks of at
+  /// least kMinKeyChunk keys, one work item per (KV head, chunk), so a long
+  /// context spreads over every thread even with a single KV head. A work item serves all the query heads of
+  /// its KV group (GQA) at once, so each K and V row is read once per group
+  /// instead of once per query head:
+  ///   1. scores s[g, j] = scale * q_g . K_j, K_j loaded once per vector
+  ///      for all heads g;
+  ///   2. per head, the chunk's max m and exp-sum l (p = exp(s - m));
+  ///   3. o_g = sum_j p[g, j] V_j, V vector-outer so each V line is loaded
+  ///      once and the heads' accumulators stay in registers.
+  /// A combine step per query head then rescales the chunks' (m, l, o) by
+  /// exp(m_c - max m) and normalises.
+  void attendDecode(Value q, Value kc, Value vc, Value out, Value pos, int64_t nh, int64_t D,
+                    int64_t window, float scale) {
+    auto kt = cast<MemRefType>(kc.getType());
+    int64_t kvh = kt.getDimSize(1), G = nh / kvh;
+    Value cap = dim(kc, 0);
+    // Chunks per KV head and keys per chunk, at most (scratch sizes): a
+    // dynamic capacity takes kMaxKeyChunks chunks of ceil(cap / that) keys.
+    int64_t maxChunks = kMaxKeyChunks;
+    Value maxChunkLen;
+    if (!kt.isDynamicDim(0)) {
+      int64_t n = kt.getDimSize(0);
+      maxChunks = std::min(kMaxKeyChunks, (n + kMinKeyChunk - 1) / kMinKeyChunk);
+      maxChunkLen = c(std::max(kMinKeyChunk, (n + kMaxKeyChunks - 1) / kMaxKeyChunks));
+    } else {
+      maxChunkLen = arith::MaxUIOp::create(b, loc, c(kMinKeyChunk),
+                                           idiv(iadd(cap, c(kMaxKeyChunks - 1)), c(kMaxKeyChunks)));
+    }
+    Type f32 = b.getF32Type();
+    auto scratch = [&](ArrayRef<int64_t> shape, ValueRange dyn) {
+      Value m = memref::AllocOp::create(b, loc, MemRefType::get(shape, f32), dyn,
+                                        b.getI64IntegerAttr(64));
+      allocs.push_back(m);
+      return m;
+    };
+    Value part = scratch({nh, maxChunks, D}, {}), pm = scratch({nh, maxChunks}, {}),
+          pl = scratch({nh, maxChunks}, {}),
+          sc = scratch({kvh, maxChunks, G, ShapedType::kDynamic}, {maxChunkLen});
+    Value end = iadd(pos, c(1)), lo = c(0);
+    if (window > 0) {
+      // visible keys: j > pos - window  <=>  j >= pos - window + 1
+      Value start = isub(end, c(window));
+      Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, start, c(0));
+      lo = arith::SelectOp::create(b, loc, neg, c(0), start);
+    }
+    Value len = isub(end, lo);
+    Value chunkLen = arith::MaxUIOp::create(
+        b, loc, c(kMinKeyChunk), idiv(iadd(len, c(kMaxKeyChunks - 1)), c(kMaxKeyChunks)));
+    Value nChunks = idiv(iadd(len, isub(chunkLen, c(1))), chunkLen);
+    auto vstore = [&](Value v, Value m, ArrayRef<Value> idx) {
+      vector::StoreOp::create(b, loc, v, m, idx);
+    };
+    auto vmax = [&](Value x, Value y) { return arith::MaximumFOp::create(b, loc, x, y).getResult(); };
+    parallel({c(kvh), nChunks}, [&](ValueRange iv) {
+      Value kh = iv[0], ci = iv[1];
+      Value j0 = iadd(lo, imul(ci, chunkLen));
+      Value j1 = arith::MinUIOp::create(b, loc, iadd(j0, chunkLen), end);
+      for (int64_t g0 = 0; g0 < G; g0 += kHeadTile) {
+        int64_t gn = std::min(kHeadTile, G - g0);
+        SmallVector<Value> heads, gs;
+        for (int64_t i = 0; i < gn; ++i) {
+          gs.push_back(c(g0 + i));
+          heads.push_back(iadd(imul(kh, c(G)), gs.back()));
+        }
+        SmallVector<Value> zeros(gn, vzero());
+        // 1. Scores of this chunk's keys for the gn heads.
+        loop(j0, j1, [&](Value j) {
+          Value row = irem(j, cap);
+          auto accs = reduceStep(c(0), c(D), c(VL), zeros, [&](Value d, ValueRange acc) {
+            Value kv = vloadWeight(kc, {row, kh}, d);
+            SmallVector<Value> next;
+            for (int64_t i = 0; i < gn; ++i)
+              next.push_back(vfma(vload(q, {c(0), heads[i]}, d, f32), kv, acc[i]));
+            return next;
+          });
+          for (int64_t i = 0; i < gn; ++i)
+            store(mul(vreduce(accs[i]), cf(scale)), sc, {kh, ci, gs[i], isub(j, j0)});
+        });
+        // 2. Chunk max and exp-sum per head; the scores become exp(s - m).
+        Value n = isub(j1, j0);
+        for (int64_t i = 0; i < gn; ++i) {
+          Value m = reduce(c(0), n, {cf(-1e30)}, [&](Value jj, ValueRange acc) {
+            return SmallVector<Value>{vmax(acc[0], load(sc, {kh, ci, gs[i], jj}))};
+          })[0];
+          Value l = sum(n, [&](Value jj) {
+            Value e = math::ExpOp::create(b, loc, sub(load(sc, {kh, ci, gs[i], jj}), m));
+            store(e, sc, {kh, ci, gs[i], jj});
+            return e;
+          });
+          store(m, pm, {heads[i], ci});
+          store(l, pl, {heads[i], ci});
+        }
+        // 3. Unnormalised outputs, one vector of D at a time.
+        reduceStep(c(0), c(D), c(VL), {}, [&](Value d, ValueRange) {
+          auto accs = reduce(j0, j1, zeros, [&](Value j, ValueRange acc) {
+            Value vv = vloadWeight(vc, {irem(j, cap), kh}, d);
+            Value jj = isub(j, j0);
+            SmallVector<Value> next;
+            for (int64_t i = 0; i < gn; ++i)
+              next.push_back(vfma(vsplat(load(sc, {kh, ci, gs[i], jj})), vv, acc[i]));
+            return next;
+          });
+          for (int64_t i = 0; i < gn; ++i)
+            vstore(accs[i], part, {heads[i], ci, d});
+          return SmallVector<Value>{};
+        });
+      }
+    });
+    // Combine the chunks per query head.
+    parallel({c(nh)}, [&](ValueRange iv) {
+      Value h = iv[0];
+      Value M = reduce(c(0), nChunks, {cf(-1e30)}, [&](Value ci, ValueRange acc) {
+        return SmallVector<Value>{vmax(acc[0], load(pm, {h, ci}))};
+      })[0];
+      Value L = sum(nChunks, [&](Value ci) {
+        Value w = math::ExpOp::create(b, loc, sub(load(pm, {h, ci}), M));
+        store(w, pm, {h, ci});
+        return mul(w, load(pl, {h, ci}));
+      });
+      Value invL = vsplat(div(cf(1.0), L));
+      reduceStep(c(0), c(D), c(VL), {}, [&](Value d, ValueRange) {
+        auto acc = reduce(c(0), nChunks, {vzero()}, [&](Value ci, ValueRange a) {
+          return SmallVector<Value>{vfma(vsplat(load(pm, {h, ci})), vload(part, {h, ci}, d, f32), a[0])};
+        });
+        vstore(arith::MulFOp::create(b, loc, acc[0], invL, fm()), out, {c(0), h, d});
+        return SmallVector<Value>{};
+      });
+    });
+  }
+
   // ---- op lowerings ----------------------------------------------------------
   LogicalResult lower(Operation *op);
 
@@ -1133,6 +1305,12 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     auto shape = shapeOf(a.getQuery());
     int64_t nh = shape[1], D = shape[2];
     int64_t kvh = cast<ShapedType>(a.getKeyCache().getType()).getDimSize(1);
+    if (canAttendDecode(q, get(a.getKeyCache()), D)) {
+      attendDecode(q, get(a.getKeyCache()), get(a.getValueCache()), out, a.getPositionBase(), nh, D,
+                   a.getSlidingWindow(), a.getScale().convertToFloat());
+      set(a.getResult(), out);
+      return success();
+    }
     parallel({S(), c(nh)}, [&](ValueRange iv) {
       attendRow(q, get(a.getKeyCache()), get(a.getValueCache()), out, iv[0], iv[1],
                 a.getPositionBase(), D, nh / kvh, a.getSlidingWindow(),
@@ -1165,6 +1343,16 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     Value qn = inPlaceOr(fa.getQuery(), fa.getQuery());
     Value out = resultBuffer(fa.getResult());
     Value qNorm = get(fa.getQueryNorm());
+    if (canAttendDecode(q, kc, D)) {
+      parallel({S(), c(nh)}, [&](ValueRange iv) {
+        rmsNormRow(q, iv, qn, iv, D, qNorm, eps);
+        ropeRow(qn, iv, D, fa.getRope(), iadd(pos, iv[0]));
+      });
+      attendDecode(qn, kc, vc, out, pos, nh, D, fa.getSlidingWindow(),
+                   fa.getScale().convertToFloat());
+      set(fa.getResult(), out);
+      return success();
+    }
     parallel({S(), c(nh)}, [&](ValueRange iv) {
       rmsNormRow(q, iv, qn, iv, D, qNorm, eps);
       ropeRow(qn, iv, D, fa.getRope(), iadd(pos, iv[0]));
@@ -1494,9 +1682,11 @@ struct Gemma4ToLoopsPass : mlir::gemma4::impl::Gemma4ToLoopsBase<Gemma4ToLoopsPa
       idot = FunctionLowering::IntDot::None;
     else if (intDot == "x86-vnni")
       idot = FunctionLowering::IntDot::X86Vnni;
+    else if (intDot == "arm-dotprod")
+      idot = FunctionLowering::IntDot::ArmDotprod;
     else {
       getOperation().emitError() << "convert-gemma4-to-loops: unknown int-dot '" << intDot
-                                 << "' (expected none or x86-vnni)";
+                                 << "' (expected none, x86-vnni or arm-dotprod)";
       return signalPassFailure();
     }
     SmallVector<func::FuncOp> fns;

@@ -71,6 +71,9 @@ struct Manifest {
   /// compiler.x86_features: instruction-set extensions the generated code
   /// uses (x86-64 binaries); checked against the CPU before running.
   std::vector<std::string> x86Features;
+  /// compiler.aarch64_features: the same for AArch64 binaries (dotprod,
+  /// fullfp16), tested through the kernel's HWCAP bits.
+  std::vector<std::string> aarch64Features;
   std::string compiledForCpu; ///< compiler.cpu, for messages
   GenerationDefaults generation;
 
@@ -87,7 +90,8 @@ struct Manifest {
 };
 
 /// Throws Error naming the first instruction-set extension in
-/// `m.x86Features` this CPU lacks (generated code would die with SIGILL).
+/// `m.x86Features` (x86-64) or `m.aarch64Features` (AArch64) this CPU
+/// lacks (generated code would die with SIGILL).
 void checkCpuFeatures(const Manifest &m);
 
 /// Parses and validates manifest JSON. Throws Error("corrupt model payload

@@ -180,6 +180,20 @@ std::vector<std::string> requiredX86Features(const CPUTarget &target) {
   return out;
 }
 
+std::vector<std::string> requiredAArch64Features(const CPUTarget &target) {
+  std::vector<std::string> out;
+  if (Triple(resolvedTriple(target)).getArch() != Triple::aarch64)
+    return out;
+  std::unique_ptr<MCSubtargetInfo> sti = subtargetOf(target);
+  if (!sti)
+    return out;
+  // The names the runtime maps to HWCAP bits (checkCpuFeatures).
+  for (const char *f : {"dotprod", "fullfp16"})
+    if (sti->checkFeatures(std::string("+") + f))
+      out.push_back(f);
+  return out;
+}
+
 bool emitCPU(mlir::ModuleOp module, const CPUTarget &target, EmitKind kind,
              const std::string &path, std::string &error) {
   initTargets();

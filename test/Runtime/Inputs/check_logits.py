@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""check_logits.py FILE --tokens 2,17,93 [--vocab 384] [--salt 5]
+"""check_logits.py FILE --tokens 2,17,93 [--generated IDS_FILE] [--vocab 384] [--salt 5]
 
 Validates a --dump-logits file of fake_model.c: a well-formed safetensors file
-holding exactly "logits", F32, [prompt_len, vocab], each row the fake model's
-logits for that prompt position. Prints "ok ROWSxVOCAB"."""
+holding exactly "logits", F32, [rows, vocab], each row the fake model's
+logits for that position: the prompt's, then (--generated: the --print-ids
+output of the same run) one per decode step, i.e. after each generated
+token but the last. Prints "ok ROWSxVOCAB"."""
 import argparse
 import json
 import struct
@@ -16,9 +18,13 @@ def main():
     ap.add_argument("--tokens", required=True)
     ap.add_argument("--vocab", type=int, default=384)
     ap.add_argument("--salt", type=int, default=5)
+    ap.add_argument("--generated", default=None)
     a = ap.parse_args()
     V = a.vocab
     ids = [int(x) for x in a.tokens.split(",")]
+    if a.generated:
+        with open(a.generated) as f:
+            ids += [int(x) for x in f.read().split()][:-1]
     with open(a.file, "rb") as f:
         data = f.read()
     (n,) = struct.unpack("<Q", data[:8])

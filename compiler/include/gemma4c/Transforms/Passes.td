@@ -62,9 +62,9 @@ def Gemma4ToLoops : Pass<"convert-gemma4-to-loops", "ModuleOp"> {
            "round every activation tensor to bfloat16 between ops">,
     Option<"intDot", "int-dot", "std::string", "\"none\"",
            "integer dot products for quantized weights: none (activations stay "
-           "f32, weights are widened in registers) or x86-vnni (activations "
-           "quantized to int8 per 32-element block, AVX-512 VNNI / AVX-VNNI "
-           "vpdpbusd)">
+           "f32, weights are widened in registers), x86-vnni (activations "
+           "quantized to int8 per 32-element block, AVX-512 VNNI vpdpbusd) or "
+           "arm-dotprod (the same with AArch64 NEON sdot)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",

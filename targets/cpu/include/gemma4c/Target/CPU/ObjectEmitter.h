@@ -54,6 +54,10 @@ bool validateCPU(const CPUTarget &target, std::string &error);
 /// Empty for non-x86 targets. Generated binaries refuse to start, with a
 /// one-line error, on a CPU that lacks one of them.
 std::vector<std::string> requiredX86Features(const CPUTarget &target);
+/// The same for AArch64 targets: the optional extensions (dotprod,
+/// fullfp16) the generated code may use, which the runtime tests through
+/// the kernel's HWCAP bits. Empty for other targets.
+std::vector<std::string> requiredAArch64Features(const CPUTarget &target);
 /// Whether code generated for `target` may use every one of `features`
 /// (LLVM feature names, e.g. avx512vnni, dotprod).
 bool targetHasFeatures(const CPUTarget &target, llvm::ArrayRef<const char *> features);

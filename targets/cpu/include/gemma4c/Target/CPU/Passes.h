@@ -20,7 +20,7 @@ struct CPUPipelineOptions {
   bool threads = true; ///< run parallel loops on the runtime thread pool
   bool bf16Activations = false; ///< emulate a bf16 model (round between ops)
   std::string quant = "bf16";   ///< --quant scheme (gemma4c/Quant/Scheme.h)
-  std::string intDot = "none";  ///< convert-gemma4-to-loops int-dot (none, x86-vnni)
+  std::string intDot = "none";  ///< convert-gemma4-to-loops int-dot (none, x86-vnni, arm-dotprod)
 };
 
 /// gemma4 graph -> LLVM dialect, for a CPU target: the graph pipeline
