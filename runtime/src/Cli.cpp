@@ -57,10 +57,11 @@ Output:
   --print-ids            print generated token ids, space separated, on one
                          line (the default output when there is no tokenizer)
   --dump-logits FILE     write the prompt's logits (tensor "logits", F32
-                         [rows, vocab]) to a .safetensors file; with no
-                         --max-new-tokens, nothing is generated; with it,
-                         also one row per decode step (the logits that chose
-                         each generated token after the first)
+                         [prompt_len, vocab]) to a .safetensors file; with no
+                         --max-new-tokens, nothing is generated
+  --dump-decode-logits   with --dump-logits and --max-new-tokens: also one
+                         row per decode step (the logits that chose each
+                         generated token after the first)
   --print-prompt-ids     print the ids of each prefill (and its starting
                          position) to stderr
   --stats                print load / prefill / decode speed to stderr
@@ -212,6 +213,7 @@ Options parseArgs(int argc, const char *const *argv) {
       {"--no-think", [&] { o.think = false; }},
       {"--show-special", [&] { o.showSpecial = true; }},
       {"--stats", [&] { o.stats = true; }},
+      {"--dump-decode-logits", [&] { o.dumpDecodeLogits = true; }},
   };
 
   for (int i = 1; i < argc; ++i) {
@@ -270,6 +272,8 @@ Options parseArgs(int argc, const char *const *argv) {
                      ": needs the chat template (--prompt without --raw, or --chat)");
   if (o.interactive && o.fakeContext)
     throw UsageError("--fake-context: not with the interactive --chat");
+  if (o.dumpDecodeLogits && !o.dumpLogits)
+    throw UsageError("--dump-decode-logits: needs --dump-logits FILE");
   if (o.interactive && o.dumpLogits)
     throw UsageError("--dump-logits: not with the interactive --chat");
   return o;

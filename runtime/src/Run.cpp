@@ -447,7 +447,8 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
   // Prefill (and --dump-logits).
   std::unique_ptr<LogitsWriter> dump;
   if (o.dumpLogits)
-    dump = std::make_unique<LogitsWriter>(*o.dumpLogits, P + std::max<int64_t>(K - 1, 0), V);
+    dump = std::make_unique<LogitsWriter>(
+        *o.dumpLogits, P + (o.dumpDecodeLogits ? std::max<int64_t>(K - 1, 0) : 0), V);
   Session::RowsFn onRows;
   if (dump)
     onRows = [&](int64_t, int64_t rows, const float *l) { dump->write(rows, l); };
@@ -471,7 +472,8 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
   Output out{idsOut, textOut ? codec.get() : nullptr, o.showSpecial};
   Reply r;
   if (K > 0)
-    r = generateReply(session, sampler, logits, history, K, stops, out, dump.get());
+    r = generateReply(session, sampler, logits, history, K, stops, out,
+                      o.dumpDecodeLogits ? dump.get() : nullptr);
   if (dump)
     dump->finish();
   if (idsOut || (textOut && r.generated > 0)) {

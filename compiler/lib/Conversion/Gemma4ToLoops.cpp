@@ -935,6 +935,51 @@ private:
     return rows;
   }
 
+  /// Weight rows per prefill register tile of a plain (float) weight:
+  /// kRowTile rows x kPrefillTile tokens of accumulators, so each k step
+  /// loads kRowTile weight and kPrefillTile activation vectors for their
+  /// product's FMAs (a GEMM microkernel; one row per tile would load one
+  /// activation vector per FMA).
+  static constexpr int64_t kRowTile = 4;
+  /// Whether `w` takes the row-tiled prefill kernel (plainTile).
+  bool rowTiled(Value w, int64_t N, int64_t K) {
+    return !quantViews.count(w) && K % VL == 0 && N % kRowTile == 0;
+  }
+  /// sum_k x_t[k] * W[n_r, k] for every weight row n_r and activation row
+  /// x_t of a plain float weight: result r * T + t.
+  SmallVector<Value> plainTile(Value w, ArrayRef<Value> ns, int64_t K, ArrayRef<XRow> xs) {
+    size_t R = ns.size(), T = xs.size();
+    SmallVector<Value> inits(R * T, vzero());
+    auto accs = reduceStep(c(0), c(K), c(VL), inits, [&](Value k, ValueRange acc) {
+      SmallVector<Value> xv, next(acc.begin(), acc.end());
+      for (const XRow &x : xs)
+        xv.push_back(vload(x.mem, x.pre, k, b.getF32Type()));
+      for (size_t r = 0; r < R; ++r) {
+        Value wv = vloadWeight(w, {ns[r]}, k);
+        for (size_t t = 0; t < T; ++t)
+          next[r * T + t] = vfma(xv[t], wv, next[r * T + t]);
+      }
+      return next;
+    });
+    SmallVector<Value> out;
+    for (Value a : accs)
+      out.push_back(vreduce(a));
+    return out;
+  }
+  /// Prefill over (row tiles of kRowTile weight rows, token tiles):
+  /// body(rows, tokens) for full token tiles and each leftover token.
+  void rowTokenTiles(int64_t N, Value S, function_ref<void(ArrayRef<Value>, ArrayRef<Value>)> body) {
+    auto rowsAt = [&](Value ng) {
+      SmallVector<Value> ns;
+      for (int64_t r = 0; r < kRowTile; ++r)
+        ns.push_back(iadd(imul(ng, c(kRowTile)), c(r)));
+      return ns;
+    };
+    tokenTiles(N / kRowTile, S, kPrefillTile,
+               [&](Value ng, ArrayRef<Value> toks) { body(rowsAt(ng), toks); },
+               [&](Value ng, Value s) { body(rowsAt(ng), {s}); });
+  }
+
   /// out[s, n] = sum_k x[s, k] * W[n, k]   (x, out: [S, K] / [S, N])
   void matmulNT(Value x, Value w, Value out, int64_t N, int64_t K, Value S) {
     prepareActs(x, w, K);
@@ -943,6 +988,15 @@ private:
     if (!xTy.isDynamicDim(0) && xTy.getDimSize(0) == 1) {
       // Decode: one dot product per output feature.
       parallel({c(N)}, [&](ValueRange iv) { single(iv[0], c(0)); });
+      return;
+    }
+    if (rowTiled(w, N, K)) {
+      rowTokenTiles(N, S, [&](ArrayRef<Value> ns, ArrayRef<Value> toks) {
+        auto accs = plainTile(w, ns, K, rowsOf(x, toks));
+        for (size_t r = 0; r < ns.size(); ++r)
+          for (size_t t = 0; t < toks.size(); ++t)
+            store(accs[r * toks.size() + t], out, {toks[t], ns[r]});
+      });
       return;
     }
     // Prefill: output-feature-major so consecutive iterations share weight
@@ -1386,8 +1440,18 @@ LogicalResult FunctionLowering::lower(Operation *op) {
       store(act(dot(wg, {i}, H, x, {s}), dot(wu, {i}, H, x, {s})), gbuf, {s, i});
     };
     auto xTy = cast<MemRefType>(x.getType());
-    if (!xTy.isDynamicDim(0) && xTy.getDimSize(0) == 1) {
+    bool decode = !xTy.isDynamicDim(0) && xTy.getDimSize(0) == 1;
+    if (decode) {
       parallel({c(I)}, [&](ValueRange iv) { single(iv[0], c(0)); });
+    } else if (rowTiled(wg, I, H) && rowTiled(wu, I, H)) {
+      // Prefill, float weights: row x token tiles like matmulNT.
+      rowTokenTiles(I, S(), [&](ArrayRef<Value> is, ArrayRef<Value> toks) {
+        SmallVector<XRow> rows = rowsOf(x, toks);
+        auto gates = plainTile(wg, is, H, rows), ups = plainTile(wu, is, H, rows);
+        for (size_t r = 0; r < is.size(); ++r)
+          for (size_t t = 0; t < toks.size(); ++t)
+            store(act(gates[r * toks.size() + t], ups[r * toks.size() + t]), gbuf, {toks[t], is[r]});
+      });
     } else {
       // Prefill: gate and up rows register-tiled over tokens like matmulNT.
       tokenTiles(I, S(), kPrefillTile, [&](Value i, ArrayRef<Value> toks) {

@@ -42,6 +42,7 @@ struct Options {
   bool printIds = false;
   bool printPromptIds = false; ///< --print-prompt-ids: each prefill's ids to stderr
   std::optional<std::string> dumpLogits;
+  bool dumpDecodeLogits = false; ///< --dump-decode-logits: also each decode step's row
   bool stats = false;
 
   /// --random-weights[=SEED]: instead of mapping the weights, fill an

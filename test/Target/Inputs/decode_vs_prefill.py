@@ -5,7 +5,8 @@
                        [--threads T] [--vocab V] [--runner CMD]
 
 Run 1 prefills a deterministic P-token prompt and generates N greedy tokens
-with --dump-logits, which also records the logits of each decode step (the
+with --dump-logits --dump-decode-logits, which records the logits of each
+decode step too (the
 decode entry point: one token per call, attention split over the keys).
 Run 2 prefills the prompt plus the generated tokens (the prefill entry
 point: one attention row per query). The decode rows of run 1 must equal
@@ -50,7 +51,7 @@ def main():
         dec, pre = os.path.join(tmp, "decode.st"), os.path.join(tmp, "prefill.st")
         out = run(runner + [a.binary, "--tokens", ",".join(map(str, prompt)), "--max-new-tokens",
                             str(a.new), "--greedy", "--ignore-eos", "--print-ids",
-                            "--dump-logits", dec] + extra)
+                            "--dump-logits", dec, "--dump-decode-logits"] + extra)
         gen = [int(t) for t in out.split()]
         if len(gen) != a.new:
             sys.exit("FAIL: expected %d generated ids, got %r" % (a.new, out))
