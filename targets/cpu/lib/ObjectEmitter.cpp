@@ -165,33 +165,32 @@ bool targetHasFeatures(const CPUTarget &target, ArrayRef<const char *> features)
   return true;
 }
 
-std::vector<std::string> requiredX86Features(const CPUTarget &target) {
+/// Which of `names` code generated for `target` may use, when it is an
+/// `arch` target; empty otherwise.
+static std::vector<std::string> usedFeatures(const CPUTarget &target, Triple::ArchType arch,
+                                             ArrayRef<const char *> names) {
   std::vector<std::string> out;
-  if (Triple(resolvedTriple(target)).getArch() != Triple::x86_64)
+  if (Triple(resolvedTriple(target)).getArch() != arch)
     return out;
   std::unique_ptr<MCSubtargetInfo> sti = subtargetOf(target);
   if (!sti)
     return out;
-  // The names __builtin_cpu_supports knows, checked by the runtime.
-  for (const char *f : {"sse4.2", "avx", "avx2", "fma", "f16c", "bmi2", "avx512f", "avx512bw",
-                        "avx512vl", "avx512dq", "avx512bf16", "avx512vnni", "avx512fp16"})
+  for (const char *f : names)
     if (sti->checkFeatures(std::string("+") + f))
       out.push_back(f);
   return out;
 }
 
+std::vector<std::string> requiredX86Features(const CPUTarget &target) {
+  // The names __builtin_cpu_supports knows, checked by the runtime.
+  return usedFeatures(target, Triple::x86_64,
+                      {"sse4.2", "avx", "avx2", "fma", "f16c", "bmi2", "avx512f", "avx512bw",
+                       "avx512vl", "avx512dq", "avx512bf16", "avx512vnni", "avx512fp16"});
+}
+
 std::vector<std::string> requiredAArch64Features(const CPUTarget &target) {
-  std::vector<std::string> out;
-  if (Triple(resolvedTriple(target)).getArch() != Triple::aarch64)
-    return out;
-  std::unique_ptr<MCSubtargetInfo> sti = subtargetOf(target);
-  if (!sti)
-    return out;
   // The names the runtime maps to HWCAP bits (checkCpuFeatures).
-  for (const char *f : {"dotprod", "fullfp16"})
-    if (sti->checkFeatures(std::string("+") + f))
-      out.push_back(f);
-  return out;
+  return usedFeatures(target, Triple::aarch64, {"dotprod", "fullfp16"});
 }
 
 bool emitCPU(mlir::ModuleOp module, const CPUTarget &target, EmitKind kind,
