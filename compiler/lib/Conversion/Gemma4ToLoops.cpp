@@ -222,6 +222,35 @@ private:
     Value s = memref::LoadOp::create(b, loc, m, idx);
     return s.getType().isF32() ? s : arith::ExtFOp::create(b, loc, b.getF32Type(), s).getResult();
   }
+  /// idx = pre.., last
+  static SmallVector<Value> rowIdx(ValueRange pre, Value last) {
+    SmallVector<Value> idx(pre.begin(), pre.end());
+    idx.push_back(last);
+    return idx;
+  }
+  /// 8 consecutive elements m[pre.., at..at+8) as f32 (scales, activation
+  /// block scales and sums).
+  Value load8(Value m, ValueRange pre, Value at) {
+    Type et = cast<MemRefType>(m.getType()).getElementType();
+    Value v = vector::LoadOp::create(b, loc, VectorType::get({8}, et), m, rowIdx(pre, at));
+    if (et.isF32())
+      return v;
+    return arith::ExtFOp::create(b, loc, VectorType::get({8}, b.getF32Type()), v);
+  }
+  /// Load l (0..3) of super-block sb of an interleaved int4 row: its 32
+  /// bytes split into low and high nibbles, each 4-byte lane j holding
+  /// elements of block j only (QuantLayout.h int4Interleaved).
+  std::pair<Value, Value> interleavedNibbles(const QuantView &qv, ValueRange wPre, Value sb,
+                                             int64_t l) {
+    auto v32i8 = VectorType::get({32}, b.getI8Type());
+    Value wv = vector::LoadOp::create(b, loc, v32i8, qv.data,
+                                      rowIdx(wPre, iadd(imul(sb, c(128)), c(32 * l))));
+    Value lo = arith::AndIOp::create(
+        b, loc, wv, arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v32i8, int8_t(15))));
+    Value hi = arith::ShRUIOp::create(
+        b, loc, wv, arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v32i8, int8_t(4))));
+    return {lo, hi};
+  }
   /// An activation row: x[pre.., 0..K).
   struct XRow {
     Value mem;
@@ -486,20 +515,9 @@ private:
   /// and are scaled once per super-block by lane-expanded block scales.
   SmallVector<Value> interleavedF32Rows(const QuantView &qv, ValueRange wPre, int64_t K,
                                         ArrayRef<XRow> xs, ArrayRef<Value> xps) {
-    Type f32 = b.getF32Type(), i8 = b.getI8Type();
-    auto v8f = VectorType::get({8}, f32), v32i8 = VectorType::get({32}, i8);
+    Type f32 = b.getF32Type();
     size_t T = xs.size();
     bool sym = qv.attr.getSymmetric();
-    auto rowIdx = [&](ValueRange pre, Value last) {
-      SmallVector<Value> idx(pre.begin(), pre.end());
-      idx.push_back(last);
-      return idx;
-    };
-    auto load8 = [&](Value m, Value at) -> Value {
-      Type et = cast<MemRefType>(m.getType()).getElementType();
-      Value v = vector::LoadOp::create(b, loc, VectorType::get({8}, et), m, rowIdx(wPre, at));
-      return et.isF32() ? v : arith::ExtFOp::create(b, loc, v8f, v).getResult();
-    };
     auto expand = [&](Value v8, int64_t first) { // lanes 4i..4i+3 <- v8[first + i]
       SmallVector<int64_t> mask;
       for (int64_t i = 0; i < 16; ++i)
@@ -518,12 +536,7 @@ private:
       // Per row: [A, B] products, then (asymmetric) [A, B] sums of x.
       SmallVector<Value> part(T * (sym ? 2 : 4), vzero());
       for (int64_t r = 0; r < 4; ++r) {
-        Value wv = vector::LoadOp::create(b, loc, v32i8, qv.data,
-                                          rowIdx(wPre, iadd(imul(sb, c(128)), c(32 * r))));
-        Value lo = arith::AndIOp::create(
-            b, loc, wv, arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v32i8, int8_t(15))));
-        Value hi = arith::ShRUIOp::create(
-            b, loc, wv, arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v32i8, int8_t(4))));
+        auto [lo, hi] = interleavedNibbles(qv, wPre, sb, r);
         for (int64_t h = 0; h < 2; ++h) {
           Value nib = h ? hi : lo;
           for (int64_t half = 0; half < 2; ++half) {
@@ -541,11 +554,11 @@ private:
         }
       }
       Value b0 = imul(sb, c(8));
-      Value sw8 = load8(qv.scales, b0);
+      Value sw8 = load8(qv.scales, wPre, b0);
       Value sA = expand(sw8, 0), sB = expand(sw8, 4);
       Value mA, mB;
       if (!sym) {
-        Value mw8 = load8(qv.mins, b0);
+        Value mw8 = load8(qv.mins, wPre, b0);
         mA = expand(mw8, 0);
         mB = expand(mw8, 4);
       }
@@ -603,28 +616,13 @@ private:
     size_t T = xs.size();
     size_t NI = T == 1 ? 4 : 2; // int32 accumulators per row
     bool sym = qv.attr.getSymmetric();
-    auto rowIdx = [&](ValueRange pre, Value last) {
-      SmallVector<Value> idx(pre.begin(), pre.end());
-      idx.push_back(last);
-      return idx;
-    };
-    auto load8 = [&](Value m, ValueRange pre, Value at) -> Value {
-      Type et = cast<MemRefType>(m.getType()).getElementType();
-      Value v = vector::LoadOp::create(b, loc, VectorType::get({8}, et), m, rowIdx(pre, at));
-      return et.isF32() ? v : arith::ExtFOp::create(b, loc, v8f, v).getResult();
-    };
     Value zero8f = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8f, 0.0f));
     Value zero8i = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8i, int32_t(0)));
     SmallVector<Value> inits(2 * T, zero8f); // scaled sums, then corrections
     auto accs = reduceStep(c(0), c(K / 256), c(1), inits, [&](Value sb, ValueRange acc) {
       SmallVector<Value> ai(T * NI, zero8i);
       for (int64_t r = 0; r < 4; ++r) {
-        Value wv = vector::LoadOp::create(b, loc, v32i8, qv.data,
-                                          rowIdx(wPre, iadd(imul(sb, c(128)), c(32 * r))));
-        Value lo = arith::AndIOp::create(
-            b, loc, wv, arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v32i8, int8_t(15))));
-        Value hi = arith::ShRUIOp::create(
-            b, loc, wv, arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v32i8, int8_t(4))));
+        auto [lo, hi] = interleavedNibbles(qv, wPre, sb, r);
         for (int64_t h = 0; h < 2; ++h)
           for (size_t t = 0; t < T; ++t) {
             Value xq = vector::LoadOp::create(
@@ -685,11 +683,6 @@ private:
     int64_t nBlocks = K / 32;
     Value zero8f = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8f, 0.0f));
     Value zero8i = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8i, int32_t(0)));
-    auto rowIdx = [&](ValueRange pre, Value last) {
-      SmallVector<Value> idx(pre.begin(), pre.end());
-      idx.push_back(last);
-      return idx;
-    };
     // Block bi of the weight row as 32 unsigned bytes.
     auto unsignedBlock = [&](Value bi) -> Value {
       if (int8) {
@@ -710,11 +703,6 @@ private:
     auto blockDot = [&](size_t t, Value bi, Value u) -> Value {
       Value xq = vector::LoadOp::create(b, loc, v32i8, qas[t].q, rowIdx(xs[t].pre, imul(bi, c(32))));
       return arith::SIToFPOp::create(b, loc, v8f, dot4(zero8i, u, xq));
-    };
-    auto load8 = [&](Value m, ValueRange pre, Value at) -> Value {
-      Type et = cast<MemRefType>(m.getType()).getElementType();
-      Value v = vector::LoadOp::create(b, loc, VectorType::get({8}, et), m, rowIdx(pre, at));
-      return et.isF32() ? v : arith::ExtFOp::create(b, loc, v8f, v).getResult();
     };
     // Accumulators: T vectors of scaled dot products, then T corrections
     // (vectors when chunked, scalars otherwise).
@@ -1008,6 +996,15 @@ private:
         store(accs[t], out, {toks[t], n});
     }, single);
   }
+  /// The first key position a query at position p sees: 0, or with a
+  /// sliding window, max(0, p - window + 1) (keys j > p - window).
+  Value firstVisibleKey(Value p, int64_t window) {
+    if (window <= 0)
+      return c(0);
+    Value start = isub(iadd(p, c(1)), c(window));
+    Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, start, c(0));
+    return arith::SelectOp::create(b, loc, neg, c(0), start);
+  }
   /// Online-softmax attention for query row (s, h) whose normalised, rotated
   /// query is q[s, h, :]; accumulates into out[s, h, :].
   void attendRow(Value q, Value kc, Value vc, Value out, Value s, Value h,
@@ -1015,13 +1012,7 @@ private:
     Value p = iadd(pos, s);
     Value kh = idiv(h, c(group));
     Value cap = dim(kc, 0);
-    Value lo = c(0);
-    if (window > 0) {
-      // visible keys: j > p - window  <=>  j >= p - window + 1
-      Value start = isub(iadd(p, c(1)), c(window));
-      Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, start, c(0));
-      lo = arith::SelectOp::create(b, loc, neg, c(0), start);
-    }
+    Value lo = firstVisibleKey(p, window);
     loop(c(D), [&](Value d) { store(cf(0.0), out, {s, h, d}); });
     auto res = reduce(lo, iadd(p, c(1)), {cf(-1e30), cf(0.0)}, [&](Value j, ValueRange acc) {
       Value row = irem(j, cap);
@@ -1062,9 +1053,9 @@ private:
   /// Decode attention (one query token at position `pos`), flash-decoding
   /// style: the visible keys split into up to kMaxKeyChunks chunks of at
   /// least kMinKeyChunk keys, one work item per (KV head, chunk), so a long
-  /// context spreads over every thread even with a single KV head. A work item serves all the query heads of
-  /// its KV group (GQA) at once, so each K and V row is read once per group
-  /// instead of once per query head:
+  /// context spreads over every thread even with a single KV head. A work
+  /// item serves all the query heads of its KV group (GQA) at once, so each
+  /// K and V row is read once per group instead of once per query head:
   ///   1. scores s[g, j] = scale * q_g . K_j, K_j loaded once per vector
   ///      for all heads g;
   ///   2. per head, the chunk's max m and exp-sum l (p = exp(s - m));
@@ -1099,13 +1090,7 @@ private:
     Value part = scratch({nh, maxChunks, D}, {}), pm = scratch({nh, maxChunks}, {}),
           pl = scratch({nh, maxChunks}, {}),
           sc = scratch({kvh, maxChunks, G, ShapedType::kDynamic}, {maxChunkLen});
-    Value end = iadd(pos, c(1)), lo = c(0);
-    if (window > 0) {
-      // visible keys: j > pos - window  <=>  j >= pos - window + 1
-      Value start = isub(end, c(window));
-      Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, start, c(0));
-      lo = arith::SelectOp::create(b, loc, neg, c(0), start);
-    }
+    Value end = iadd(pos, c(1)), lo = firstVisibleKey(pos, window);
     Value len = isub(end, lo);
     Value chunkLen = arith::MaxUIOp::create(
         b, loc, c(kMinKeyChunk), idiv(iadd(len, c(kMaxKeyChunks - 1)), c(kMaxKeyChunks)));
