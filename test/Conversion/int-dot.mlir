@@ -4,26 +4,29 @@
 // weight bytes (int4 nibbles, int8 + 128) with those int8 activations.
 //
 // RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=int-dot=x86-vnni -canonicalize -cse | FileCheck %s
+// RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=int-dot=x86-vnni-512 -canonicalize -cse | FileCheck %s --check-prefix=WIDE
 // RUN: not gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=int-dot=avx9 2>&1 | FileCheck %s --check-prefix=BAD
-// BAD: error: convert-gemma4-to-loops: unknown int-dot 'avx9' (expected none, x86-vnni or arm-dotprod)
+// BAD: error: convert-gemma4-to-loops: unknown int-dot 'avx9' (expected none, x86-vnni, x86-vnni-512 or arm-dotprod)
 
 // int4 g32 with K = 512: two interleaved super-blocks (QuantLayout.h). The
 // activation row is quantized into the matching permuted order (runs of 4
 // bytes at stride 32). Per super-block, each 32-byte weight load splits into
 // low and high nibbles whose 4-byte lane j belongs to block j, and vpdpbusd
 // accumulates the 8 blocks side by side in int32 lanes (4 accumulators in
-// decode, chained across the 4 loads); then one conversion and one FMA with
-// the 8 block scales (f16 scales x activation scales) as a vector.
+// decode, chained across the 4 loads); the symmetric offset enters as the
+// integer -8 * sum(q) per block (stored with the quantized activations);
+// then one conversion and one FMA with the 8 block scales (f16 scales x
+// activation scales) as a vector.
 // CHECK-LABEL: func.func @int4_k512
 // CHECK: %[[XQ:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x512xi8>
 // CHECK: %[[DX:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x16xf32>
-// CHECK: %[[CS:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x16xf32>
+// CHECK: %[[NS:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x16xi32>
 // CHECK: vector.reduction <maxnumf>
 // CHECK: math.roundeven
 // CHECK: arith.fptosi {{.*}} : vector<16xf32> to vector<16xi32>
 // CHECK-COUNT-4: vector.store {{.*}}, %[[XQ]]{{.*}} : memref<1x512xi8>, vector<4xi8>
 // CHECK: scf.parallel
-// CHECK: scf.for {{.*}} to %c2 step %c1 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>)
+// CHECK: scf.for {{.*}} to %c2 step %c1 iter_args({{.*}}) -> (vector<8xf32>) {
 // CHECK: %[[W:.+]] = vector.load {{.*}} : memref<48x256xi8>, vector<32xi8>
 // CHECK: %[[LO:.+]] = arith.andi %[[W]], %{{.+}} : vector<32xi8>
 // CHECK: %[[HI:.+]] = arith.shrui %[[W]], %{{.+}} : vector<32xi8>
@@ -35,12 +38,50 @@
 // CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%[[A0]],
 // CHECK: vector.load {{.*}} : memref<48x16xf16>, vector<8xf16>
 // CHECK: arith.extf {{.*}} : vector<8xf16> to vector<8xf32>
+// CHECK: %[[OFF:.+]] = vector.load %[[NS]]{{.*}} : memref<1x16xi32>, vector<8xi32>
+// CHECK: %[[SUM:.+]] = arith.addi %{{.+}}, %[[OFF]] : vector<8xi32>
 // CHECK: vector.load %[[DX]]{{.*}} : memref<1x16xf32>, vector<8xf32>
-// CHECK: arith.sitofp {{.*}} : vector<8xi32> to vector<8xf32>
+// CHECK: arith.sitofp %[[SUM]] : vector<8xi32> to vector<8xf32>
 // CHECK: vector.fma
-// CHECK: vector.load %[[CS]]{{.*}} : memref<1x16xf32>, vector<8xf32>
-// CHECK: vector.fma
-// CHECK: scf.yield
+// CHECK-NEXT: scf.yield
+// CHECK: vector.reduction <add>
+// CHECK-NEXT: memref.store
+//
+// x86-vnni-512: 64-byte weight loads and 512-bit vpdpbusd (2 loads per
+// super-block); the activations are stored with chunks 1 and 2 of every 4
+// swapped (offsets 0, 64, 32, 96, then 128, 192, 160, 224), so the low
+// nibbles' partners of one 64-byte load are contiguous; lanes j and j + 8
+// (block j) are folded before the scaling.
+// WIDE-LABEL: func.func @int4_k512
+// WIDE: %[[XQ:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x512xi8>
+// WIDE: %[[NS:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x16xi32>
+// WIDE: arith.addi %[[BASE:.+]], %c128 : index
+// WIDE-NEXT: vector.store {{.*}}, %[[XQ]]{{.*}} : memref<1x512xi8>, vector<4xi8>
+// WIDE: arith.addi %[[BASE]], %c192 : index
+// WIDE: arith.addi %[[BASE]], %c160 : index
+// WIDE: arith.addi %[[BASE]], %c224 : index
+// WIDE: vector.store %{{.+}}, %[[XQ]][%c0, %[[BASE]]] : memref<1x512xi8>, vector<4xi8>
+// WIDE: arith.addi %[[BASE]], %c64 : index
+// WIDE: arith.addi %[[BASE]], %c32 : index
+// WIDE: arith.addi %[[BASE]], %c96 : index
+// WIDE: arith.muli %{{.+}}, %c-8_i32 : i32
+// WIDE: scf.for {{.*}} to %c2 step %c1 iter_args({{.*}}) -> (vector<8xf32>)
+// WIDE: %[[W:.+]] = vector.load {{.*}} : memref<48x256xi8>, vector<64xi8>
+// WIDE: %[[LO:.+]] = arith.andi %[[W]], %{{.+}} : vector<64xi8>
+// WIDE: %[[HI:.+]] = arith.shrui %[[W]], %{{.+}} : vector<64xi8>
+// WIDE: %[[X0:.+]] = vector.load %[[XQ]]{{.*}} : memref<1x512xi8>, vector<64xi8>
+// WIDE: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.+}}, %[[LO]], %[[X0]]) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+// WIDE: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.+}}, %[[HI]],
+// WIDE: vector.load {{.*}} : memref<48x256xi8>, vector<64xi8>
+// WIDE-COUNT-2: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// WIDE: %[[ACC:.+]] = arith.addi {{.*}} : vector<16xi32>
+// WIDE-DAG: %[[LOW8:.+]] = vector.shuffle %[[ACC]], %[[ACC]] [0, 1, 2, 3, 4, 5, 6, 7]
+// WIDE-DAG: %[[HIGH8:.+]] = vector.shuffle %[[ACC]], %[[ACC]] [8, 9, 10, 11, 12, 13, 14, 15]
+// WIDE: arith.addi %[[LOW8]], %[[HIGH8]] : vector<8xi32>
+// WIDE: vector.load %[[NS]]{{.*}} : memref<1x16xi32>, vector<8xi32>
+// WIDE: arith.sitofp {{.*}} : vector<8xi32> to vector<8xf32>
+// WIDE: vector.fma
+// WIDE-NEXT: scf.yield
 func.func @int4_k512(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %pos: index {gemma4.arg = "position"}, %arena: memref<?xi8> {gemma4.arg = "kv_arena"}, %ctx: index {gemma4.arg = "context"}, %w: memref<?xi8> {gemma4.arg = "weights"}) -> tensor<1x48xf32> {
   %e = gemma4.weight "embed_tokens.weight" {offset = 0 : i64} : tensor<32x512xf32>
   %h = gemma4.embedding_lookup %e[%ids] {scale = 1.0 : f32} : (tensor<32x512xf32>, tensor<1xi32>) -> tensor<1x512xf32>

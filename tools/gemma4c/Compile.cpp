@@ -335,8 +335,12 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   po.bf16Activations = o.bf16;
   po.quant = o.quant;
   if (o.actQuant != "f32" && o.quant != "bf16") {
+    // 512-bit dot products halve the instructions per weight byte of the
+    // int4 rows, so more loads fit the out-of-order window of a
+    // bandwidth-bound decode; CPUs LLVM tunes for 256-bit vectors (Intel's
+    // AVX-512 cores, which down-clock on wide ops) keep 256-bit ones.
     if (targetHasFeatures(target, {"avx512vnni", "avx512vl"}))
-      po.intDot = "x86-vnni";
+      po.intDot = targetHasFeatures(target, {"prefer-256-bit"}) ? "x86-vnni" : "x86-vnni-512";
     else if (targetHasFeatures(target, {"neon", "dotprod"}))
       po.intDot = "arm-dotprod";
     else if (o.actQuant == "int8")

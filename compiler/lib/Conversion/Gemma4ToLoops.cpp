@@ -53,7 +53,9 @@ namespace {
 
 class FunctionLowering {
 public:
-  enum class IntDot { None, X86Vnni, ArmDotprod };
+  /// X86Vnni512: as X86Vnni, with interleaved int4 rows read 64 bytes per
+  /// load and dotted with 512-bit vpdpbusd (half the instructions per byte).
+  enum class IntDot { None, X86Vnni, X86Vnni512, ArmDotprod };
   FunctionLowering(func::FuncOp fn, bool bf16, IntDot intDot)
       : fn(fn), b(fn.getContext()), loc(fn.getLoc()), bf16(bf16), intDot(intDot) {}
   LogicalResult run();
@@ -237,14 +239,15 @@ private:
       return v;
     return arith::ExtFOp::create(b, loc, VectorType::get({8}, b.getF32Type()), v);
   }
-  /// Load l (0..3) of super-block sb of an interleaved int4 row: its 32
-  /// bytes split into low and high nibbles, each 4-byte lane j holding
-  /// elements of block j only (QuantLayout.h int4Interleaved).
+  /// Load l of super-block sb of an interleaved int4 row, `bytes` (32 or
+  /// 64) bytes at offset l * bytes, split into low and high nibbles; 4-byte
+  /// lane j of each 32 holds elements of block j only (QuantLayout.h
+  /// int4Interleaved).
   std::pair<Value, Value> interleavedNibbles(const QuantView &qv, ValueRange wPre, Value sb,
-                                             int64_t l) {
-    auto v32i8 = VectorType::get({32}, b.getI8Type());
+                                             int64_t l, int64_t bytes = 32) {
+    auto v32i8 = VectorType::get({bytes}, b.getI8Type());
     Value wv = vector::LoadOp::create(b, loc, v32i8, qv.data,
-                                      rowIdx(wPre, iadd(imul(sb, c(128)), c(32 * l))));
+                                      rowIdx(wPre, iadd(imul(sb, c(128)), c(bytes * l))));
     Value lo = arith::AndIOp::create(
         b, loc, wv, arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v32i8, int8_t(15))));
     Value hi = arith::ShRUIOp::create(
@@ -404,6 +407,9 @@ private:
   /// (QuantLayout.h activationSlot) for interleaved weights.
   struct QuantAct {
     Value q, d, cs;
+    /// Interleaved (int4) consumers only: -8 * sum(q) per block as i32, the
+    /// symmetric int4 offset (u - 8) folded into the integer dot product.
+    Value negSum8;
   };
   /// Keyed by (buffer, interleaved); valid within one op's lowering.
   llvm::DenseMap<std::pair<Value, unsigned>, QuantAct> actQuant;
@@ -435,13 +441,21 @@ private:
   }
   /// Stores v, elements e0..e0+15 of block bi of row `pre`, at their
   /// interleaved slots: runs of 4 at sb*256 + 32c + 4j (QuantLayout.h).
-  void storeInterleaved(Value v, Value dst, ValueRange pre, Value bi, int64_t e0) {
+  /// With `wide` (the int8 rows X86Vnni512 reads 64 bytes at a time), chunks
+  /// 1 and 2 of every 4 trade places, so the low-nibble partners of one
+  /// 64-byte weight load (chunks 4R, 4R+2) are contiguous, then the high
+  /// (4R+1, 4R+3).
+  void storeInterleaved(Value v, Value dst, ValueRange pre, Value bi, int64_t e0,
+                        bool wide = false) {
     Value base = iadd(imul(idiv(bi, c(8)), c(256)), imul(irem(bi, c(8)), c(4)));
     for (int64_t part = 0; part < 4; ++part) {
       Value run = vector::ExtractStridedSliceOp::create(b, loc, v, ArrayRef<int64_t>{part * 4},
                                                         ArrayRef<int64_t>{4}, ArrayRef<int64_t>{1});
       SmallVector<Value> idx(pre.begin(), pre.end());
-      idx.push_back(iadd(base, c(32 * (e0 / 4 + part))));
+      int64_t chunk = e0 / 4 + part;
+      if (wide)
+        chunk = (chunk & ~int64_t(3)) | ((chunk & 1) << 1) | ((chunk & 2) >> 1);
+      idx.push_back(iadd(base, c(32 * chunk)));
       vector::StoreOp::create(b, loc, run, dst, idx);
     }
   }
@@ -473,7 +487,8 @@ private:
 
   QuantAct quantizeActs(Value x, int64_t K, bool interleaved) {
     Type f32 = b.getF32Type(), i8 = b.getI8Type(), i32 = b.getI32Type();
-    QuantAct qa{allocLike(x, K, i8), allocLike(x, K / 32, f32), allocLike(x, K / 32, f32)};
+    QuantAct qa{allocLike(x, K, i8), allocLike(x, K / 32, f32), allocLike(x, K / 32, f32),
+                interleaved ? allocLike(x, K / 32, i32) : Value()};
     auto vi32 = VectorType::get({VL}, i32), vi8 = VectorType::get({VL}, i8);
     forEachBlock(x, K, [&](ValueRange pre, Value blk) {
       Value k0 = imul(blk, c(32)), k1 = iadd(k0, c(16));
@@ -490,7 +505,7 @@ private:
         Value qi = arith::FPToSIOp::create(b, loc, vi32, r);
         Value q8 = arith::TruncIOp::create(b, loc, vi8, qi);
         if (interleaved) {
-          storeInterleaved(q8, qa.q, pre, blk, e0);
+          storeInterleaved(q8, qa.q, pre, blk, e0, intDot == IntDot::X86Vnni512);
         } else {
           SmallVector<Value> idx(pre.begin(), pre.end());
           idx.push_back(k);
@@ -504,6 +519,9 @@ private:
       sIdx.push_back(blk);
       store(d, qa.d, sIdx);
       store(mul(d, arith::SIToFPOp::create(b, loc, f32, qsum)), qa.cs, sIdx);
+      if (interleaved)
+        store(imul(qsum, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(-8))), qa.negSum8,
+              sIdx);
     });
     return qa;
   }
@@ -582,10 +600,13 @@ private:
   /// lanes: one vpdpbusd (w unsigned), or two NEON sdot on the 16-byte
   /// halves (w signed; the callers' nibbles 0..15 are both).
   Value dot4(Value acc, Value w, Value x) {
-    auto v8i = VectorType::get({8}, b.getI32Type());
-    if (intDot == IntDot::X86Vnni)
-      return LLVM::CallIntrinsicOp::create(b, loc, v8i, b.getStringAttr("llvm.x86.avx512.vpdpbusd.256"),
-                                           ValueRange{acc, w, x})
+    auto accT = cast<VectorType>(acc.getType());
+    if (intDot == IntDot::X86Vnni || intDot == IntDot::X86Vnni512)
+      return LLVM::CallIntrinsicOp::create(
+                 b, loc, accT,
+                 b.getStringAttr(accT.getNumElements() == 16 ? "llvm.x86.avx512.vpdpbusd.512"
+                                                             : "llvm.x86.avx512.vpdpbusd.256"),
+                 ValueRange{acc, w, x})
           .getResult(0);
     auto v4i = VectorType::get({4}, b.getI32Type());
     auto half = [&](Value v, int64_t h, int64_t n) {
@@ -603,54 +624,64 @@ private:
   }
 
   /// The integer dot with an interleaved int4 weight: per super-block, four
-  /// 32-byte loads each give a low- and a high-nibble vector whose 4-byte
-  /// lane j belongs to block j, so vpdpbusd accumulates the 8 blocks' dot
-  /// products side by side in int32 lanes (several accumulators, to hide
-  /// the vpdpbusd latency); once per super-block they are converted and
-  /// scaled by the 8 block scales as one vector.
+  /// 32-byte loads (two 64-byte loads with X86Vnni512) each give a low- and
+  /// a high-nibble vector whose 4-byte lane j (mod 8) belongs to block j, so
+  /// vpdpbusd accumulates the 8 blocks' dot products side by side in int32
+  /// lanes (several accumulators, to hide the vpdpbusd latency); once per
+  /// super-block the lanes are folded to 8, the symmetric offset -8 sum(q)
+  /// is added as an integer, and the sums are converted and scaled by the 8
+  /// block scales as one vector.
   SmallVector<Value> interleavedIntRows(const QuantView &qv, ValueRange wPre, int64_t K,
                                         ArrayRef<XRow> xs, ArrayRef<QuantAct> qas) {
     Type f32 = b.getF32Type(), i8 = b.getI8Type(), i32 = b.getI32Type();
+    bool wide = intDot == IntDot::X86Vnni512;
+    int64_t bytes = wide ? 64 : 32, loads = 128 / bytes;
     auto v8f = VectorType::get({8}, f32), v8i = VectorType::get({8}, i32),
-         v32i8 = VectorType::get({32}, i8);
+         vAcc = VectorType::get({bytes / 4}, i32), vBytes = VectorType::get({bytes}, i8);
     size_t T = xs.size();
-    size_t NI = T == 1 ? 4 : 2; // int32 accumulators per row
+    size_t NI = T == 1 ? size_t(loads) : 2; // int32 accumulators per row
     bool sym = qv.attr.getSymmetric();
     Value zero8f = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8f, 0.0f));
-    Value zero8i = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8i, int32_t(0)));
-    SmallVector<Value> inits(2 * T, zero8f); // scaled sums, then corrections
+    Value zeroAcc = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vAcc, int32_t(0)));
+    // Scaled sums, then (asymmetric) the min corrections.
+    SmallVector<Value> inits(sym ? T : 2 * T, zero8f);
     auto accs = reduceStep(c(0), c(K / 256), c(1), inits, [&](Value sb, ValueRange acc) {
-      SmallVector<Value> ai(T * NI, zero8i);
-      for (int64_t r = 0; r < 4; ++r) {
-        auto [lo, hi] = interleavedNibbles(qv, wPre, sb, r);
+      SmallVector<Value> ai(T * NI, zeroAcc);
+      for (int64_t r = 0; r < loads; ++r) {
+        auto [lo, hi] = interleavedNibbles(qv, wPre, sb, r, bytes);
         for (int64_t h = 0; h < 2; ++h)
           for (size_t t = 0; t < T; ++t) {
             Value xq = vector::LoadOp::create(
-                b, loc, v32i8, qas[t].q,
-                rowIdx(xs[t].pre, iadd(imul(sb, c(256)), c(64 * r + 32 * h))));
+                b, loc, vBytes, qas[t].q,
+                rowIdx(xs[t].pre, iadd(imul(sb, c(256)), c(2 * bytes * r + bytes * h))));
             size_t a = t * NI + static_cast<size_t>(2 * r + h) % NI;
             ai[a] = dot4(ai[a], h ? hi : lo, xq);
           }
       }
       Value b0 = imul(sb, c(8));
       Value sw8 = load8(qv.scales, wPre, b0);
-      Value mw8 = sym ? sw8 : load8(qv.mins, wPre, b0); // sym: -8 applied at the end
       SmallVector<Value> next(acc.begin(), acc.end());
       for (size_t t = 0; t < T; ++t) {
         Value sum = ai[t * NI];
         for (size_t u = 1; u < NI; ++u)
           sum = arith::AddIOp::create(b, loc, sum, ai[t * NI + u]);
+        if (wide) // lanes j and j + 8 hold block j
+          sum = arith::AddIOp::create(
+              b, loc, vector::ShuffleOp::create(b, loc, sum, sum, ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7}),
+              vector::ShuffleOp::create(b, loc, sum, sum, ArrayRef<int64_t>{8, 9, 10, 11, 12, 13, 14, 15}));
+        if (sym)
+          sum = arith::AddIOp::create(
+              b, loc, sum, vector::LoadOp::create(b, loc, v8i, qas[t].negSum8, rowIdx(xs[t].pre, b0)));
         Value s8 = arith::MulFOp::create(b, loc, sw8, load8(qas[t].d, xs[t].pre, b0), fm());
         next[t] = vfma(arith::SIToFPOp::create(b, loc, v8f, sum), s8, next[t]);
-        next[T + t] = vfma(mw8, load8(qas[t].cs, xs[t].pre, b0), next[T + t]);
+        if (!sym)
+          next[T + t] = vfma(load8(qv.mins, wPre, b0), load8(qas[t].cs, xs[t].pre, b0), next[T + t]);
       }
       return next;
     });
     SmallVector<Value> out;
-    for (size_t t = 0; t < T; ++t) {
-      Value r = vreduce(accs[t]), corr = vreduce(accs[T + t]);
-      out.push_back(sym ? sub(r, mul(cf(8.0), corr)) : add(r, corr));
-    }
+    for (size_t t = 0; t < T; ++t)
+      out.push_back(sym ? vreduce(accs[t]) : add(vreduce(accs[t]), vreduce(accs[T + t])));
     return out;
   }
 
@@ -679,7 +710,7 @@ private:
     size_t T = xs.size();
     bool int8 = qv.attr.getBits() == 8, sym = qv.attr.getSymmetric();
     // int8 weights enter vpdpbusd as q + 128 (unsigned); sdot takes q as is.
-    double int8Offset = intDot == IntDot::X86Vnni ? 128.0 : 0.0;
+    double int8Offset = intDot == IntDot::ArmDotprod ? 0.0 : 128.0;
     int64_t nBlocks = K / 32;
     Value zero8f = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8f, 0.0f));
     Value zero8i = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8i, int32_t(0)));
@@ -1731,11 +1762,13 @@ struct Gemma4ToLoopsPass : mlir::gemma4::impl::Gemma4ToLoopsBase<Gemma4ToLoopsPa
       idot = FunctionLowering::IntDot::None;
     else if (intDot == "x86-vnni")
       idot = FunctionLowering::IntDot::X86Vnni;
+    else if (intDot == "x86-vnni-512")
+      idot = FunctionLowering::IntDot::X86Vnni512;
     else if (intDot == "arm-dotprod")
       idot = FunctionLowering::IntDot::ArmDotprod;
     else {
       getOperation().emitError() << "convert-gemma4-to-loops: unknown int-dot '" << intDot
-                                 << "' (expected none, x86-vnni or arm-dotprod)";
+                                 << "' (expected none, x86-vnni, x86-vnni-512 or arm-dotprod)";
       return signalPassFailure();
     }
     SmallVector<func::FuncOp> fns;

@@ -63,8 +63,10 @@ def Gemma4ToLoops : Pass<"convert-gemma4-to-loops", "ModuleOp"> {
     Option<"intDot", "int-dot", "std::string", "\"none\"",
            "integer dot products for quantized weights: none (activations stay "
            "f32, weights are widened in registers), x86-vnni (activations "
-           "quantized to int8 per 32-element block, AVX-512 VNNI vpdpbusd) or "
-           "arm-dotprod (the same with AArch64 NEON sdot)">
+           "quantized to int8 per 32-element block, AVX-512 VNNI vpdpbusd), "
+           "x86-vnni-512 (the same, interleaved int4 rows read 64 bytes per "
+           "load with 512-bit vpdpbusd) or arm-dotprod (the same with AArch64 "
+           "NEON sdot)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
