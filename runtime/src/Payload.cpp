@@ -292,6 +292,9 @@ MappedRegion MappedRegion::anonymous(uint64_t size, const std::string &what) {
   if (p == MAP_FAILED)
     throw Error("cannot allocate " + what + " of " + std::to_string(size) +
                 " bytes: " + errnoText());
+#ifdef MADV_HUGEPAGE
+  ::madvise(p, r.mapSize_, MADV_HUGEPAGE); // advice only: no huge pages is fine
+#endif
   r.map_ = p;
   r.data_ = static_cast<const uint8_t *>(p);
   return r;

@@ -131,6 +131,10 @@ double prepareWeights(const Options &o, Payload &payload) {
   return secs;
 }
 
+const char *weightsSource(const Payload &payload) {
+  return payload.randomWeights() ? "random" : "mapped";
+}
+
 void printRandomWeightsStats(const Payload &payload, double fillSeconds) {
   if (payload.randomWeights())
     std::fprintf(stderr, "random weights: %llu bytes (seed %llu) filled in %.3f s\n",
@@ -244,9 +248,9 @@ int runChat(const Options &o, Payload &payload, EntryPoints entry, TextCodec &co
   Output out{o.printIds, &codec, o.showSpecial};
   const bool tty = ::isatty(STDIN_FILENO);
   if (o.stats)
-    std::fprintf(stderr, "load: %.3f s (threads %d, context %lld, KV cache %llu bytes)\n",
+    std::fprintf(stderr, "load: %.3f s (threads %d, context %lld, KV cache %llu bytes, weights %s)\n",
                  seconds(tLoad, Clock::now()), globalThreadPool().size(), (long long)ctx,
-                 (unsigned long long)session.arena().size());
+                 (unsigned long long)session.arena().size(), weightsSource(payload));
   if (o.stats)
     printRandomWeightsStats(payload, fillSeconds);
   if (tty)
@@ -483,9 +487,9 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
 
   if (o.stats) {
     double pf = seconds(tPrefill, tPrefillEnd);
-    std::fprintf(stderr, "load: %.3f s (threads %d, context %lld, KV cache %llu bytes)\n",
+    std::fprintf(stderr, "load: %.3f s (threads %d, context %lld, KV cache %llu bytes, weights %s)\n",
                  seconds(tLoad, tPrefill), globalThreadPool().size(), (long long)ctx,
-                 (unsigned long long)session.arena().size());
+                 (unsigned long long)session.arena().size(), weightsSource(*payload));
     printRandomWeightsStats(*payload, fillSeconds);
     std::fprintf(stderr, "prefill: %lld tokens in %.3f s (%.2f tokens/s)\n", (long long)P, pf,
                  pf > 0 ? double(P) / pf : 0.0);
