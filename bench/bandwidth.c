@@ -2,9 +2,9 @@
  * than the caches with 1..N threads and reports the best read bandwidth
  * (GB/s) as JSON. Reading is what decode does (every weight once per token).
  * The buffer is advised for transparent huge pages, as the model binaries'
- * weights are (--random-weights, --load=copy): with 4 KiB pages the TLB
- * misses cost 10-20% of the bandwidth in a VM, and the roofline would sit
- * below what decode can reach.
+ * --random-weights memory is: with 4 KiB pages the TLB misses cost 10-20% of
+ * the bandwidth in a VM, and the roofline would sit below what decode can
+ * reach.
  *   bandwidth [--mb 1024] [--threads N] [--reps 5] */
 #define _GNU_SOURCE
 #include <immintrin.h>

@@ -195,9 +195,7 @@ private:
   Value vsplat(Value scalar) { return vector::BroadcastOp::create(b, loc, vf32(), scalar); }
   Value vfma(Value a, Value x, Value acc) { return vector::FMAOp::create(b, loc, a, x, acc); }
   Value vload(Value m, ValueRange pre, Value k, Type elem) {
-    SmallVector<Value> idx(pre.begin(), pre.end());
-    idx.push_back(k);
-    return vector::LoadOp::create(b, loc, VectorType::get({VL}, elem), m, idx);
+    return vector::LoadOp::create(b, loc, VectorType::get({VL}, elem), m, rowIdx(pre, k));
   }
   /// 16 weights at (pre.., k) widened to f32 (plain float weights).
   Value vloadWeight(Value w, ValueRange pre, Value k) {
@@ -254,6 +252,10 @@ private:
         b, loc, wv, arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v32i8, int8_t(4))));
     return {lo, hi};
   }
+  /// Whether interleaved int4 rows are read 64 bytes per load (X86Vnni512):
+  /// the int8 activation order (storeInterleaved) and the reader
+  /// (interleavedIntRows) must agree.
+  bool wideDot() const { return intDot == IntDot::X86Vnni512; }
   /// An activation row: x[pre.., 0..K).
   struct XRow {
     Value mem;
@@ -451,12 +453,10 @@ private:
     for (int64_t part = 0; part < 4; ++part) {
       Value run = vector::ExtractStridedSliceOp::create(b, loc, v, ArrayRef<int64_t>{part * 4},
                                                         ArrayRef<int64_t>{4}, ArrayRef<int64_t>{1});
-      SmallVector<Value> idx(pre.begin(), pre.end());
       int64_t chunk = e0 / 4 + part;
       if (wide)
         chunk = (chunk & ~int64_t(3)) | ((chunk & 1) << 1) | ((chunk & 2) >> 1);
-      idx.push_back(iadd(base, c(32 * chunk)));
-      vector::StoreOp::create(b, loc, run, dst, idx);
+      vector::StoreOp::create(b, loc, run, dst, rowIdx(pre, iadd(base, c(32 * chunk))));
     }
   }
 
@@ -505,18 +505,15 @@ private:
         Value qi = arith::FPToSIOp::create(b, loc, vi32, r);
         Value q8 = arith::TruncIOp::create(b, loc, vi8, qi);
         if (interleaved) {
-          storeInterleaved(q8, qa.q, pre, blk, e0, intDot == IntDot::X86Vnni512);
+          storeInterleaved(q8, qa.q, pre, blk, e0, wideDot());
         } else {
-          SmallVector<Value> idx(pre.begin(), pre.end());
-          idx.push_back(k);
-          vector::StoreOp::create(b, loc, q8, qa.q, idx);
+          vector::StoreOp::create(b, loc, q8, qa.q, rowIdx(pre, k));
         }
         return qi;
       };
       Value qs = arith::AddIOp::create(b, loc, quant(x0, k0, 0), quant(x1, k1, 16));
       Value qsum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, qs);
-      SmallVector<Value> sIdx(pre.begin(), pre.end());
-      sIdx.push_back(blk);
+      SmallVector<Value> sIdx = rowIdx(pre, blk);
       store(d, qa.d, sIdx);
       store(mul(d, arith::SIToFPOp::create(b, loc, f32, qsum)), qa.cs, sIdx);
       if (interleaved)
@@ -634,7 +631,7 @@ private:
   SmallVector<Value> interleavedIntRows(const QuantView &qv, ValueRange wPre, int64_t K,
                                         ArrayRef<XRow> xs, ArrayRef<QuantAct> qas) {
     Type f32 = b.getF32Type(), i8 = b.getI8Type(), i32 = b.getI32Type();
-    bool wide = intDot == IntDot::X86Vnni512;
+    bool wide = wideDot();
     int64_t bytes = wide ? 64 : 32, loads = 128 / bytes;
     auto v8f = VectorType::get({8}, f32), v8i = VectorType::get({8}, i32),
          vAcc = VectorType::get({bytes / 4}, i32), vBytes = VectorType::get({bytes}, i8);
@@ -660,6 +657,7 @@ private:
       }
       Value b0 = imul(sb, c(8));
       Value sw8 = load8(qv.scales, wPre, b0);
+      Value mw8 = sym ? Value() : load8(qv.mins, wPre, b0);
       SmallVector<Value> next(acc.begin(), acc.end());
       for (size_t t = 0; t < T; ++t) {
         Value sum = ai[t * NI];
@@ -675,7 +673,7 @@ private:
         Value s8 = arith::MulFOp::create(b, loc, sw8, load8(qas[t].d, xs[t].pre, b0), fm());
         next[t] = vfma(arith::SIToFPOp::create(b, loc, v8f, sum), s8, next[t]);
         if (!sym)
-          next[T + t] = vfma(load8(qv.mins, wPre, b0), load8(qas[t].cs, xs[t].pre, b0), next[T + t]);
+          next[T + t] = vfma(mw8, load8(qas[t].cs, xs[t].pre, b0), next[T + t]);
       }
       return next;
     });
