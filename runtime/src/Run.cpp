@@ -10,6 +10,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <dlfcn.h>
+#include <elf.h>
+#include <unordered_map>
+#include <vector>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -133,6 +138,92 @@ double prepareWeights(const Options &o, Payload &payload) {
 
 const char *weightsSource(const Payload &payload) {
   return payload.randomWeights() ? "random" : "mapped";
+}
+
+/// Function symbols of this executable (its .symtab), by offset from the
+/// load base; empty when the file cannot be read or has been stripped.
+std::unordered_map<uintptr_t, std::string> ownFunctionSymbols() {
+  std::unordered_map<uintptr_t, std::string> out;
+  FILE *f = std::fopen("/proc/self/exe", "rb");
+  if (!f)
+    return out;
+  std::vector<char> img;
+  char chunk[1 << 16];
+  for (size_t n; (n = std::fread(chunk, 1, sizeof chunk, f)) > 0;)
+    img.insert(img.end(), chunk, chunk + n);
+  std::fclose(f);
+  auto in = [&](uint64_t off, uint64_t len) { return off <= img.size() && len <= img.size() - off; };
+  if (!in(0, sizeof(Elf64_Ehdr)) || std::memcmp(img.data(), ELFMAG, SELFMAG) != 0 ||
+      img[EI_CLASS] != ELFCLASS64)
+    return out;
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, img.data(), sizeof eh);
+  if (eh.e_shentsize != sizeof(Elf64_Shdr) || !in(eh.e_shoff, uint64_t(eh.e_shnum) * sizeof(Elf64_Shdr)))
+    return out;
+  std::vector<Elf64_Shdr> sh(eh.e_shnum);
+  std::memcpy(sh.data(), img.data() + eh.e_shoff, sh.size() * sizeof(Elf64_Shdr));
+  for (const Elf64_Shdr &s : sh) {
+    if (s.sh_type != SHT_SYMTAB || s.sh_link >= sh.size() || !in(s.sh_offset, s.sh_size))
+      continue;
+    const Elf64_Shdr &str = sh[s.sh_link];
+    if (!in(str.sh_offset, str.sh_size))
+      continue;
+    for (uint64_t i = 0; i + sizeof(Elf64_Sym) <= s.sh_size; i += sizeof(Elf64_Sym)) {
+      Elf64_Sym sym;
+      std::memcpy(&sym, img.data() + s.sh_offset + i, sizeof sym);
+      if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_name >= str.sh_size)
+        continue;
+      const char *name = img.data() + str.sh_offset + sym.st_name;
+      out[uintptr_t(sym.st_value)] = std::string(name, strnlen(name, str.sh_size - sym.st_name));
+    }
+  }
+  return out;
+}
+
+/// GEMMA4RT_PROFILE: where decode time went, per generated body function
+/// (named by its offset in the executable: `nm -C <binary>` names it).
+void printDecodeProfile(int64_t calls, double seconds, size_t limit) {
+  auto entries = globalThreadPool().profile();
+  if (calls <= 0 || seconds <= 0)
+    return;
+  ProfileEntry all;
+  for (auto &[fn, e] : entries) {
+    all.calls += e.calls;
+    all.parallel += e.parallel;
+    all.ns += e.ns;
+    all.waitNs += e.waitNs;
+  }
+  std::fprintf(stderr,
+               "profile: %lld decode calls, %.0f us/token; %.1f body calls/token (%.1f in "
+               "parallel), %.0f us/token in them (%.0f%%), %.0f us/token of it waiting for "
+               "other threads\n",
+               (long long)calls, seconds * 1e6 / double(calls), double(all.calls) / double(calls),
+               double(all.parallel) / double(calls), double(all.ns) * 1e-3 / double(calls),
+               100.0 * double(all.ns) * 1e-9 / seconds, double(all.waitNs) * 1e-3 / double(calls));
+  std::sort(entries.begin(), entries.end(),
+            [](const auto &a, const auto &b) { return a.second.ns > b.second.ns; });
+  auto symbols = ownFunctionSymbols();
+  auto fmtHex = [](uintptr_t v) {
+    char t[32];
+    std::snprintf(t, sizeof t, "%llx", (unsigned long long)v);
+    return std::string(t);
+  };
+  for (size_t i = 0; i < entries.size() && i < limit; ++i) {
+    const auto &[fn, e] = entries[i];
+    Dl_info info{};
+    uintptr_t off = fn;
+    if (dladdr(reinterpret_cast<void *>(fn), &info) && info.dli_fbase)
+      off = fn - reinterpret_cast<uintptr_t>(info.dli_fbase);
+    std::string name = "0x" + fmtHex(off);
+    if (auto it = symbols.find(off); it != symbols.end())
+      name = it->second;
+    if (name.size() > 7 && name.ends_with("__tramp"))
+      name.resize(name.size() - 7);
+    std::fprintf(stderr, "profile: %8.1f us/token %5.1f calls/token %8.2f us/call wait %4.1f%%  %s\n",
+                 double(e.ns) * 1e-3 / double(calls), double(e.calls) / double(calls),
+                 double(e.ns) * 1e-3 / double(e.calls), e.ns ? 100.0 * double(e.waitNs) / double(e.ns) : 0.0,
+                 name.c_str());
+  }
 }
 
 void printRandomWeightsStats(const Payload &payload, double fillSeconds) {
@@ -475,9 +566,15 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
   const bool idsOut = generate && !textOut;
   Output out{idsOut, textOut ? codec.get() : nullptr, o.showSpecial};
   Reply r;
+  const char *profileEnv = std::getenv("GEMMA4RT_PROFILE");
+  const bool profile = profileEnv && *profileEnv && std::strcmp(profileEnv, "0") != 0;
+  if (profile)
+    globalThreadPool().setProfiling(true);
   if (K > 0)
     r = generateReply(session, sampler, logits, history, K, stops, out,
                       o.dumpDecodeLogits ? dump.get() : nullptr);
+  if (profile)
+    globalThreadPool().setProfiling(false);
   if (dump)
     dump->finish();
   if (idsOut || (textOut && r.generated > 0)) {
@@ -485,6 +582,9 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
     std::fflush(stdout);
   }
 
+  if (profile)
+    printDecodeProfile(r.decodeCalls, r.decodeTime,
+                       std::strcmp(profileEnv, "all") == 0 ? SIZE_MAX : 25);
   if (o.stats) {
     double pf = seconds(tPrefill, tPrefillEnd);
     std::fprintf(stderr, "load: %.3f s (threads %d, context %lld, KV cache %llu bytes, weights %s)\n",

@@ -3,7 +3,7 @@
 // Persistent workers (threads - 1 of them; the calling thread is the last
 // participant). A parallel_for publishes a job, wakes the workers (they spin
 // briefly after each job, then sleep on a futex), and every participant claims
-// chunks of >= grain iterations (about 2 per participant) from a shared
+// chunks of >= grain iterations (about 4 per participant) from a shared
 // counter until none is left; the caller returns when all chunks are done,
 // without waiting for workers that took none. No thread is created per call. Calls from inside a body (nesting) or from a
 // second thread while one runs execute serially on the caller.
@@ -16,11 +16,21 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
+#include <vector>
 
 namespace gemma4rt {
 
 /// CPUs this process may run on (sched_getaffinity), at least 1.
 int defaultThreadCount();
+
+/// Time spent in one body function's parallel_for calls (GEMMA4RT_PROFILE).
+struct ProfileEntry {
+  int64_t calls = 0;    ///< top-level calls
+  int64_t parallel = 0; ///< of them, run by several participants
+  int64_t ns = 0;       ///< wall time of the calls, as the caller sees it
+  int64_t waitNs = 0;   ///< of it, the caller waiting for others' chunks
+};
 
 class ThreadPool {
 public:
@@ -31,6 +41,10 @@ public:
   ThreadPool &operator=(const ThreadPool &) = delete;
 
   int size() const;
+  /// Starts (clearing what was recorded) or stops recording top-level calls.
+  void setProfiling(bool on);
+  /// What was recorded, keyed by body function address.
+  std::vector<std::pair<uintptr_t, ProfileEntry>> profile() const;
   void parallelFor(gemma4rt_body_fn body, void *ctx, int64_t n, int64_t grain);
 
   template <typename F> void parallelFor(int64_t n, int64_t grain, F &&f) {
