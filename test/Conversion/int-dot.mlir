@@ -13,10 +13,10 @@
 // bytes at stride 32). Per super-block, each 32-byte weight load splits into
 // low and high nibbles whose 4-byte lane j belongs to block j, and vpdpbusd
 // accumulates the 8 blocks side by side in int32 lanes (4 accumulators in
-// decode, chained across the 4 loads); the symmetric offset enters as the
-// integer -8 * sum(q) per block (stored with the quantized activations);
-// then one conversion and one FMA with the 8 block scales (f16 scales x
-// activation scales) as a vector.
+// decode, chained across the 4 loads); the symmetric offset is the first
+// accumulator's initial value, the integer -8 * sum(q) per block (stored
+// with the quantized activations); then one conversion and one FMA with the
+// 8 block scales (f16 scales x activation scales) as a vector.
 // CHECK-LABEL: func.func @int4_k512
 // CHECK: %[[XQ:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x512xi8>
 // CHECK: %[[DX:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x16xf32>
@@ -27,21 +27,22 @@
 // CHECK-COUNT-4: vector.store {{.*}}, %[[XQ]]{{.*}} : memref<1x512xi8>, vector<4xi8>
 // CHECK: scf.parallel
 // CHECK: scf.for {{.*}} to %c2 step %c1 iter_args({{.*}}) -> (vector<8xf32>) {
+// CHECK: %[[OFF:.+]] = vector.load %[[NS]]{{.*}} : memref<1x16xi32>, vector<8xi32>
 // CHECK: %[[W:.+]] = vector.load {{.*}} : memref<48x256xi8>, vector<32xi8>
 // CHECK: %[[LO:.+]] = arith.andi %[[W]], %{{.+}} : vector<32xi8>
 // CHECK: %[[HI:.+]] = arith.shrui %[[W]], %{{.+}} : vector<32xi8>
 // CHECK: %[[X0:.+]] = vector.load %[[XQ]]{{.*}} : memref<1x512xi8>, vector<32xi8>
-// CHECK: %[[A0:.+]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%{{.+}}, %[[LO]], %[[X0]]) : (vector<8xi32>, vector<32xi8>, vector<32xi8>) -> vector<8xi32>
+// CHECK: %[[A0:.+]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%[[OFF]], %[[LO]], %[[X0]]) : (vector<8xi32>, vector<32xi8>, vector<32xi8>) -> vector<8xi32>
 // CHECK: %[[X1:.+]] = vector.load %[[XQ]]{{.*}} : memref<1x512xi8>, vector<32xi8>
 // CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%{{.+}}, %[[HI]], %[[X1]])
 // CHECK-COUNT-2: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"
 // CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%[[A0]],
 // CHECK: vector.load {{.*}} : memref<48x16xf16>, vector<8xf16>
 // CHECK: arith.extf {{.*}} : vector<8xf16> to vector<8xf32>
-// CHECK: %[[OFF:.+]] = vector.load %[[NS]]{{.*}} : memref<1x16xi32>, vector<8xi32>
-// CHECK: %[[SUM:.+]] = arith.addi %{{.+}}, %[[OFF]] : vector<8xi32>
+// CHECK-COUNT-3: arith.addi %{{.+}}, %{{.+}} : vector<8xi32>
+// CHECK-NOT: %[[NS]]
 // CHECK: vector.load %[[DX]]{{.*}} : memref<1x16xf32>, vector<8xf32>
-// CHECK: arith.sitofp %[[SUM]] : vector<8xi32> to vector<8xf32>
+// CHECK: arith.sitofp %{{.+}} : vector<8xi32> to vector<8xf32>
 // CHECK: vector.fma
 // CHECK-NEXT: scf.yield
 // CHECK: vector.reduction <add>
@@ -50,11 +51,13 @@
 // x86-vnni-512: 64-byte weight loads and 512-bit vpdpbusd (2 loads per
 // super-block); the activations are stored with chunks 1 and 2 of every 4
 // swapped (offsets 0, 64, 32, 96, then 128, 192, 160, 224), so the low
-// nibbles' partners of one 64-byte load are contiguous; lanes j and j + 8
-// (block j) are folded before the scaling.
+// nibbles' partners of one 64-byte load are contiguous; of the two
+// accumulator chains per super-block, one starts at the 16-lane offsets
+// (-4 * sum(q) in both lanes of block j); lanes j and j + 8 are folded
+// before the scaling.
 // WIDE-LABEL: func.func @int4_k512
 // WIDE: %[[XQ:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x512xi8>
-// WIDE: %[[NS:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x16xi32>
+// WIDE: %[[NS:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x32xi32>
 // WIDE: arith.addi %[[BASE:.+]], %c128 : index
 // WIDE-NEXT: vector.store {{.*}}, %[[XQ]]{{.*}} : memref<1x512xi8>, vector<4xi8>
 // WIDE: arith.addi %[[BASE]], %c192 : index
@@ -64,21 +67,23 @@
 // WIDE: arith.addi %[[BASE]], %c64 : index
 // WIDE: arith.addi %[[BASE]], %c32 : index
 // WIDE: arith.addi %[[BASE]], %c96 : index
-// WIDE: arith.muli %{{.+}}, %c-8_i32 : i32
+// WIDE: arith.muli %{{.+}}, %c-4_i32 : i32
 // WIDE: scf.for {{.*}} to %c2 step %c1 iter_args({{.*}}) -> (vector<8xf32>)
+// WIDE: %[[OFF:.+]] = vector.load %[[NS]]{{.*}} : memref<1x32xi32>, vector<16xi32>
 // WIDE: %[[W:.+]] = vector.load {{.*}} : memref<48x256xi8>, vector<64xi8>
 // WIDE: %[[LO:.+]] = arith.andi %[[W]], %{{.+}} : vector<64xi8>
 // WIDE: %[[HI:.+]] = arith.shrui %[[W]], %{{.+}} : vector<64xi8>
 // WIDE: %[[X0:.+]] = vector.load %[[XQ]]{{.*}} : memref<1x512xi8>, vector<64xi8>
-// WIDE: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.+}}, %[[LO]], %[[X0]]) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
-// WIDE: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.+}}, %[[HI]],
+// WIDE: %[[A0:.+]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%[[OFF]], %[[LO]], %[[X0]]) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+// WIDE: %[[A1:.+]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.+}}, %[[HI]],
 // WIDE: vector.load {{.*}} : memref<48x256xi8>, vector<64xi8>
-// WIDE-COUNT-2: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
-// WIDE: %[[ACC:.+]] = arith.addi {{.*}} : vector<16xi32>
+// WIDE: %[[A2:.+]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%[[A0]],
+// WIDE: %[[A3:.+]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%[[A1]],
+// WIDE: %[[ACC:.+]] = arith.addi %[[A2]], %[[A3]] : vector<16xi32>
 // WIDE-DAG: %[[LOW8:.+]] = vector.shuffle %[[ACC]], %[[ACC]] [0, 1, 2, 3, 4, 5, 6, 7]
 // WIDE-DAG: %[[HIGH8:.+]] = vector.shuffle %[[ACC]], %[[ACC]] [8, 9, 10, 11, 12, 13, 14, 15]
 // WIDE: arith.addi %[[LOW8]], %[[HIGH8]] : vector<8xi32>
-// WIDE: vector.load %[[NS]]{{.*}} : memref<1x16xi32>, vector<8xi32>
+// WIDE-NOT: %[[NS]]
 // WIDE: arith.sitofp {{.*}} : vector<8xi32> to vector<8xf32>
 // WIDE: vector.fma
 // WIDE-NEXT: scf.yield

@@ -51,13 +51,21 @@ using namespace mlir::gemma4;
 
 namespace {
 
+/// Elements of an elementwise op worth a fork-join: a decode step's vectors
+/// (a few thousand elements, about a microsecond on one core) stay on the
+/// caller; prefill's and the logits' are split.
+constexpr int64_t kElementGrain = 16384;
+/// The grain of a loop whose iterations each touch a row of `n` elements
+/// with elementwise work (norms, RoPE, copies).
+constexpr int64_t rowGrain(int64_t n) { return std::max<int64_t>(1, kElementGrain / std::max<int64_t>(n, 1)); }
+
 class FunctionLowering {
 public:
   /// X86Vnni512: as X86Vnni, with interleaved int4 rows read 64 bytes per
   /// load and dotted with 512-bit vpdpbusd (half the instructions per byte).
   enum class IntDot { None, X86Vnni, X86Vnni512, ArmDotprod };
   FunctionLowering(func::FuncOp fn, bool bf16, IntDot intDot)
-      : fn(fn), b(fn.getContext()), loc(fn.getLoc()), bf16(bf16), intDot(intDot) {}
+      : fn(fn), b(fn.getContext()), loc(fn.getLoc()), fnLoc(fn.getLoc()), bf16(bf16), intDot(intDot) {}
   LogicalResult run();
 
 private:
@@ -104,12 +112,38 @@ private:
     body(f.getInductionVar());
   }
   template <typename F> void loop(Value ub, F body) { loop(c(0), ub, body); }
-  template <typename F> void parallel(ArrayRef<Value> ubs, F body) {
-    SmallVector<Value> lbs(ubs.size(), c(0)), steps(ubs.size(), c(1));
-    auto p = scf::ParallelOp::create(b, loc, lbs, ubs, steps);
+  /// A parallel loop nest. `grain`: the fewest iterations worth handing to
+  /// another thread (the outlined body's `gemma4.grain`); cheap bodies, e.g.
+  /// one element of an elementwise op, set it so a decode step's small
+  /// vectors run on the caller instead of paying a fork-join.
+  /// Dimensions of extent 1 (a decode step's token) are dropped here, not
+  /// left to the canonicalizer, which rebuilds the loop without its
+  /// attributes.
+  template <typename F> void parallel(ArrayRef<Value> ubs, F body, int64_t grain = 1) {
+    SmallVector<Value> kept;
+    for (Value ub : ubs)
+      if (std::optional<int64_t> n = getConstantIntValue(ub); !n || *n != 1)
+        kept.push_back(ub);
+    SmallVector<Value> ivs(ubs.size(), Value());
+    auto fill = [&](ValueRange loopIvs) {
+      for (size_t i = 0, k = 0; i < ubs.size(); ++i) {
+        std::optional<int64_t> n = getConstantIntValue(ubs[i]);
+        ivs[i] = n && *n == 1 ? c(0) : loopIvs[k++];
+      }
+    };
+    if (kept.empty()) {
+      fill({});
+      body(ValueRange(ivs));
+      return;
+    }
+    SmallVector<Value> lbs(kept.size(), c(0)), steps(kept.size(), c(1));
+    auto p = scf::ParallelOp::create(b, loc, lbs, kept, steps);
+    if (grain > 1)
+      p->setAttr(kGrainAttr, b.getI64IntegerAttr(grain));
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPoint(p.getBody()->getTerminator());
-    body(p.getInductionVars());
+    fill(p.getInductionVars());
+    body(ValueRange(ivs));
   }
   /// Sequential reduction carrying `inits`; body returns the new values.
   template <typename F>
@@ -410,7 +444,10 @@ private:
   struct QuantAct {
     Value q, d, cs;
     /// Interleaved (int4) consumers only: -8 * sum(q) per block as i32, the
-    /// symmetric int4 offset (u - 8) folded into the integer dot product.
+    /// symmetric int4 offset (u - 8) folded into the integer dot product
+    /// (the initial value of the block's int32 lane). With wideDot(), 16
+    /// lanes per super-block, lanes j and j + 8 holding -4 * sum(q) of
+    /// block j each.
     Value negSum8;
   };
   /// Keyed by (buffer, interleaved); valid within one op's lowering.
@@ -487,8 +524,9 @@ private:
 
   QuantAct quantizeActs(Value x, int64_t K, bool interleaved) {
     Type f32 = b.getF32Type(), i8 = b.getI8Type(), i32 = b.getI32Type();
+    bool wide = interleaved && wideDot();
     QuantAct qa{allocLike(x, K, i8), allocLike(x, K / 32, f32), allocLike(x, K / 32, f32),
-                interleaved ? allocLike(x, K / 32, i32) : Value()};
+                interleaved ? allocLike(x, wide ? K / 16 : K / 32, i32) : Value()};
     auto vi32 = VectorType::get({VL}, i32), vi8 = VectorType::get({VL}, i8);
     forEachBlock(x, K, [&](ValueRange pre, Value blk) {
       Value k0 = imul(blk, c(32)), k1 = iadd(k0, c(16));
@@ -516,9 +554,17 @@ private:
       SmallVector<Value> sIdx = rowIdx(pre, blk);
       store(d, qa.d, sIdx);
       store(mul(d, arith::SIToFPOp::create(b, loc, f32, qsum)), qa.cs, sIdx);
-      if (interleaved)
+      if (wide) {
+        // Both lanes of block j (j and j + 8 of the super-block's 16) start
+        // at -4 sum(q); the lane fold adds them to -8 sum(q).
+        Value half = imul(qsum, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(-4)));
+        Value lane = iadd(imul(idiv(blk, c(8)), c(16)), irem(blk, c(8)));
+        store(half, qa.negSum8, rowIdx(pre, lane));
+        store(half, qa.negSum8, rowIdx(pre, iadd(lane, c(8))));
+      } else if (interleaved) {
         store(imul(qsum, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(-8))), qa.negSum8,
               sIdx);
+      }
     });
     return qa;
   }
@@ -644,6 +690,11 @@ private:
     SmallVector<Value> inits(sym ? T : 2 * T, zero8f);
     auto accs = reduceStep(c(0), c(K / 256), c(1), inits, [&](Value sb, ValueRange acc) {
       SmallVector<Value> ai(T * NI, zeroAcc);
+      Value b0 = imul(sb, c(8));
+      if (sym) // the symmetric offset -8 sum(q) starts the block's lane
+        for (size_t t = 0; t < T; ++t)
+          ai[t * NI] = vector::LoadOp::create(b, loc, vAcc, qas[t].negSum8,
+                                              rowIdx(xs[t].pre, imul(sb, c(bytes / 4))));
       for (int64_t r = 0; r < loads; ++r) {
         auto [lo, hi] = interleavedNibbles(qv, wPre, sb, r, bytes);
         for (int64_t h = 0; h < 2; ++h)
@@ -655,7 +706,6 @@ private:
             ai[a] = dot4(ai[a], h ? hi : lo, xq);
           }
       }
-      Value b0 = imul(sb, c(8));
       Value sw8 = load8(qv.scales, wPre, b0);
       Value mw8 = sym ? Value() : load8(qv.mins, wPre, b0);
       SmallVector<Value> next(acc.begin(), acc.end());
@@ -667,9 +717,6 @@ private:
           sum = arith::AddIOp::create(
               b, loc, vector::ShuffleOp::create(b, loc, sum, sum, ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7}),
               vector::ShuffleOp::create(b, loc, sum, sum, ArrayRef<int64_t>{8, 9, 10, 11, 12, 13, 14, 15}));
-        if (sym)
-          sum = arith::AddIOp::create(
-              b, loc, sum, vector::LoadOp::create(b, loc, v8i, qas[t].negSum8, rowIdx(xs[t].pre, b0)));
         Value s8 = arith::MulFOp::create(b, loc, sw8, load8(qas[t].d, xs[t].pre, b0), fm());
         next[t] = vfma(arith::SIToFPOp::create(b, loc, v8f, sum), s8, next[t]);
         if (!sym)
@@ -1208,9 +1255,22 @@ private:
   // ---- op lowerings ----------------------------------------------------------
   LogicalResult lower(Operation *op);
 
+  /// The location of the loops lowering `op`: named after the op and its
+  /// first weight ("linear:layers.0.self_attn.q_proj.weight"), so outlined
+  /// parallel bodies, profiles and debuggers say what they compute.
+  Location opLocation(Operation &op, Location base) {
+    std::string label = op.getName().stripDialect().str();
+    for (Value v : op.getOperands())
+      if (auto w = v.getDefiningOp<WeightOp>()) {
+        label += ":" + w.getName().str();
+        break;
+      }
+    return NameLoc::get(b.getStringAttr(label), base);
+  }
+
   func::FuncOp fn;
   OpBuilder b;
-  Location loc;
+  Location loc, fnLoc;
   Value tokens, weightsArg, outArg, returned;
   llvm::DenseMap<Value, Value> buf;
   llvm::DenseSet<Value> ownsBuffer;
@@ -1230,7 +1290,7 @@ private:
       Value x = memref::LoadOp::create(b, loc, m, iv);
       Value r = arith::TruncFOp::create(b, loc, b.getBF16Type(), x);
       store(arith::ExtFOp::create(b, loc, b.getF32Type(), r), m, iv);
-    });
+    }, kElementGrain);
   }
 };
 
@@ -1292,7 +1352,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
       Value id = arith::IndexCastOp::create(b, loc, b.getIndexType(), memref::LoadOp::create(b, loc, ids, iv[0]));
       id = arith::MinUIOp::create(b, loc, id, c(V - 1));
       loop(c(H), [&](Value j) { store(mul(load(table, {id, j}), cf(scale)), out, {iv[0], j}); });
-    });
+    }, rowGrain(H));
     set(e.getResult(), out);
     return success();
   }
@@ -1309,7 +1369,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     if (ubs.empty())
       rmsNormRow(in, {}, out, {}, D, w, eps);
     else
-      parallel(ubs, [&](ValueRange iv) { rmsNormRow(in, iv, out, iv, D, w, eps); });
+      parallel(ubs, [&](ValueRange iv) { rmsNormRow(in, iv, out, iv, D, w, eps); }, rowGrain(D));
     set(n.getResult(), out);
     return success();
   }
@@ -1348,7 +1408,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
       if (out != in)
         loop(c(D), [&](Value d) { store(load(in, {iv[0], iv[1], d}), out, {iv[0], iv[1], d}); });
       ropeRow(out, iv, D, rp.getRope(), iadd(pos, iv[0]));
-    });
+    }, rowGrain(D));
     set(rp.getResult(), out);
     return success();
   }
@@ -1364,7 +1424,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
         store(load(k, {iv[0], iv[1], d}), kc, {row, iv[1], d});
         store(load(v, {iv[0], iv[1], d}), vc, {row, iv[1], d});
       });
-    });
+    }, rowGrain(shape[2]));
     return success();
   }
   if (auto a = dyn_cast<AttentionOp>(op)) {
@@ -1404,7 +1464,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
         rmsNormRow(k, iv, kc, {row, iv[1]}, D, kn, eps);
         ropeRow(kc, {row, iv[1]}, D, fa.getRope(), p);
         rmsNormRow(v, iv, vc, {row, iv[1]}, D, Value(), eps);
-      });
+      }, rowGrain(2 * D));
     }
     // Q: norm + RoPE in place (the raw projection dies here), then attend.
     Value q = get(fa.getQuery());
@@ -1415,7 +1475,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
       parallel({S(), c(nh)}, [&](ValueRange iv) {
         rmsNormRow(q, iv, qn, iv, D, qNorm, eps);
         ropeRow(qn, iv, D, fa.getRope(), iadd(pos, iv[0]));
-      });
+      }, rowGrain(D));
       attendDecode(qn, kc, vc, out, pos, nh, D, fa.getSlidingWindow(),
                    fa.getScale().convertToFloat());
       set(fa.getResult(), out);
@@ -1436,7 +1496,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     int64_t N = shapeOf(g.getGate())[1];
     parallel({S(), c(N)}, [&](ValueRange iv) {
       store(mul(rnd(geluTanh(load(gate, iv))), load(up, iv)), out, iv);
-    });
+    }, kElementGrain);
     set(g.getResult(), out);
     return success();
   }
@@ -1638,7 +1698,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
         Value tok = mul(load(table, {id, iadd(imul(l, c(P)), j)}), cf(ts));
         store(mul(add(load(out, {s, l, j}), tok), cf(1.0 / std::sqrt(2.0))), out, {s, l, j});
       });
-    });
+    }, rowGrain(2 * P));
     set(p.getResult(), out);
     return success();
   }
@@ -1649,7 +1709,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     Value l = c(ls.getLayer());
     parallel({S()}, [&](ValueRange iv) {
       loop(c(P), [&](Value j) { store(load(in, {iv[0], l, j}), out, {iv[0], j}); });
-    });
+    }, rowGrain(P));
     set(ls.getResult(), out);
     return success();
   }
@@ -1660,7 +1720,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     SmallVector<Value> ubs{S()};
     for (int64_t i = 1; i < (int64_t)shape.size(); ++i)
       ubs.push_back(c(shape[i]));
-    parallel(ubs, [&](ValueRange iv) { store(f(iv), out, iv); });
+    parallel(ubs, [&](ValueRange iv) { store(f(iv), out, iv); }, kElementGrain);
     set(result, out);
   };
   if (auto a = dyn_cast<AddOp>(op)) {
@@ -1724,6 +1784,7 @@ LogicalResult FunctionLowering::run() {
         operand.set(entry->getArgument(ba.getArgNumber()));
     actQuant.clear(); // an activation buffer's contents change between ops
     permutedF32.clear();
+    loc = opLocation(op, fnLoc);
     if (failed(lower(&op)))
       return failure();
     if (bf16 && !isa<WeightOp, KVCacheViewOp, ReshapeOp>(op))
@@ -1739,6 +1800,7 @@ LogicalResult FunctionLowering::run() {
   }
   if (get(returned) != outArg)
     return fn.emitOpError() << "returned logits were not written to the output buffer";
+  loc = fnLoc;
   for (Value a : allocs)
     memref::DeallocOp::create(b, loc, a);
   func::ReturnOp::create(b, loc);

@@ -81,7 +81,11 @@ struct LaunchParallelLoopsPass
       }
       auto tramp = tramps[*call.getCallee()];
       Value fnPtr = LLVM::AddressOfOp::create(b, loc, ptrTy, tramp.getName());
-      Value grain = LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(1));
+      int64_t g = 1;
+      if (auto body = module.lookupSymbol<LLVM::LLVMFuncOp>(*call.getCallee()))
+        if (auto attr = body->getAttrOfType<IntegerAttr>(mlir::gemma4::kGrainAttr))
+          g = std::max<int64_t>(1, attr.getInt());
+      Value grain = LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(g));
       LLVM::CallOp::create(b, loc, launch, ValueRange{fnPtr, slots, call.getOperand(1), grain});
       call.erase();
     }

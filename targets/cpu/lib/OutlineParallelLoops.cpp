@@ -63,9 +63,18 @@ struct OutlineParallelLoopsPass
     for (Value v : captures)
       argTypes.push_back(v.getType());
     std::string name = (fn.getName() + "__par" + Twine(index)).str();
+    // A named location (gemma4-to-loops names the loops after their op and
+    // weight) becomes a suffix, so profiles say what a body computes.
+    if (auto nl = dyn_cast<NameLoc>(loc)) {
+      name += "__";
+      for (char ch : nl.getName().getValue())
+        name += llvm::isAlnum(ch) ? ch : '_';
+    }
     b.setInsertionPointAfter(fn);
     auto body = func::FuncOp::create(b, loc, name, b.getFunctionType(argTypes, {}));
     body.setPrivate();
+    if (auto grain = par->getAttrOfType<IntegerAttr>(mlir::gemma4::kGrainAttr))
+      body->setAttr(mlir::gemma4::kGrainAttr, grain);
     Block *entry = body.addEntryBlock();
     b.setInsertionPointToStart(entry);
     IRMapping map;

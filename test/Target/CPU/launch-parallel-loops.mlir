@@ -5,7 +5,8 @@
 // 8-byte context slots and calls the range function, and it rewrites each
 // call `f__par<N>(0, total, captures...)` into: stores of the captures into
 // a stack array (alloca in the entry block), then
-// gemma4rt_parallel_for(@tramp, ctx, total, grain = 1).
+// gemma4rt_parallel_for(@tramp, ctx, total, grain), the grain being the
+// range function's gemma4.grain (1 without one).
 //
 // RUN: gemma4c-opt %s -split-input-file -verify-diagnostics -gemma4-launch-parallel-loops | FileCheck %s
 // From scf.parallel through outlining and the CPU pipeline's LLVM lowering:
@@ -117,5 +118,22 @@ func.func @lowered(%buf: memref<?xf32>, %n: index) {
   scf.parallel (%i) = (%c0) to (%n) step (%c1) {
     memref.store %f, %buf[%i] : memref<?xf32>
   }
+  return
+}
+
+// -----
+
+// gemma4.grain on the range function (from the scf.parallel, through
+// outlining and the LLVM lowering) becomes the launch's grain.
+// LOWERED-LABEL: llvm.func @grained
+// LOWERED: %[[G:.+]] = llvm.mlir.constant(4096 : i64) : i64
+// LOWERED-NEXT: llvm.call @gemma4rt_parallel_for(%{{.+}}, %{{.+}}, %{{.+}}, %[[G]]) : (!llvm.ptr, !llvm.ptr, i64, i64) -> ()
+func.func @grained(%buf: memref<?xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %f = arith.constant 1.0 : f32
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    memref.store %f, %buf[%i] : memref<?xf32>
+  } {gemma4.grain = 4096 : i64}
   return
 }

@@ -170,3 +170,22 @@ func.func @reduction(%buf: memref<?xf32>, %n: index) -> f32 {
   }
   return %r : f32
 }
+
+// -----
+
+// A loop named by its location (convert-gemma4-to-loops: "<op>:<weight>")
+// gives the body function that name as a suffix, non-alphanumerics as '_';
+// its gemma4.grain moves to the body function.
+// CHECK-LABEL: func.func @named
+// CHECK: call @named__par0__linear_layers_0_q_proj_weight(
+// CHECK-LABEL: func.func private @named__par0__linear_layers_0_q_proj_weight
+// CHECK-SAME: attributes {gemma4.grain = 64 : i64}
+func.func @named(%buf: memref<?xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %f = arith.constant 1.0 : f32
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    memref.store %f, %buf[%i] : memref<?xf32>
+  } {gemma4.grain = 64 : i64} loc("linear:layers.0.q_proj.weight"("x.mlir":1:1))
+  return
+}

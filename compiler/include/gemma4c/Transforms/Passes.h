@@ -17,6 +17,12 @@
 
 namespace mlir::gemma4 {
 
+/// Discardable i64 attribute on the scf.parallel loops convert-gemma4-to-loops
+/// makes, carried by gemma4-outline-parallel-loops to the outlined body: the
+/// fewest iterations per chunk gemma4-launch-parallel-loops passes to
+/// gemma4rt_parallel_for as its grain (absent: 1).
+inline constexpr llvm::StringLiteral kGrainAttr = "gemma4.grain";
+
 #define GEN_PASS_DECL
 #include "gemma4c/Transforms/Passes.h.inc"
 
