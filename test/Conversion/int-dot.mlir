@@ -5,6 +5,24 @@
 //
 // RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=int-dot=x86-vnni -canonicalize -cse | FileCheck %s
 // RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=int-dot=x86-vnni-512 -canonicalize -cse | FileCheck %s --check-prefix=WIDE
+// RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops="int-dot=x86-vnni weight-prefetch=2048" -canonicalize -cse | FileCheck %s --check-prefix=PF
+// RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=int-dot=x86-vnni | FileCheck %s --check-prefix=NOPF
+// RUN: not gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=weight-prefetch=-1 2>&1 | FileCheck %s --check-prefix=BADPF
+// BADPF: error: convert-gemma4-to-loops: weight-prefetch must be >= 0, got -1
+// NOPF-NOT: memref.prefetch
+// weight-prefetch=N: a one-token product prefetches its weight row N bytes
+// ahead of every 64 bytes it loads (int4 super-block: 128 bytes, two
+// prefetches at sb * 128 + 2048 and + 2112; bf16: in elements, 1024 and
+// 1056).
+// PF-LABEL: func.func @int4_k512
+// PF: scf.for %[[SB:.+]] = %c0 to %c2 step %c1 iter_args
+// PF: %[[O0:.+]] = arith.addi %{{.+}}, %c2048 : index
+// PF-NEXT: memref.prefetch %{{.+}}[%{{.+}}, %[[O0]]], read, locality<3>, data : memref<48x256xi8>
+// PF-NEXT: %[[O1:.+]] = arith.addi %{{.+}}, %c2112 : index
+// PF-NEXT: memref.prefetch %{{.+}}[%{{.+}}, %[[O1]]], read, locality<3>, data : memref<48x256xi8>
+// PF-LABEL: func.func @bf16_unchanged
+// PF: memref.prefetch %{{.+}}[%{{.+}}, %c1024], read, locality<3>, data : memref<48x64xbf16>
+// PF-NEXT: memref.prefetch %{{.+}}[%{{.+}}, %c1056], read, locality<3>, data : memref<48x64xbf16>
 // RUN: not gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=int-dot=avx9 2>&1 | FileCheck %s --check-prefix=BAD
 // BAD: error: convert-gemma4-to-loops: unknown int-dot 'avx9' (expected none, x86-vnni, x86-vnni-512 or arm-dotprod)
 

@@ -66,7 +66,11 @@ def Gemma4ToLoops : Pass<"convert-gemma4-to-loops", "ModuleOp"> {
            "quantized to int8 per 32-element block, AVX-512 VNNI vpdpbusd), "
            "x86-vnni-512 (the same, interleaved int4 rows read 64 bytes per "
            "load with 512-bit vpdpbusd) or arm-dotprod (the same with AArch64 "
-           "NEON sdot)">
+           "NEON sdot)">,
+    Option<"weightPrefetch", "weight-prefetch", "int64_t", "0",
+           "software-prefetch the weight bytes this far ahead of each load of a "
+           "one-token matrix-vector product (decode), one prefetch per 64 "
+           "bytes; 0 (default): none">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
