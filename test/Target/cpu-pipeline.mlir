@@ -23,10 +23,11 @@
 // CHECK: llvm.return
 // The attention runs an online softmax (maximum + polynomial exp), the
 // GeLU/soft-cap tanh is polynomial too: no exp/tanh intrinsic or call.
-// CHECK: llvm.func internal @gemma4_decode__par{{[0-9]+}}(
+// Bodies are named after their op (and weight), e.g. __par3__fused_attention_...
+// CHECK: llvm.func internal @gemma4_decode__par{{[0-9]+}}__{{[A-Za-z0-9_]+}}(
 // CHECK: llvm.intr.maximum
 // CHECK: llvm.intr.floor
-// CHECK: llvm.func internal @gemma4_decode__par{{[0-9]+}}__tramp(%{{.+}}: !llvm.ptr, %{{.+}}: i64, %{{.+}}: i64)
+// CHECK: llvm.func internal @gemma4_decode__par{{[0-9]+}}__{{[A-Za-z0-9_]+}}__tramp(%{{.+}}: !llvm.ptr, %{{.+}}: i64, %{{.+}}: i64)
 // CHECK: llvm.func @gemma4rt_parallel_for(!llvm.ptr, !llvm.ptr, i64, i64)
 
 // SERIAL: module attributes {gemma4.quant = "bf16", gemma4.weights_size = {{[0-9]+}} : i64} {
