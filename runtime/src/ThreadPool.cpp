@@ -29,6 +29,7 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <sched.h>
@@ -74,15 +75,19 @@ void futexWakeAll(std::atomic<uint32_t> &word) {
 
 thread_local bool tlsInPool = false; // a worker, or a caller inside parallelFor
 
+// An integer environment setting in [lo, hi]; `def` when unset or invalid.
+int64_t envInt(const char *name, int64_t def, int64_t lo, int64_t hi) {
+  const char *s = std::getenv(name);
+  if (!s || !*s)
+    return def;
+  char *end = nullptr;
+  long long v = std::strtoll(s, &end, 10);
+  return (end && *end == 0 && v >= lo && v <= hi) ? int64_t(v) : def;
+}
+
+// GEMMA4RT_SPIN_US: how long an idle worker spins before it sleeps.
 int64_t spinMicros() {
-  static const int64_t us = [] {
-    const char *s = std::getenv("GEMMA4RT_SPIN_US");
-    if (!s || !*s)
-      return int64_t(100);
-    char *end = nullptr;
-    long long v = std::strtoll(s, &end, 10);
-    return (end && *end == 0 && v >= 0) ? int64_t(v) : int64_t(100);
-  }();
+  static const int64_t us = envInt("GEMMA4RT_SPIN_US", 100, 0, INT64_MAX);
   return us;
 }
 
@@ -90,14 +95,7 @@ int64_t spinMicros() {
 // on the 16-core host, 4-8 cut the caller's wait for the last chunk of a
 // decode matmul by a third to a half against 2; on 2 cores no difference).
 int64_t chunksPerThread() {
-  static const int64_t n = [] {
-    const char *s = std::getenv("GEMMA4RT_CHUNKS");
-    if (!s || !*s)
-      return int64_t(4);
-    char *end = nullptr;
-    long long v = std::strtoll(s, &end, 10);
-    return (end && *end == 0 && v >= 1 && v <= 64) ? int64_t(v) : int64_t(4);
-  }();
+  static const int64_t n = envInt("GEMMA4RT_CHUNKS", 4, 1, 64);
   return n;
 }
 
