@@ -122,15 +122,17 @@ private:
   /// attributes.
   template <typename F> void parallel(ArrayRef<Value> ubs, F body, int64_t grain = 1) {
     SmallVector<Value> kept;
-    for (Value ub : ubs)
-      if (std::optional<int64_t> n = getConstantIntValue(ub); !n || *n != 1)
+    SmallVector<bool> unit;
+    for (Value ub : ubs) {
+      std::optional<int64_t> n = getConstantIntValue(ub);
+      unit.push_back(n && *n == 1);
+      if (!unit.back())
         kept.push_back(ub);
+    }
     SmallVector<Value> ivs(ubs.size(), Value());
     auto fill = [&](ValueRange loopIvs) {
-      for (size_t i = 0, k = 0; i < ubs.size(); ++i) {
-        std::optional<int64_t> n = getConstantIntValue(ubs[i]);
-        ivs[i] = n && *n == 1 ? c(0) : loopIvs[k++];
-      }
+      for (size_t i = 0, k = 0; i < ubs.size(); ++i)
+        ivs[i] = unit[i] ? c(0) : loopIvs[k++];
     };
     if (kept.empty()) {
       fill({});
@@ -292,18 +294,18 @@ private:
   /// (interleavedIntRows) must agree.
   bool wideDot() const { return intDot == IntDot::X86Vnni512; }
   /// One-token matrix-vector products (decode) prefetch the weight bytes
-  /// `weightPrefetch` ahead of the `bytes` bytes a step loads from `data`
+  /// `weightPrefetch` ahead of the `n` elements a step loads from `data`
   /// at element `at` of row `wPre`, one prefetch per 64 bytes: on Intel's
   /// server cores the hardware streamer alone leaves one core well short of
   /// its bandwidth. The address may run past the row, into the next one
   /// (the rows a thread streams are consecutive) or, for the last rows of
   /// the weight blob, past its end: prefetches do not fault.
-  void prefetchWeights(Value data, ValueRange wPre, Value at, int64_t bytes) {
+  void prefetchWeights(Value data, ValueRange wPre, Value at, int64_t n) {
     if (weightPrefetch <= 0)
       return;
     int64_t elem = std::max<int64_t>(
         1, cast<MemRefType>(data.getType()).getElementType().getIntOrFloatBitWidth() / 8);
-    for (int64_t l = 0; l < bytes; l += 64)
+    for (int64_t l = 0; l < n * elem; l += 64)
       memref::PrefetchOp::create(b, loc, data, rowIdx(wPre, iadd(at, c((weightPrefetch + l) / elem))),
                                  /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
   }
@@ -352,8 +354,7 @@ private:
       auto accs = reduceStep(c(0), c(K), c(VL * U), inits, [&](Value k0, ValueRange acc) {
         SmallVector<Value> next(acc.begin(), acc.end());
         if (T == 1)
-          prefetchWeights(w, wPre, k0,
-                          VL * U * cast<MemRefType>(w.getType()).getElementType().getIntOrFloatBitWidth() / 8);
+          prefetchWeights(w, wPre, k0, VL * U);
         for (int64_t u = 0; u < U; ++u) {
           Value k = iadd(k0, c(u * VL));
           Value wv = vloadWeight(w, wPre, k);
