@@ -3,10 +3,17 @@
 // cs = d * sum(q)), then take one vpdpbusd per 32-weight block of unsigned
 // weight bytes (int4 nibbles, int8 + 128) with those int8 activations.
 //
-// RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=int-dot=x86-vnni -canonicalize -cse | FileCheck %s
-// RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=int-dot=x86-vnni-512 -canonicalize -cse | FileCheck %s --check-prefix=WIDE
-// RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops="int-dot=x86-vnni weight-prefetch=2048" -canonicalize -cse | FileCheck %s --check-prefix=PF
+// The CHECK, WIDE and PF runs show one weight row per decode step
+// (decode-row-tile=1); TILE shows the default, 4 rows per step.
+// RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops="int-dot=x86-vnni decode-row-tile=1" -canonicalize -cse | FileCheck %s
+// RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops="int-dot=x86-vnni-512 decode-row-tile=1" -canonicalize -cse | FileCheck %s --check-prefix=WIDE
+// RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops="int-dot=x86-vnni weight-prefetch=2048 decode-row-tile=1" -canonicalize -cse | FileCheck %s --check-prefix=PF
 // RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=int-dot=x86-vnni | FileCheck %s --check-prefix=NOPF
+// RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=int-dot=x86-vnni -canonicalize -cse | FileCheck %s --check-prefix=TILE
+// RUN: not gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=decode-row-tile=0 2>&1 | FileCheck %s --check-prefix=BADTILE
+// RUN: not gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=decode-row-tile=17 2>&1 | FileCheck %s --check-prefix=BADTILE17
+// BADTILE: error: convert-gemma4-to-loops: decode-row-tile must be in 1..16, got 0
+// BADTILE17: error: convert-gemma4-to-loops: decode-row-tile must be in 1..16, got 17
 // RUN: not gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=weight-prefetch=-1 2>&1 | FileCheck %s --check-prefix=BADPF
 // BADPF: error: convert-gemma4-to-loops: weight-prefetch must be >= 0, got -1
 // NOPF-NOT: memref.prefetch
@@ -105,6 +112,38 @@
 // WIDE: arith.sitofp {{.*}} : vector<8xi32> to vector<8xf32>
 // WIDE: vector.fma
 // WIDE-NEXT: scf.yield
+// decode-row-tile=4 (default): a step computes rows i, i + 12, i + 24 and
+// i + 36 of the 48, each its own sequential stream; per 32-byte load of the
+// four rows, one activation load feeds their four vpdpbusd (which start from
+// the same -8 sum(q) offsets), and the step keeps four scaled accumulators.
+// TILE-LABEL: func.func @int4_k512
+// TILE: %[[XQ:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x512xi8>
+// TILE: %[[NS:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x16xi32>
+// TILE: scf.parallel (%[[I:.+]]) = (%c0) to (%c12) step (%c1) {
+// TILE-NEXT: %[[R1:.+]] = arith.addi %[[I]], %c12 : index
+// TILE-NEXT: %[[R2:.+]] = arith.addi %[[I]], %c24 : index
+// TILE-NEXT: %[[R3:.+]] = arith.addi %[[I]], %c36 : index
+// TILE-NEXT: scf.for {{.*}} to %c2 step %c1 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
+// TILE: %[[OFF:.+]] = vector.load %[[NS]]{{.*}} : memref<1x16xi32>, vector<8xi32>
+// TILE: %[[W0:.+]] = vector.load %[[WV:.+]][%[[I]], %[[K:.+]]] : memref<48x256xi8>, vector<32xi8>
+// TILE-NEXT: %[[L0:.+]] = arith.andi %[[W0]]
+// TILE: vector.load %[[WV]][%[[R1]], %[[K]]] : memref<48x256xi8>, vector<32xi8>
+// TILE-NEXT: %[[L1:.+]] = arith.andi
+// TILE: vector.load %[[WV]][%[[R2]], %[[K]]] : memref<48x256xi8>, vector<32xi8>
+// TILE-NEXT: %[[L2:.+]] = arith.andi
+// TILE: vector.load %[[WV]][%[[R3]], %[[K]]] : memref<48x256xi8>, vector<32xi8>
+// TILE-NEXT: %[[L3:.+]] = arith.andi
+// TILE: %[[X0:.+]] = vector.load %[[XQ]]{{.*}} : memref<1x512xi8>, vector<32xi8>
+// TILE-NEXT: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%[[OFF]], %[[L0]], %[[X0]])
+// TILE-NEXT: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%[[OFF]], %[[L1]], %[[X0]])
+// TILE-NEXT: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%[[OFF]], %[[L2]], %[[X0]])
+// TILE-NEXT: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%[[OFF]], %[[L3]], %[[X0]])
+// TILE-COUNT-4: vector.fma
+// TILE-NEXT: scf.yield
+// TILE: memref.store %{{.+}}, %{{.+}}[%c0, %[[I]]] : memref<1x48xf32>
+// TILE: memref.store %{{.+}}, %{{.+}}[%c0, %[[R1]]] : memref<1x48xf32>
+// TILE: memref.store %{{.+}}, %{{.+}}[%c0, %[[R2]]] : memref<1x48xf32>
+// TILE: memref.store %{{.+}}, %{{.+}}[%c0, %[[R3]]] : memref<1x48xf32>
 func.func @int4_k512(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %pos: index {gemma4.arg = "position"}, %arena: memref<?xi8> {gemma4.arg = "kv_arena"}, %ctx: index {gemma4.arg = "context"}, %w: memref<?xi8> {gemma4.arg = "weights"}) -> tensor<1x48xf32> {
   %e = gemma4.weight "embed_tokens.weight" {offset = 0 : i64} : tensor<32x512xf32>
   %h = gemma4.embedding_lookup %e[%ids] {scale = 1.0 : f32} : (tensor<32x512xf32>, tensor<1xi32>) -> tensor<1x512xf32>
@@ -125,6 +164,11 @@ func.func @int4_k512(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %pos: index {gemm
 // CHECK: vector.reduction <add>
 // CHECK: arith.mulf %{{.+}}, %cst{{.*}} : f32
 // CHECK: arith.subf
+// TILE-LABEL: func.func @int8_k64
+// TILE: scf.parallel (%{{.+}}) = (%c0) to (%c12) step (%c1) {
+// TILE-COUNT-4: vector.load {{.*}} : memref<48x64xi8>, vector<32xi8>
+// TILE: %[[X:.+]] = vector.load {{.*}} : memref<1x64xi8>, vector<32xi8>
+// TILE-COUNT-4: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%{{.+}}, %{{.+}}, %[[X]])
 func.func @int8_k64(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %pos: index {gemma4.arg = "position"}, %arena: memref<?xi8> {gemma4.arg = "kv_arena"}, %ctx: index {gemma4.arg = "context"}, %w: memref<?xi8> {gemma4.arg = "weights"}) -> tensor<1x48xf32> {
   %e = gemma4.weight "embed_tokens.weight" {offset = 0 : i64} : tensor<32x64xf32>
   %h = gemma4.embedding_lookup %e[%ids] {scale = 1.0 : f32} : (tensor<32x64xf32>, tensor<1xi32>) -> tensor<1x64xf32>
@@ -160,6 +204,11 @@ func.func @int4_k96(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %pos: index {gemma
 // CHECK-NOT: llvm.call_intrinsic
 // CHECK-NOT: math.roundeven
 // CHECK: return
+// TILE-LABEL: func.func @bf16_unchanged
+// TILE: scf.parallel (%{{.+}}) = (%c0) to (%c12) step (%c1) {
+// TILE: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// TILE: %[[X:.+]] = vector.load {{.*}} : memref<1x64xf32>, vector<16xf32>
+// TILE-COUNT-4: vector.load {{.*}} : memref<48x64xbf16>, vector<16xbf16>
 func.func @bf16_unchanged(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %pos: index {gemma4.arg = "position"}, %arena: memref<?xi8> {gemma4.arg = "kv_arena"}, %ctx: index {gemma4.arg = "context"}, %w: memref<?xi8> {gemma4.arg = "weights"}) -> tensor<1x48xf32> {
   %e = gemma4.weight "embed_tokens.weight" {offset = 0 : i64} : tensor<32x64xf32>
   %h = gemma4.embedding_lookup %e[%ids] {scale = 1.0 : f32} : (tensor<32x64xf32>, tensor<1xi32>) -> tensor<1x64xf32>

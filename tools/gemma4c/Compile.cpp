@@ -81,6 +81,9 @@ Options:
   --weight-prefetch=<n>     software-prefetch decode weights n bytes ahead
                             (auto (default): 2048 on Intel x86 CPUs, off on
                             AMD, generic x86-64 and AArch64; 0: off)
+  --decode-row-tile=<n>     weight rows a decode matrix-vector step reads
+                            side by side, from equal parts of the matrix
+                            (1-16, default 4)
   --serial                  generate single-threaded code (no thread pool)
   --no-fuse-attention       keep attention unfused (for debugging)
   --opt=<0-3>               LLVM optimisation level (default 3)
@@ -92,6 +95,7 @@ struct CompileOptions {
   std::string checkpoint, output, emit = "exe", triple, cpu, weights = "embedded", quant = "bf16";
   std::string actQuant = "auto";
   int64_t weightPrefetch = -1; ///< -1: auto (defaultWeightPrefetch)
+  int64_t decodeRowTile = 4;
   int64_t maxContext = 4096, prefillChunk = 64, opt = 3;
   bool serial = false, fuse = true, printAfterAll = false, bf16 = false;
 };
@@ -153,6 +157,8 @@ CompileOptions parse(const Args &args, bool &help) {
     }
     else if (cur.match("--weight-prefetch", &v))
       o.weightPrefetch = v == "auto" ? -1 : parseInt("--weight-prefetch", v, 0, 1 << 20);
+    else if (cur.match("--decode-row-tile", &v))
+      o.decodeRowTile = parseInt("--decode-row-tile", v, 1, 16);
     else if (cur.match("--no-fuse-attention")) o.fuse = false;
     else if (cur.match("--print-ir-after-all")) o.printAfterAll = true;
     else if (cur.isFlag()) throw UsageError("unknown flag '" + cur.peek() + "' (see gemma4c compile --help)");
@@ -370,6 +376,7 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   }
   po.weightPrefetch =
       o.weightPrefetch >= 0 ? o.weightPrefetch : defaultWeightPrefetch(triple, resolvedCPU(target));
+  po.decodeRowTile = o.decodeRowTile;
   if (o.printAfterAll)
     ctx.disableMultithreading();
   auto runPM = [&](auto build) -> bool {
@@ -534,7 +541,8 @@ int compileMain(const CompileOptions &o, const char *argv0) {
                      {"x86_features", requiredX86Features(target)},
                      {"aarch64_features", requiredAArch64Features(target)},
                      {"activations", po.intDot == "none" ? "f32" : "int8 (" + po.intDot + ")"},
-                     {"weight_prefetch_bytes", po.weightPrefetch}};
+                     {"weight_prefetch_bytes", po.weightPrefetch},
+                     {"decode_row_tile", po.decodeRowTile}};
     return m.dump();
   };
   if (!appendPayload(exe.path, parts, manifest, err))

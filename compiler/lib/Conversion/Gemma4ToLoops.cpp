@@ -64,9 +64,10 @@ public:
   /// X86Vnni512: as X86Vnni, with interleaved int4 rows read 64 bytes per
   /// load and dotted with 512-bit vpdpbusd (half the instructions per byte).
   enum class IntDot { None, X86Vnni, X86Vnni512, ArmDotprod };
-  FunctionLowering(func::FuncOp fn, bool bf16, IntDot intDot, int64_t weightPrefetch)
+  FunctionLowering(func::FuncOp fn, bool bf16, IntDot intDot, int64_t weightPrefetch,
+                   int64_t decodeRowTile)
       : fn(fn), b(fn.getContext()), loc(fn.getLoc()), fnLoc(fn.getLoc()), bf16(bf16), intDot(intDot),
-        weightPrefetch(weightPrefetch) {}
+        weightPrefetch(weightPrefetch), decodeRowTile(decodeRowTile) {}
   LogicalResult run();
 
 private:
@@ -318,6 +319,33 @@ private:
   /// across the rows (register tiling over tokens). Vectorised when K allows,
   /// with quantized weights dequantised in registers.
   SmallVector<Value> dotRows(Value w, ValueRange wPre, int64_t K, ArrayRef<XRow> xs) {
+    return dotTile(w, {SmallVector<Value>(wPre.begin(), wPre.end())}, K, xs);
+  }
+  /// Whether dotTile shares the activation loads of several weight rows of
+  /// `w` (plain float weights, and quantized ones on the integer dot path);
+  /// other weights run one row at a time.
+  bool rowTileable(Value w, int64_t K, ArrayRef<XRow> xs) {
+    auto qit = quantViews.find(w);
+    if (qit == quantViews.end())
+      return K % VL == 0;
+    return intDot != IntDot::None && K % 32 == 0 && quantActsFor(qit->second, xs).size() == xs.size();
+  }
+  /// sum_k x_t[k] * W[wPres[r].., k] for every weight row r and activation
+  /// row t (result r * T + t): a register tile whose activation loads are
+  /// shared by the R weight rows and whose weight loads are shared by the T
+  /// activation rows. Decode passes R rows from far-apart parts of W (one
+  /// activation row): each row is its own sequential stream, and one core
+  /// streams several at the bandwidth the memory gives it, where one row
+  /// per step spends its load slots on the activations.
+  SmallVector<Value> dotTile(Value w, ArrayRef<SmallVector<Value>> wPres, int64_t K,
+                             ArrayRef<XRow> xs) {
+    if (wPres.size() > 1 && !rowTileable(w, K, xs)) {
+      SmallVector<Value> out;
+      for (const SmallVector<Value> &wPre : wPres)
+        llvm::append_range(out, dotTile(w, {wPre}, K, xs));
+      return out;
+    }
+    ValueRange wPre = wPres.front();
     auto scalar = [&]() {
       SmallVector<Value> inits(xs.size(), cf(0.0));
       return reduce(c(0), c(K), inits, [&](Value k, ValueRange acc) {
@@ -344,39 +372,44 @@ private:
     if (qit == quantViews.end()) {
       if (K % VL != 0)
         return scalar();
-      // U independent accumulators per row when rows are few, so the FMA
-      // latency chain does not bound a memory-bound loop.
-      size_t T = xs.size();
-      int64_t U = std::max<int64_t>(1, 4 / static_cast<int64_t>(T));
+      // U independent accumulators per (row, token) when those are few, so
+      // the FMA latency chain does not bound a memory-bound loop.
+      size_t R = wPres.size(), T = xs.size(), P = R * T;
+      int64_t U = std::max<int64_t>(1, 4 / static_cast<int64_t>(P));
       while (U > 1 && K % (VL * U) != 0)
         U /= 2;
-      SmallVector<Value> inits(T * U, vzero());
+      SmallVector<Value> inits(P * U, vzero());
       auto accs = reduceStep(c(0), c(K), c(VL * U), inits, [&](Value k0, ValueRange acc) {
         SmallVector<Value> next(acc.begin(), acc.end());
         if (T == 1)
-          prefetchWeights(w, wPre, k0, VL * U);
+          for (const SmallVector<Value> &row : wPres)
+            prefetchWeights(w, row, k0, VL * U);
         for (int64_t u = 0; u < U; ++u) {
           Value k = iadd(k0, c(u * VL));
-          Value wv = vloadWeight(w, wPre, k);
-          for (size_t t = 0; t < T; ++t)
-            next[u * T + t] = vfma(vload(xs[t].mem, xs[t].pre, k, b.getF32Type()), wv, next[u * T + t]);
+          SmallVector<Value> xv;
+          for (const XRow &x : xs)
+            xv.push_back(vload(x.mem, x.pre, k, b.getF32Type()));
+          for (size_t r = 0; r < R; ++r) {
+            Value wv = vloadWeight(w, wPres[r], k);
+            for (size_t t = 0; t < T; ++t) {
+              size_t a = u * P + r * T + t;
+              next[a] = vfma(xv[t], wv, next[a]);
+            }
+          }
         }
         return next;
       });
-      SmallVector<Value> sums(accs.begin(), accs.begin() + T);
+      SmallVector<Value> sums(accs.begin(), accs.begin() + P);
       for (int64_t u = 1; u < U; ++u)
-        for (size_t t = 0; t < T; ++t)
-          sums[t] = arith::AddFOp::create(b, loc, sums[t], accs[u * T + t], fm());
+        for (size_t p = 0; p < P; ++p)
+          sums[p] = arith::AddFOp::create(b, loc, sums[p], accs[u * P + p], fm());
       return finish(sums);
     }
     const QuantView &qv = qit->second;
     if (intDot != IntDot::None && K % 32 == 0) {
-      SmallVector<QuantAct> qas;
-      for (const XRow &x : xs)
-        if (auto it = actQuant.find({x.mem, unsigned(qv.interleaved)}); it != actQuant.end())
-          qas.push_back(it->second);
+      SmallVector<QuantAct> qas = quantActsFor(qv, xs);
       if (qas.size() == xs.size())
-        return intDotRows(qv, wPre, K, xs, qas);
+        return intDotRows(qv, wPres, K, xs, qas);
     }
     if (qv.attr.getBits() == 8) {
       if (K % VL != 0)
@@ -473,6 +506,15 @@ private:
   };
   /// Keyed by (buffer, interleaved); valid within one op's lowering.
   llvm::DenseMap<std::pair<Value, unsigned>, QuantAct> actQuant;
+  /// The quantized activations of rows xs for weight qv (fewer than xs when
+  /// some were not prepared).
+  SmallVector<QuantAct> quantActsFor(const QuantView &qv, ArrayRef<XRow> xs) {
+    SmallVector<QuantAct> qas;
+    for (const XRow &x : xs)
+      if (auto it = actQuant.find({x.mem, unsigned(qv.interleaved)}); it != actQuant.end())
+        qas.push_back(it->second);
+    return qas;
+  }
   /// f32 activation copies in interleaved order (the f32 path's operand for
   /// interleaved int4 weights); valid within one op's lowering.
   llvm::DenseMap<Value, Value> permutedF32;
@@ -695,61 +737,73 @@ private:
   /// super-block the lanes are folded to 8, the symmetric offset -8 sum(q)
   /// is added as an integer, and the sums are converted and scaled by the 8
   /// block scales as one vector.
-  SmallVector<Value> interleavedIntRows(const QuantView &qv, ValueRange wPre, int64_t K,
-                                        ArrayRef<XRow> xs, ArrayRef<QuantAct> qas) {
+  SmallVector<Value> interleavedIntRows(const QuantView &qv, ArrayRef<SmallVector<Value>> wPres,
+                                        int64_t K, ArrayRef<XRow> xs, ArrayRef<QuantAct> qas) {
     Type f32 = b.getF32Type(), i8 = b.getI8Type(), i32 = b.getI32Type();
     bool wide = wideDot();
     int64_t bytes = wide ? 64 : 32, loads = 128 / bytes;
     auto v8f = VectorType::get({8}, f32), v8i = VectorType::get({8}, i32),
          vAcc = VectorType::get({bytes / 4}, i32), vBytes = VectorType::get({bytes}, i8);
-    size_t T = xs.size();
-    size_t NI = T == 1 ? size_t(loads) : 2; // int32 accumulators per row
+    // Pair p = r * T + t: weight row r with activation row t.
+    size_t R = wPres.size(), T = xs.size(), P = R * T;
+    size_t NI = P == 1 ? size_t(loads) : 2; // int32 accumulators per pair
     bool sym = qv.attr.getSymmetric();
     Value zero8f = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8f, 0.0f));
     Value zeroAcc = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vAcc, int32_t(0)));
     // Scaled sums, then (asymmetric) the min corrections.
-    SmallVector<Value> inits(sym ? T : 2 * T, zero8f);
+    SmallVector<Value> inits(sym ? P : 2 * P, zero8f);
     auto accs = reduceStep(c(0), c(K / 256), c(1), inits, [&](Value sb, ValueRange acc) {
-      SmallVector<Value> ai(T * NI, zeroAcc);
+      SmallVector<Value> ai(P * NI, zeroAcc);
       if (T == 1)
-        prefetchWeights(qv.data, wPre, imul(sb, c(128)), 128);
+        for (const SmallVector<Value> &row : wPres)
+          prefetchWeights(qv.data, row, imul(sb, c(128)), 128);
       Value b0 = imul(sb, c(8));
       if (sym) // the symmetric offset -8 sum(q) starts the block's lane
-        for (size_t t = 0; t < T; ++t)
-          ai[t * NI] = vector::LoadOp::create(b, loc, vAcc, qas[t].negSum8,
-                                              rowIdx(xs[t].pre, imul(sb, c(bytes / 4))));
-      for (int64_t r = 0; r < loads; ++r) {
-        auto [lo, hi] = interleavedNibbles(qv, wPre, sb, r, bytes);
+        for (size_t t = 0; t < T; ++t) {
+          Value neg = vector::LoadOp::create(b, loc, vAcc, qas[t].negSum8,
+                                             rowIdx(xs[t].pre, imul(sb, c(bytes / 4))));
+          for (size_t r = 0; r < R; ++r)
+            ai[(r * T + t) * NI] = neg;
+        }
+      for (int64_t l = 0; l < loads; ++l) {
+        SmallVector<std::pair<Value, Value>> nibs;
+        for (const SmallVector<Value> &row : wPres)
+          nibs.push_back(interleavedNibbles(qv, row, sb, l, bytes));
         for (int64_t h = 0; h < 2; ++h)
           for (size_t t = 0; t < T; ++t) {
             Value xq = vector::LoadOp::create(
                 b, loc, vBytes, qas[t].q,
-                rowIdx(xs[t].pre, iadd(imul(sb, c(256)), c(2 * bytes * r + bytes * h))));
-            size_t a = t * NI + static_cast<size_t>(2 * r + h) % NI;
-            ai[a] = dot4(ai[a], h ? hi : lo, xq);
+                rowIdx(xs[t].pre, iadd(imul(sb, c(256)), c(2 * bytes * l + bytes * h))));
+            for (size_t r = 0; r < R; ++r) {
+              size_t a = (r * T + t) * NI + static_cast<size_t>(2 * l + h) % NI;
+              ai[a] = dot4(ai[a], h ? nibs[r].second : nibs[r].first, xq);
+            }
           }
       }
-      Value sw8 = load8(qv.scales, wPre, b0);
-      Value mw8 = sym ? Value() : load8(qv.mins, wPre, b0);
       SmallVector<Value> next(acc.begin(), acc.end());
-      for (size_t t = 0; t < T; ++t) {
-        Value sum = ai[t * NI];
-        for (size_t u = 1; u < NI; ++u)
-          sum = arith::AddIOp::create(b, loc, sum, ai[t * NI + u]);
-        if (wide) // lanes j and j + 8 hold block j
-          sum = arith::AddIOp::create(
-              b, loc, vector::ShuffleOp::create(b, loc, sum, sum, ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7}),
-              vector::ShuffleOp::create(b, loc, sum, sum, ArrayRef<int64_t>{8, 9, 10, 11, 12, 13, 14, 15}));
-        Value s8 = arith::MulFOp::create(b, loc, sw8, load8(qas[t].d, xs[t].pre, b0), fm());
-        next[t] = vfma(arith::SIToFPOp::create(b, loc, v8f, sum), s8, next[t]);
-        if (!sym)
-          next[T + t] = vfma(mw8, load8(qas[t].cs, xs[t].pre, b0), next[T + t]);
+      for (size_t r = 0; r < R; ++r) {
+        Value sw8 = load8(qv.scales, wPres[r], b0);
+        Value mw8 = sym ? Value() : load8(qv.mins, wPres[r], b0);
+        for (size_t t = 0; t < T; ++t) {
+          size_t p = r * T + t;
+          Value sum = ai[p * NI];
+          for (size_t u = 1; u < NI; ++u)
+            sum = arith::AddIOp::create(b, loc, sum, ai[p * NI + u]);
+          if (wide) // lanes j and j + 8 hold block j
+            sum = arith::AddIOp::create(
+                b, loc, vector::ShuffleOp::create(b, loc, sum, sum, ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7}),
+                vector::ShuffleOp::create(b, loc, sum, sum, ArrayRef<int64_t>{8, 9, 10, 11, 12, 13, 14, 15}));
+          Value s8 = arith::MulFOp::create(b, loc, sw8, load8(qas[t].d, xs[t].pre, b0), fm());
+          next[p] = vfma(arith::SIToFPOp::create(b, loc, v8f, sum), s8, next[p]);
+          if (!sym)
+            next[P + p] = vfma(mw8, load8(qas[t].cs, xs[t].pre, b0), next[P + p]);
+        }
       }
       return next;
     });
     SmallVector<Value> out;
-    for (size_t t = 0; t < T; ++t)
-      out.push_back(sym ? vreduce(accs[t]) : add(vreduce(accs[t]), vreduce(accs[T + t])));
+    for (size_t p = 0; p < P; ++p)
+      out.push_back(sym ? vreduce(accs[p]) : add(vreduce(accs[p]), vreduce(accs[P + p])));
     return out;
   }
 
@@ -765,32 +819,33 @@ private:
   /// int4 group 32), 8 blocks form a step: their weight scales, d_x and cs
   /// are loaded and combined as 8-lane vectors, and each block's scale is a
   /// lane broadcast, so the per-block scalar work is gone.
-  SmallVector<Value> intDotRows(const QuantView &qv, ValueRange wPre, int64_t K,
+  SmallVector<Value> intDotRows(const QuantView &qv, ArrayRef<SmallVector<Value>> wPres, int64_t K,
                                 ArrayRef<XRow> xs, ArrayRef<QuantAct> qas) {
     if (qv.interleaved)
-      return interleavedIntRows(qv, wPre, K, xs, qas);
+      return interleavedIntRows(qv, wPres, K, xs, qas);
     Type f32 = b.getF32Type(), i8 = b.getI8Type(), i32 = b.getI32Type();
     auto v8f = VectorType::get({8}, f32), v8i = VectorType::get({8}, i32),
          v32i8 = VectorType::get({32}, i8), v16i8 = VectorType::get({16}, i8);
     auto splatI8 = [&](VectorType t, int8_t v) {
       return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(t, v));
     };
-    size_t T = xs.size();
+    // Pair p = r * T + t: weight row r with activation row t.
+    size_t R = wPres.size(), T = xs.size(), P = R * T;
     bool int8 = qv.attr.getBits() == 8, sym = qv.attr.getSymmetric();
     // int8 weights enter vpdpbusd as q + 128 (unsigned); sdot takes q as is.
     double int8Offset = intDot == IntDot::ArmDotprod ? 0.0 : 128.0;
     int64_t nBlocks = K / 32;
     Value zero8f = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8f, 0.0f));
     Value zero8i = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8i, int32_t(0)));
-    // Block bi of the weight row as 32 unsigned bytes.
-    auto unsignedBlock = [&](Value bi) -> Value {
+    // Block bi of weight row r as 32 unsigned bytes.
+    auto unsignedBlock = [&](size_t r, Value bi) -> Value {
       if (int8) {
-        Value q = vector::LoadOp::create(b, loc, v32i8, qv.data, rowIdx(wPre, imul(bi, c(32))));
+        Value q = vector::LoadOp::create(b, loc, v32i8, qv.data, rowIdx(wPres[r], imul(bi, c(32))));
         if (int8Offset == 0)
           return q;
         return arith::XOrIOp::create(b, loc, q, splatI8(v32i8, int8_t(-128)));
       }
-      Value bytes = vector::LoadOp::create(b, loc, v16i8, qv.data, rowIdx(wPre, imul(bi, c(16))));
+      Value bytes = vector::LoadOp::create(b, loc, v16i8, qv.data, rowIdx(wPres[r], imul(bi, c(16))));
       Value hi = arith::ShRUIOp::create(b, loc, bytes, splatI8(v16i8, 4));
       SmallVector<int64_t> mask;
       for (int64_t i = 0; i < 32; ++i)
@@ -798,88 +853,114 @@ private:
       Value both = vector::ShuffleOp::create(b, loc, bytes, hi, mask);
       return arith::AndIOp::create(b, loc, both, splatI8(v32i8, 15));
     };
-    // vpdpbusd of u with block bi of activation row t, as 8 f32 partial sums.
-    auto blockDot = [&](size_t t, Value bi, Value u) -> Value {
-      Value xq = vector::LoadOp::create(b, loc, v32i8, qas[t].q, rowIdx(xs[t].pre, imul(bi, c(32))));
-      return arith::SIToFPOp::create(b, loc, v8f, dot4(zero8i, u, xq));
+    // Block bi of activation row t.
+    auto actBlock = [&](size_t t, Value bi) -> Value {
+      return vector::LoadOp::create(b, loc, v32i8, qas[t].q, rowIdx(xs[t].pre, imul(bi, c(32))));
     };
-    // Accumulators: T vectors of scaled dot products, then T corrections
+    // Accumulators: P vectors of scaled dot products, then P corrections
     // (vectors when chunked, scalars otherwise).
     bool chunked = (int8 || qv.group == 32) && nBlocks % 8 == 0;
-    // With few rows, U independent accumulators per row keep the FMA
+    // With few pairs, U independent accumulators per pair keep the FMA
     // latency chain from bounding the loop (one FMA per block otherwise).
-    size_t U = chunked ? std::max<size_t>(1, 4 / T) : 1;
-    SmallVector<Value> inits(T, zero8f);
-    inits.append(T, chunked ? zero8f : cf(0.0));
-    inits.append(T * (U - 1), zero8f);
+    size_t U = chunked ? std::max<size_t>(1, 4 / P) : 1;
+    SmallVector<Value> inits(P, zero8f);
+    inits.append(P, chunked ? zero8f : cf(0.0));
+    inits.append(P * (U - 1), zero8f);
     SmallVector<Value> accs;
     if (chunked) {
       accs = reduceStep(c(0), c(nBlocks), c(8), inits, [&](Value b0, ValueRange acc) {
-        SmallVector<Value> next(acc.begin(), acc.end()), s8(T);
+        SmallVector<Value> next(acc.begin(), acc.end()), s8(P);
         if (T == 1)
-          prefetchWeights(qv.data, wPre, imul(b0, c(int8 ? 32 : 16)), int8 ? 256 : 128);
-        // Accumulator u of row t.
-        auto accIdx = [&](size_t t, size_t u) { return u == 0 ? t : 2 * T + t * (U - 1) + (u - 1); };
-        Value sw8, mw8;
-        if (!int8) {
-          sw8 = load8(qv.scales, wPre, b0);
-          mw8 = sym ? sw8 : load8(qv.mins, wPre, b0); // sym: -8 applied at the end
-        }
+          for (const SmallVector<Value> &row : wPres)
+            prefetchWeights(qv.data, row, imul(b0, c(int8 ? 32 : 16)), int8 ? 256 : 128);
+        // Accumulator u of pair p.
+        auto accIdx = [&](size_t p, size_t u) { return u == 0 ? p : 2 * P + p * (U - 1) + (u - 1); };
+        SmallVector<Value> dx8, cs8;
         for (size_t t = 0; t < T; ++t) {
-          Value dx8 = load8(qas[t].d, xs[t].pre, b0), cs8 = load8(qas[t].cs, xs[t].pre, b0);
-          s8[t] = int8 ? dx8 : arith::MulFOp::create(b, loc, sw8, dx8, fm()).getResult();
-          next[T + t] = int8 ? arith::AddFOp::create(b, loc, next[T + t], cs8, fm()).getResult()
-                             : vfma(mw8, cs8, next[T + t]);
+          dx8.push_back(load8(qas[t].d, xs[t].pre, b0));
+          cs8.push_back(load8(qas[t].cs, xs[t].pre, b0));
+        }
+        for (size_t r = 0; r < R; ++r) {
+          Value sw8, mw8;
+          if (!int8) {
+            sw8 = load8(qv.scales, wPres[r], b0);
+            mw8 = sym ? sw8 : load8(qv.mins, wPres[r], b0); // sym: -8 applied at the end
+          }
+          for (size_t t = 0; t < T; ++t) {
+            size_t p = r * T + t;
+            s8[p] = int8 ? dx8[t] : arith::MulFOp::create(b, loc, sw8, dx8[t], fm()).getResult();
+            next[P + p] = int8 ? arith::AddFOp::create(b, loc, next[P + p], cs8[t], fm()).getResult()
+                               : vfma(mw8, cs8[t], next[P + p]);
+          }
         }
         for (int64_t j = 0; j < 8; ++j) {
           Value bi = iadd(b0, c(j));
-          Value u = unsignedBlock(bi);
-          for (size_t t = 0; t < T; ++t) {
-            Value lane = vector::ShuffleOp::create(b, loc, s8[t], s8[t], SmallVector<int64_t>(8, j));
-            size_t a = accIdx(t, static_cast<size_t>(j) % U);
-            next[a] = vfma(blockDot(t, bi, u), lane, next[a]);
-          }
+          SmallVector<Value> us, xq;
+          for (size_t r = 0; r < R; ++r)
+            us.push_back(unsignedBlock(r, bi));
+          for (size_t t = 0; t < T; ++t)
+            xq.push_back(actBlock(t, bi));
+          for (size_t r = 0; r < R; ++r)
+            for (size_t t = 0; t < T; ++t) {
+              size_t p = r * T + t;
+              Value lane = vector::ShuffleOp::create(b, loc, s8[p], s8[p], SmallVector<int64_t>(8, j));
+              Value d = arith::SIToFPOp::create(b, loc, v8f, dot4(zero8i, us[r], xq[t]));
+              size_t a = accIdx(p, static_cast<size_t>(j) % U);
+              next[a] = vfma(d, lane, next[a]);
+            }
         }
         return next;
       });
     } else {
       int64_t G = int8 ? 32 : qv.group, blocksPerGroup = G / 32;
       accs = reduceStep(c(0), c(K / G), c(1), inits, [&](Value g, ValueRange acc) {
-        Value sw, mw;
-        if (!int8) {
-          sw = loadScaleF32(qv.scales, rowIdx(wPre, g));
-          mw = sym ? sw : loadScaleF32(qv.mins, rowIdx(wPre, g));
-        }
+        SmallVector<Value> sw(R), mw(R);
+        if (!int8)
+          for (size_t r = 0; r < R; ++r) {
+            sw[r] = loadScaleF32(qv.scales, rowIdx(wPres[r], g));
+            mw[r] = sym ? sw[r] : loadScaleF32(qv.mins, rowIdx(wPres[r], g));
+          }
         SmallVector<Value> next(acc.begin(), acc.end());
         for (int64_t blk = 0; blk < blocksPerGroup; ++blk) {
           Value bi = iadd(imul(g, c(blocksPerGroup)), c(blk));
-          Value u = unsignedBlock(bi);
+          SmallVector<Value> us, dx, cs, xq;
+          for (size_t r = 0; r < R; ++r)
+            us.push_back(unsignedBlock(r, bi));
           for (size_t t = 0; t < T; ++t) {
-            Value dx = memref::LoadOp::create(b, loc, qas[t].d, rowIdx(xs[t].pre, bi));
-            Value cs = memref::LoadOp::create(b, loc, qas[t].cs, rowIdx(xs[t].pre, bi));
-            Value s = int8 ? dx : mul(sw, dx);
-            next[t] = vfma(blockDot(t, bi, u), vector::BroadcastOp::create(b, loc, v8f, s), next[t]);
-            next[T + t] = add(next[T + t], int8 ? cs : mul(mw, cs));
+            dx.push_back(memref::LoadOp::create(b, loc, qas[t].d, rowIdx(xs[t].pre, bi)));
+            cs.push_back(memref::LoadOp::create(b, loc, qas[t].cs, rowIdx(xs[t].pre, bi)));
+            xq.push_back(actBlock(t, bi));
           }
+          for (size_t r = 0; r < R; ++r)
+            for (size_t t = 0; t < T; ++t) {
+              size_t p = r * T + t;
+              Value s = vector::BroadcastOp::create(b, loc, v8f, int8 ? dx[t] : mul(sw[r], dx[t]));
+              Value d = arith::SIToFPOp::create(b, loc, v8f, dot4(zero8i, us[r], xq[t]));
+              next[p] = vfma(d, s, next[p]);
+              next[P + p] = add(next[P + p], int8 ? cs[t] : mul(mw[r], cs[t]));
+            }
         }
         return next;
       });
     }
     SmallVector<Value> out;
-    Value rowScale;
-    if (int8)
-      rowScale = loadScaleF32(qv.scales, rowIdx(wPre, c(0)));
-    for (size_t t = 0; t < T; ++t) {
-      Value sumAcc = accs[t];
-      for (size_t u = 1; u < U; ++u)
-        sumAcc = arith::AddFOp::create(b, loc, sumAcc, accs[2 * T + t * (U - 1) + (u - 1)], fm());
-      Value r = vreduce(sumAcc);
-      Value corr = chunked ? vreduce(accs[T + t]) : accs[T + t];
+    for (size_t r = 0; r < R; ++r) {
+      Value rowScale;
       if (int8)
-        out.push_back(int8Offset == 0.0 ? mul(rowScale, r)
-                                        : mul(rowScale, sub(r, mul(cf(int8Offset), corr))));
-      else
-        out.push_back(sym ? sub(r, mul(cf(8.0), corr)) : add(r, corr));
+        rowScale = loadScaleF32(qv.scales, rowIdx(wPres[r], c(0)));
+      for (size_t t = 0; t < T; ++t) {
+        size_t p = r * T + t;
+        Value sumAcc = accs[p];
+        for (size_t u = 1; u < U; ++u)
+          sumAcc = arith::AddFOp::create(b, loc, sumAcc, accs[2 * P + p * (U - 1) + (u - 1)], fm());
+        Value res = vreduce(sumAcc);
+        Value corr = chunked ? vreduce(accs[P + p]) : accs[P + p];
+        if (int8)
+          out.push_back(int8Offset == 0.0 ? mul(rowScale, res)
+                                          : mul(rowScale, sub(res, mul(cf(int8Offset), corr))));
+        else
+          out.push_back(sym ? sub(res, mul(cf(8.0), corr)) : add(res, corr));
+      }
     }
     return out;
   }
@@ -889,13 +970,23 @@ private:
   }
 
   // ---- buffers ---------------------------------------------------------------
+  /// A buffer for a tensor of type tensorTy whose dynamic dimensions are
+  /// the token count: static when the function takes one token (decode),
+  /// so the ops reading it see a one-token operand and take their
+  /// matrix-vector paths.
   Value alloc(Type tensorTy) {
     auto t = cast<RankedTensorType>(tensorTy);
     SmallVector<Value> dyn;
+    SmallVector<int64_t> shape(t.getShape());
+    std::optional<int64_t> fixed = getConstantIntValue(tokens);
     for (int64_t i = 0; i < t.getRank(); ++i)
-      if (t.isDynamicDim(i))
-        dyn.push_back(tokens);
-    auto mt = MemRefType::get(t.getShape(), t.getElementType());
+      if (t.isDynamicDim(i)) {
+        if (fixed)
+          shape[i] = *fixed;
+        else
+          dyn.push_back(tokens);
+      }
+    auto mt = MemRefType::get(shape, t.getElementType());
     Value m = memref::AllocOp::create(b, loc, mt, dyn, b.getI64IntegerAttr(64));
     allocs.push_back(m);
     return m;
@@ -1069,14 +1160,40 @@ private:
                [&](Value ng, Value s) { body(rowsAt(ng), {s}); });
   }
 
+  /// Rows per step of a decode matrix-vector product over N rows of K
+  /// elements of each weight in ws (read side by side, as the MLP's gate and
+  /// up): decodeRowTile weight streams in all, when N divides and dotTile
+  /// shares activation loads for them, else 1.
+  int64_t decodeRows(ArrayRef<Value> ws, int64_t N, int64_t K, Value x) {
+    int64_t R = decodeRowTile / static_cast<int64_t>(ws.size());
+    if (R <= 1 || N % R != 0)
+      return 1;
+    for (Value w : ws)
+      if (!rowTileable(w, K, {XRow{x, {c(0)}}}))
+        return 1;
+    return R;
+  }
+  /// Row i of each of the R equal parts of N rows: i, i + N/R, ...
+  SmallVector<SmallVector<Value>> decodeRowSet(Value i, int64_t N, int64_t R) {
+    SmallVector<SmallVector<Value>> rows;
+    for (int64_t r = 0; r < R; ++r)
+      rows.push_back({r == 0 ? i : iadd(i, c(r * (N / R)))});
+    return rows;
+  }
   /// out[s, n] = sum_k x[s, k] * W[n, k]   (x, out: [S, K] / [S, N])
   void matmulNT(Value x, Value w, Value out, int64_t N, int64_t K, Value S) {
     prepareActs(x, w, K);
     auto single = [&](Value n, Value s) { store(dot(w, {n}, K, x, {s}), out, {s, n}); };
     auto xTy = cast<MemRefType>(x.getType());
     if (!xTy.isDynamicDim(0) && xTy.getDimSize(0) == 1) {
-      // Decode: one dot product per output feature.
-      parallel({c(N)}, [&](ValueRange iv) { single(iv[0], c(0)); });
+      // Decode: R output features per step, from R equal parts of W.
+      int64_t R = decodeRows({w}, N, K, x);
+      parallel({c(N / R)}, [&](ValueRange iv) {
+        SmallVector<SmallVector<Value>> rows = decodeRowSet(iv[0], N, R);
+        SmallVector<Value> outs = dotTile(w, rows, K, {XRow{x, {c(0)}}});
+        for (int64_t r = 0; r < R; ++r)
+          store(outs[r], out, {c(0), rows[r][0]});
+      });
       return;
     }
     if (rowTiled(w, N, K)) {
@@ -1303,6 +1420,8 @@ private:
   bool bf16 = false;
   IntDot intDot = IntDot::None;
   int64_t weightPrefetch = 0;
+  /// Weight rows per decode matrix-vector step (decodeRows).
+  int64_t decodeRowTile = 4;
 
   /// bf16 emulation: round every element of an activation buffer.
   void roundToBF16(Value m) {
@@ -1542,7 +1661,14 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     auto xTy = cast<MemRefType>(x.getType());
     bool decode = !xTy.isDynamicDim(0) && xTy.getDimSize(0) == 1;
     if (decode) {
-      parallel({c(I)}, [&](ValueRange iv) { single(iv[0], c(0)); });
+      int64_t R = decodeRows({wg, wu}, I, H, x);
+      parallel({c(I / R)}, [&](ValueRange iv) {
+        SmallVector<SmallVector<Value>> rows = decodeRowSet(iv[0], I, R);
+        SmallVector<XRow> xr{XRow{x, {c(0)}}};
+        SmallVector<Value> gates = dotTile(wg, rows, H, xr), ups = dotTile(wu, rows, H, xr);
+        for (int64_t r = 0; r < R; ++r)
+          store(act(gates[r], ups[r]), gbuf, {c(0), rows[r][0]});
+      });
     } else if (rowTiled(wg, I, H) && rowTiled(wu, I, H)) {
       // Prefill, float weights: row x token tiles like matmulNT.
       rowTokenTiles(I, S(), [&](ArrayRef<Value> is, ArrayRef<Value> toks) {
@@ -1857,6 +1983,11 @@ struct Gemma4ToLoopsPass : mlir::gemma4::impl::Gemma4ToLoopsBase<Gemma4ToLoopsPa
                                  << "' (expected none, x86-vnni, x86-vnni-512 or arm-dotprod)";
       return signalPassFailure();
     }
+    if (decodeRowTile < 1 || decodeRowTile > 16) {
+      getOperation().emitError() << "convert-gemma4-to-loops: decode-row-tile must be in 1..16, got "
+                                 << static_cast<int64_t>(decodeRowTile);
+      return signalPassFailure();
+    }
     if (weightPrefetch < 0) {
       getOperation().emitError() << "convert-gemma4-to-loops: weight-prefetch must be >= 0, got "
                                  << static_cast<int64_t>(weightPrefetch);
@@ -1867,7 +1998,7 @@ struct Gemma4ToLoopsPass : mlir::gemma4::impl::Gemma4ToLoopsBase<Gemma4ToLoopsPa
       if (!f.isExternal() && f.getNumArguments() == 5 && f.getArgAttr(0, "gemma4.arg"))
         fns.push_back(f);
     for (auto f : fns) {
-      FunctionLowering fl(f, bf16Activations, idot, weightPrefetch);
+      FunctionLowering fl(f, bf16Activations, idot, weightPrefetch, decodeRowTile);
       if (failed(fl.run()))
         return signalPassFailure();
     }

@@ -30,6 +30,7 @@ void mlir::gemma4::buildCPULoweringPipeline(OpPassManager &pm, const CPUPipeline
   loopOpts.bf16Activations = opts.bf16Activations;
   loopOpts.intDot = opts.intDot;
   loopOpts.weightPrefetch = opts.weightPrefetch;
+  loopOpts.decodeRowTile = opts.decodeRowTile;
   pm.addPass(createGemma4ToLoops(loopOpts));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -70,7 +70,12 @@ def Gemma4ToLoops : Pass<"convert-gemma4-to-loops", "ModuleOp"> {
     Option<"weightPrefetch", "weight-prefetch", "int64_t", "0",
            "software-prefetch the weight bytes this far ahead of each load of a "
            "one-token matrix-vector product (decode), one prefetch per 64 "
-           "bytes; 0 (default): none">
+           "bytes; 0 (default): none">,
+    Option<"decodeRowTile", "decode-row-tile", "int64_t", "4",
+           "weight rows per step of a one-token matrix-vector product "
+           "(decode), taken from equal parts of the matrix so each is its own "
+           "sequential stream and the rows share the activation loads; 1: one "
+           "row per step">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",

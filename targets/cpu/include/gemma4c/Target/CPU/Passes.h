@@ -22,6 +22,7 @@ struct CPUPipelineOptions {
   std::string quant = "bf16";   ///< --quant scheme (gemma4c/Quant/Scheme.h)
   std::string intDot = "none";  ///< convert-gemma4-to-loops int-dot (none, x86-vnni, arm-dotprod)
   int64_t weightPrefetch = 0;   ///< convert-gemma4-to-loops weight-prefetch (bytes ahead, 0 = off)
+  int64_t decodeRowTile = 4;    ///< convert-gemma4-to-loops decode-row-tile (rows per decode step)
 };
 
 /// gemma4 graph -> LLVM dialect, for a CPU target: the graph pipeline
