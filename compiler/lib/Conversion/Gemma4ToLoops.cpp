@@ -385,7 +385,7 @@ private:
           for (const SmallVector<Value> &row : wPres)
             prefetchWeights(w, row, k0, VL * U);
         for (int64_t u = 0; u < U; ++u) {
-          Value k = iadd(k0, c(u * VL));
+          Value k = u == 0 ? k0 : iadd(k0, c(u * VL));
           SmallVector<Value> xv;
           for (const XRow &x : xs)
             xv.push_back(vload(x.mem, x.pre, k, b.getF32Type()));
@@ -1169,7 +1169,7 @@ private:
     if (R <= 1 || N % R != 0)
       return 1;
     for (Value w : ws)
-      if (!rowTileable(w, K, {XRow{x, {c(0)}}}))
+      if (!rowTileable(w, K, {XRow{x, {}}}))
         return 1;
     return R;
   }
