@@ -97,3 +97,65 @@ func.func @bad_sym_keyword() {
   %a = gemma4.weight "w" : tensor<8x64xi4, #gemma4.quant<int4, group = 32, scale = f16, symmetric>>
   return
 }
+
+// -----
+
+// K panels: printed last, omitted when 0.
+// CHECK-LABEL: func.func @k_panels
+// CHECK: gemma4.weight "p" : tensor<64x1024xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, panel = 256>>
+// CHECK: gemma4.weight "q" : tensor<64x768xi4, #gemma4.quant<int4, group = 32, scale = f16, asym, panel = 256>>
+// CHECK: gemma4.weight "r" : tensor<64x1024xi4, #gemma4.quant<int4, group = 32, scale = f16, sym>>
+func.func @k_panels() {
+  %p = gemma4.weight "p" : tensor<64x1024xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, panel = 256>>
+  %q = gemma4.weight "q" : tensor<64x768xi4, #gemma4.quant<int4, group = 32, scale = f16, asym, panel = 256>>
+  %r = gemma4.weight "r" : tensor<64x1024xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, panel = 0>>
+  return
+}
+
+// -----
+
+func.func @panel_does_not_divide() {
+  // expected-error @+1 {{K panel 512 of 'w' must divide its input dimension 768 into interleaved int4 panels (multiples of 256)}}
+  %a = gemma4.weight "w" : tensor<8x768xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, panel = 512>>
+  return
+}
+
+// -----
+
+func.func @panel_not_smaller() {
+  // expected-error @+1 {{K panel 512 of 'w' must divide its input dimension 512}}
+  %a = gemma4.weight "w" : tensor<8x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, panel = 512>>
+  return
+}
+
+// -----
+
+func.func @panel_not_superblocks() {
+  // expected-error @+1 {{K panels are for int4 with group size 32 and a multiple of 256 elements, got panel 128}}
+  %a = gemma4.weight "w" : tensor<8x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, panel = 128>>
+  return
+}
+
+// -----
+
+func.func @panel_int8() {
+  // expected-error @+1 {{K panels are for int4 with group size 32 and a multiple of 256 elements, got panel 256}}
+  %a = gemma4.weight "w" : tensor<8x512xi8, #gemma4.quant<int8, per_channel, scale = f32, sym, panel = 256>>
+  return
+}
+
+// -----
+
+func.func @panel_g128() {
+  // expected-error @+1 {{K panels are for int4 with group size 32 and a multiple of 256 elements, got panel 256}}
+  %a = gemma4.weight "w" : tensor<8x512xi4, #gemma4.quant<int4, group = 128, scale = f16, sym, panel = 256>>
+  return
+}
+
+// -----
+
+func.func @panel_not_a_keyword() {
+  // expected-error @+1 {{expected 'panel'}}
+  %a = gemma4.weight "w" : tensor<8x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, tile = 256>>
+  return
+}

@@ -149,6 +149,44 @@ TEST(QuantPack, Int4InterleavedSuperBlocks) {
   }
 }
 
+TEST(QuantPack, Int4KPanels) {
+  // 3 rows of K = 768 with panel 256: three panels of 3 x 256, panel-major.
+  // Panel c of row r packs exactly like row r of the 3 x 256 weight of
+  // columns [256c, 256c + 256), data and scales (asymmetric: mins too).
+  const int64_t K = 768, R = 3, PK = 256;
+  for (bool sym : {true, false}) {
+    Spec s = spec(4, 32, ScaleType::F16, sym);
+    s.panel = PK;
+    ASSERT_TRUE(::gemma4::quant::panelValid(s, K));
+    EXPECT_FALSE(::gemma4::quant::panelValid(s, 640)); // 256 does not divide it
+    EXPECT_FALSE(::gemma4::quant::panelValid(s, 256)); // one panel: none
+    std::vector<float> w(R * K);
+    for (int64_t i = 0; i < R * K; ++i)
+      w[i] = std::sin(0.37f * static_cast<float>(i)) * (1.0f + static_cast<float>(i % 97) / 50.0f);
+    std::vector<uint8_t> p = packAll(s, w, R, K);
+    Spec flat = s;
+    flat.panel = 0;
+    ::gemma4::quant::Layout l = ::gemma4::quant::layout(s, R, K), pl = ::gemma4::quant::layout(flat, R, PK);
+    EXPECT_EQ(l.total, ::gemma4::quant::layout(flat, R, K).total);
+    for (int64_t c = 0; c < K / PK; ++c) {
+      std::vector<float> sub(R * PK);
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t k = 0; k < PK; ++k)
+          sub[r * PK + k] = w[r * K + c * PK + k];
+      std::vector<uint8_t> q = packAll(flat, sub, R, PK);
+      EXPECT_EQ(0, std::memcmp(p.data() + c * R * PK / 2, q.data(), R * PK / 2)) << c;
+      EXPECT_EQ(0, std::memcmp(p.data() + l.scaleOffset + c * pl.scaleBytesTotal,
+                               q.data() + pl.scaleOffset, pl.scaleBytesTotal)) << c;
+      if (!sym)
+        EXPECT_EQ(0, std::memcmp(p.data() + l.minOffset + c * pl.minBytes, q.data() + pl.minOffset,
+                                 pl.minBytes)) << c;
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t k = 0; k < PK; ++k)
+          EXPECT_EQ(dequantize(s, p.data(), R, K, r, c * PK + k), dequantize(flat, q.data(), R, PK, r, k));
+    }
+  }
+}
+
 TEST(QuantPack, ZeroRowsAndConstantGroups) {
   std::vector<float> w(64, 0.0f);
   for (Spec s : {spec(8, 0, ScaleType::F32, true), spec(4, 32, ScaleType::F16, true),

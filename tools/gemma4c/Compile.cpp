@@ -84,6 +84,11 @@ Options:
   --decode-row-tile=<n>     weight rows a decode matrix-vector step reads
                             side by side, from equal parts of the matrix
                             (1-16, default 4)
+  --k-panel=<n>             store interleaved int4 weights of linear and MLP
+                            down projections with more than n input features
+                            as panels of at most n (a multiple of 256), so a
+                            decode step's activations stay in L1 (default
+                            3072; 0: none)
   --serial                  generate single-threaded code (no thread pool)
   --no-fuse-attention       keep attention unfused (for debugging)
   --opt=<0-3>               LLVM optimisation level (default 3)
@@ -96,6 +101,7 @@ struct CompileOptions {
   std::string actQuant = "auto";
   int64_t weightPrefetch = -1; ///< -1: auto (defaultWeightPrefetch)
   int64_t decodeRowTile = 4;
+  int64_t kPanel = 3072;
   int64_t maxContext = 4096, prefillChunk = 64, opt = 3;
   bool serial = false, fuse = true, printAfterAll = false, bf16 = false;
 };
@@ -159,6 +165,11 @@ CompileOptions parse(const Args &args, bool &help) {
       o.weightPrefetch = v == "auto" ? -1 : parseInt("--weight-prefetch", v, 0, 1 << 20);
     else if (cur.match("--decode-row-tile", &v))
       o.decodeRowTile = parseInt("--decode-row-tile", v, 1, 16);
+    else if (cur.match("--k-panel", &v)) {
+      o.kPanel = parseInt("--k-panel", v, 0, int64_t(1) << 20);
+      if (o.kPanel % 256 != 0)
+        throw UsageError("invalid value '" + v + "' for --k-panel (expected 0 or a multiple of 256)");
+    }
     else if (cur.match("--no-fuse-attention")) o.fuse = false;
     else if (cur.match("--print-ir-after-all")) o.printAfterAll = true;
     else if (cur.isFlag()) throw UsageError("unknown flag '" + cur.peek() + "' (see gemma4c compile --help)");
@@ -377,6 +388,7 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   po.weightPrefetch =
       o.weightPrefetch >= 0 ? o.weightPrefetch : defaultWeightPrefetch(triple, resolvedCPU(target));
   po.decodeRowTile = o.decodeRowTile;
+  po.kPanel = o.kPanel;
   if (o.printAfterAll)
     ctx.disableMultithreading();
   auto runPM = [&](auto build) -> bool {
@@ -542,7 +554,8 @@ int compileMain(const CompileOptions &o, const char *argv0) {
                      {"aarch64_features", requiredAArch64Features(target)},
                      {"activations", po.intDot == "none" ? "f32" : "int8 (" + po.intDot + ")"},
                      {"weight_prefetch_bytes", po.weightPrefetch},
-                     {"decode_row_tile", po.decodeRowTile}};
+                     {"decode_row_tile", po.decodeRowTile},
+                     {"k_panel", po.kPanel}};
     return m.dump();
   };
   if (!appendPayload(exe.path, parts, manifest, err))

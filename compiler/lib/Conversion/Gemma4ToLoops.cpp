@@ -179,6 +179,10 @@ private:
     Value data, scales, mins;
     int64_t group = 0;
     bool interleaved = false; ///< int4 super-block layout (QuantLayout.h)
+    /// K panels (QuantLayout.h): data and scales are viewed as
+    /// [panels, rows.., panelK / 2] and [panels, rows.., panelK / group],
+    /// so a row's indices gain the panel first. panels == 1: no panels.
+    int64_t panels = 1, panelK = 0;
   };
   llvm::DenseMap<Value, QuantView> quantViews; // keyed by the data view
 
@@ -189,6 +193,10 @@ private:
   Value dequantLoad(const QuantView &qv, ValueRange idx) {
     SmallVector<Value> pre(idx.drop_back());
     Value k = idx.back();
+    if (qv.panels > 1) { // panel k / panelK, element k % panelK of its row
+      pre.insert(pre.begin(), idiv(k, c(qv.panelK)));
+      k = irem(k, c(qv.panelK));
+    }
     SmallVector<Value> sIdx(pre);
     sIdx.push_back(idiv(k, c(qv.group)));
     Value s = loadScaleF32(qv.scales, sIdx);
@@ -406,6 +414,19 @@ private:
       return finish(sums);
     }
     const QuantView &qv = qit->second;
+    if (qv.panels > 1) {
+      // The panels' dot products, summed in registers (prefill: the panel
+      // order does not matter to a weight reused by several tokens).
+      if (!panelDotReady(w, xs))
+        return scalar(); // dequantLoad knows the panel layout
+      SmallVector<Value> inits(wPres.size() * xs.size(), cf(0.0));
+      return reduce(c(0), c(qv.panels), inits, [&](Value pc, ValueRange acc) {
+        SmallVector<Value> part = panelTile(w, wPres, pc, xs), next;
+        for (size_t i = 0; i < part.size(); ++i)
+          next.push_back(add(acc[i], part[i]));
+        return next;
+      });
+    }
     if (intDot != IntDot::None && K % 32 == 0) {
       SmallVector<QuantAct> qas = quantActsFor(qv, xs);
       if (qas.size() == xs.size())
@@ -638,7 +659,7 @@ private:
   /// two 16-lane vectors (blocks 0-3, 4-7) against the permuted activations
   /// and are scaled once per super-block by lane-expanded block scales.
   SmallVector<Value> interleavedF32Rows(const QuantView &qv, ValueRange wPre, int64_t K,
-                                        ArrayRef<XRow> xs, ArrayRef<Value> xps) {
+                                        ArrayRef<XRow> xs, ArrayRef<Value> xps, Value sb0 = {}) {
     Type f32 = b.getF32Type();
     size_t T = xs.size();
     bool sym = qv.attr.getSymmetric();
@@ -667,7 +688,7 @@ private:
             Value w16 = toF32(vector::ExtractStridedSliceOp::create(
                 b, loc, nib, ArrayRef<int64_t>{half * 16}, ArrayRef<int64_t>{16}, ArrayRef<int64_t>{1}));
             for (size_t t = 0; t < T; ++t) {
-              Value at = iadd(imul(sb, c(256)), c(64 * r + 32 * h + 16 * half));
+              Value at = iadd(imul(sb0 ? iadd(sb, sb0) : sb, c(256)), c(64 * r + 32 * h + 16 * half));
               Value xv = vload(xps[t], xs[t].pre, at, f32);
               part[2 * t + half] = vfma(xv, w16, part[2 * t + half]);
               if (!sym)
@@ -737,8 +758,11 @@ private:
   /// super-block the lanes are folded to 8, the symmetric offset -8 sum(q)
   /// is added as an integer, and the sums are converted and scaled by the 8
   /// block scales as one vector.
+  /// K elements from super-block sb0 of the activations (K panels); the
+  /// weight rows wPres hold K elements.
   SmallVector<Value> interleavedIntRows(const QuantView &qv, ArrayRef<SmallVector<Value>> wPres,
-                                        int64_t K, ArrayRef<XRow> xs, ArrayRef<QuantAct> qas) {
+                                        int64_t K, ArrayRef<XRow> xs, ArrayRef<QuantAct> qas,
+                                        Value sb0 = {}) {
     Type f32 = b.getF32Type(), i8 = b.getI8Type(), i32 = b.getI32Type();
     bool wide = wideDot();
     int64_t bytes = wide ? 64 : 32, loads = 128 / bytes;
@@ -757,11 +781,13 @@ private:
       if (T == 1)
         for (const SmallVector<Value> &row : wPres)
           prefetchWeights(qv.data, row, imul(sb, c(128)), 128);
-      Value b0 = imul(sb, c(8));
+      // Weight scales at block b0 of the row, activation ones at bx.
+      Value sbx = sb0 ? iadd(sb, sb0) : sb;
+      Value b0 = imul(sb, c(8)), bx = imul(sbx, c(8));
       if (sym) // the symmetric offset -8 sum(q) starts the block's lane
         for (size_t t = 0; t < T; ++t) {
           Value neg = vector::LoadOp::create(b, loc, vAcc, qas[t].negSum8,
-                                             rowIdx(xs[t].pre, imul(sb, c(bytes / 4))));
+                                             rowIdx(xs[t].pre, imul(sbx, c(bytes / 4))));
           for (size_t r = 0; r < R; ++r)
             ai[(r * T + t) * NI] = neg;
         }
@@ -773,7 +799,7 @@ private:
           for (size_t t = 0; t < T; ++t) {
             Value xq = vector::LoadOp::create(
                 b, loc, vBytes, qas[t].q,
-                rowIdx(xs[t].pre, iadd(imul(sb, c(256)), c(2 * bytes * l + bytes * h))));
+                rowIdx(xs[t].pre, iadd(imul(sbx, c(256)), c(2 * bytes * l + bytes * h))));
             for (size_t r = 0; r < R; ++r) {
               size_t a = (r * T + t) * NI + static_cast<size_t>(2 * l + h) % NI;
               ai[a] = dot4(ai[a], h ? nibs[r].second : nibs[r].first, xq);
@@ -793,10 +819,10 @@ private:
             sum = arith::AddIOp::create(
                 b, loc, vector::ShuffleOp::create(b, loc, sum, sum, ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7}),
                 vector::ShuffleOp::create(b, loc, sum, sum, ArrayRef<int64_t>{8, 9, 10, 11, 12, 13, 14, 15}));
-          Value s8 = arith::MulFOp::create(b, loc, sw8, load8(qas[t].d, xs[t].pre, b0), fm());
+          Value s8 = arith::MulFOp::create(b, loc, sw8, load8(qas[t].d, xs[t].pre, bx), fm());
           next[p] = vfma(arith::SIToFPOp::create(b, loc, v8f, sum), s8, next[p]);
           if (!sym)
-            next[P + p] = vfma(mw8, load8(qas[t].cs, xs[t].pre, b0), next[P + p]);
+            next[P + p] = vfma(mw8, load8(qas[t].cs, xs[t].pre, bx), next[P + p]);
         }
       }
       return next;
@@ -962,6 +988,37 @@ private:
           out.push_back(sym ? sub(res, mul(cf(8.0), corr)) : add(res, corr));
       }
     }
+    return out;
+  }
+
+  /// Whether panelTile can run for weight `w` with K panels and these
+  /// activation rows (their int8 or permuted f32 forms are prepared).
+  bool panelDotReady(Value w, ArrayRef<XRow> xs) {
+    const QuantView &qv = quantViews.find(w)->second;
+    if (intDot != IntDot::None)
+      return quantActsFor(qv, xs).size() == xs.size();
+    return llvm::all_of(xs, [&](const XRow &x) { return bool(permutedF32.lookup(x.mem)); });
+  }
+  /// dotTile restricted to K panel `pc` of a panelled weight (result
+  /// r * T + t): the panel's columns of rows wPres against the matching
+  /// slice of the activations. Needs panelDotReady.
+  SmallVector<Value> panelTile(Value w, ArrayRef<SmallVector<Value>> wPres, Value pc,
+                               ArrayRef<XRow> xs) {
+    const QuantView &qv = quantViews.find(w)->second;
+    SmallVector<SmallVector<Value>> pres;
+    for (const SmallVector<Value> &wPre : wPres) {
+      SmallVector<Value> p{pc};
+      p.append(wPre.begin(), wPre.end());
+      pres.push_back(p);
+    }
+    Value sb0 = imul(pc, c(qv.panelK / 256));
+    if (intDot != IntDot::None)
+      return interleavedIntRows(qv, pres, qv.panelK, xs, quantActsFor(qv, xs), sb0);
+    SmallVector<Value> xps, out;
+    for (const XRow &x : xs)
+      xps.push_back(permutedF32.lookup(x.mem));
+    for (const SmallVector<Value> &p : pres)
+      llvm::append_range(out, interleavedF32Rows(qv, p, qv.panelK, xs, xps, sb0));
     return out;
   }
 
@@ -1188,6 +1245,30 @@ private:
     if (!xTy.isDynamicDim(0) && xTy.getDimSize(0) == 1) {
       // Decode: R output features per step, from R equal parts of W.
       int64_t R = decodeRows({w}, N, K, x);
+      auto qit = quantViews.find(w);
+      if (qit != quantViews.end() && qit->second.panels > 1 && panelDotReady(w, {XRow{x, {c(0)}}})) {
+        // K panels: each chunk of rows streams panel after panel (the
+        // panel loop runs outside the chunk's rows once outlined), adding
+        // each panel's partial sums to the output.
+        int64_t P = qit->second.panels;
+        parallel({c(N / R)}, [&](ValueRange iv) {
+          Value lb = c(0), ub = c(P), one = c(1);
+          auto f = scf::ForOp::create(b, loc, lb, ub, one);
+          f->setAttr(kRangeOuterAttr, b.getUnitAttr());
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPoint(f.getBody()->getTerminator());
+          Value pc = f.getInductionVar();
+          SmallVector<SmallVector<Value>> rows = decodeRowSet(iv[0], N, R);
+          SmallVector<Value> outs = panelTile(w, rows, pc, {XRow{x, {c(0)}}});
+          Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, pc, c(0));
+          for (int64_t r = 0; r < R; ++r) {
+            Value prev = load(out, {c(0), rows[r][0]});
+            store(arith::SelectOp::create(b, loc, first, outs[r], add(prev, outs[r])), out,
+                  {c(0), rows[r][0]});
+          }
+        });
+        return;
+      }
       parallel({c(N / R)}, [&](ValueRange iv) {
         SmallVector<SmallVector<Value>> rows = decodeRowSet(iv[0], N, R);
         SmallVector<Value> outs = dotTile(w, rows, K, {XRow{x, {c(0)}}});
@@ -1454,8 +1535,13 @@ LogicalResult FunctionLowering::lower(Operation *op) {
       int64_t rows = t.getNumElements() / K;
       ::gemma4::quant::Layout l = ::gemma4::quant::layout(q.getSpec(), rows, K);
       SmallVector<int64_t> dShape(t.getShape()), sShape(t.getShape());
-      dShape.back() = q.getBits() == 4 ? K / 2 : K;
-      sShape.back() = l.groups;
+      const int64_t PK = ::gemma4::quant::panelElems(q.getSpec(), K);
+      dShape.back() = q.getBits() == 4 ? PK / 2 : PK;
+      sShape.back() = PK / l.group;
+      if (PK != K) { // K panels, panel-major (QuantLayout.h)
+        dShape.insert(dShape.begin(), K / PK);
+        sShape.insert(sShape.begin(), K / PK);
+      }
       auto view = [&](ArrayRef<int64_t> shape, Type et, uint64_t off) -> Value {
         return memref::ViewOp::create(b, loc, MemRefType::get(shape, et), weightsArg,
                                       c(base + static_cast<int64_t>(off)), ValueRange{});
@@ -1464,6 +1550,8 @@ LogicalResult FunctionLowering::lower(Operation *op) {
       qv.attr = q;
       qv.group = l.group;
       qv.interleaved = ::gemma4::quant::int4Interleaved(q.getSpec(), K);
+      qv.panels = K / PK;
+      qv.panelK = PK;
       qv.data = view(dShape, b.getI8Type(), l.dataOffset);
       qv.scales = view(sShape, q.getScaleType(), l.scaleOffset);
       if (!q.getSymmetric())

@@ -140,19 +140,23 @@ float loadScale(ScaleType t, const uint8_t *p, size_t i) {
 /// Quantizes one row: data bytes to `data`, its groups' scales/mins to
 /// entries [row*groups, (row+1)*groups) of `scales`/`mins`. Returns false on
 /// a non-finite value.
-bool packRow(const Spec &spec, const Layout &l, const void *src, SrcType type, int64_t row,
-             uint8_t *data, std::vector<uint8_t> &scales, std::vector<uint8_t> &mins) {
+/// `l` is the layout of one panel (rows x l.K); the row's elements are
+/// source elements row * srcK + col0 + [0, l.K), and its scales go to
+/// entries sBase + row * groups.. of `scales`/`mins`.
+bool packRow(const Spec &spec, const Layout &l, const void *src, SrcType type, int64_t srcK,
+             int64_t col0, size_t sBase, int64_t row, uint8_t *data, std::vector<uint8_t> &scales,
+             std::vector<uint8_t> &mins) {
   const int64_t K = l.K, G = l.group;
   std::vector<float> x(static_cast<size_t>(K));
   for (int64_t k = 0; k < K; ++k) {
-    x[k] = loadSrc(src, type, static_cast<size_t>(row * K + k));
+    x[k] = loadSrc(src, type, static_cast<size_t>(row * srcK + col0 + k));
     if (!std::isfinite(x[k]))
       return false;
   }
   std::vector<uint8_t> q(static_cast<size_t>(K));
   for (int64_t g = 0; g < l.groups; ++g) {
     const float *xg = x.data() + g * G;
-    size_t si = static_cast<size_t>(row * l.groups + g);
+    size_t si = sBase + static_cast<size_t>(row * l.groups + g);
     if (spec.bits == 8) {
       float amax = 0;
       for (int64_t j = 0; j < G; ++j)
@@ -204,22 +208,33 @@ bool packRow(const Spec &spec, const Layout &l, const void *src, SrcType type, i
 void pack(const Spec &spec, const void *src, SrcType type, int64_t rows, int64_t K,
           const Sink &sink, const std::string &name) {
   Layout l = ::gemma4::quant::layout(spec, rows, K);
-  const int64_t rowBytes = spec.bits == 4 ? K / 2 : K;
+  // Panels (QuantLayout.h): each is packed as a weight of rows x PK, one
+  // after the other; the scales of panel c follow those of panel c - 1.
+  const int64_t PK = ::gemma4::quant::panelElems(spec, K);
+  Spec panelSpec = spec;
+  panelSpec.panel = 0;
+  Layout pl = ::gemma4::quant::layout(panelSpec, rows, PK);
+  const int64_t rowBytes = spec.bits == 4 ? PK / 2 : PK;
   std::vector<uint8_t> scales(l.scaleBytesTotal), mins(l.minBytes ? l.minBytes : 0);
-  const int64_t chunkRows = std::max<int64_t>(1, (int64_t(8) << 20) / std::max<int64_t>(1, K));
+  const int64_t chunkRows = std::max<int64_t>(1, (int64_t(8) << 20) / std::max<int64_t>(1, PK));
   unsigned nthreads = std::max(1u, std::thread::hardware_concurrency());
   std::vector<uint8_t> buf;
-  for (int64_t r0 = 0; r0 < rows; r0 += chunkRows) {
+  // Chunks of rows of one panel, panel after panel.
+  const int64_t chunks = (rows + chunkRows - 1) / chunkRows;
+  for (int64_t ci = 0; ci < K / PK * chunks; ++ci) {
+    const int64_t col0 = ci / chunks * PK, r0 = ci % chunks * chunkRows;
+    const size_t sBase = static_cast<size_t>(col0 / PK * rows * pl.groups);
     int64_t n = std::min(chunkRows, rows - r0);
     buf.assign(static_cast<size_t>(n * rowBytes), 0);
     std::vector<int64_t> bad(nthreads, -1);
     auto work = [&](unsigned t) {
       for (int64_t r = t; r < n; r += nthreads)
-        if (!packRow(spec, l, src, type, r0 + r, buf.data() + r * rowBytes, scales, mins) &&
+        if (!packRow(panelSpec, pl, src, type, K, col0, sBase, r0 + r, buf.data() + r * rowBytes,
+                     scales, mins) &&
             bad[t] < 0)
           bad[t] = r0 + r;
     };
-    if (n * K < (int64_t(1) << 16) || nthreads == 1) {
+    if (n * PK < (int64_t(1) << 16) || nthreads == 1) {
       for (unsigned t = 0; t < nthreads; ++t)
         work(t);
     } else {
@@ -257,12 +272,16 @@ void pack(const Spec &spec, const void *src, SrcType type, int64_t rows, int64_t
 float dequantize(const Spec &spec, const uint8_t *packed, int64_t rows, int64_t K, int64_t row,
                  int64_t k) {
   Layout l = ::gemma4::quant::layout(spec, rows, K);
-  size_t si = static_cast<size_t>(row * l.groups + k / l.group);
+  // Panel c of PK columns: a rows x PK weight at c * rows * PK elements.
+  const int64_t PK = ::gemma4::quant::panelElems(spec, K), c = k / PK;
+  k %= PK;
+  const int64_t pg = PK / l.group; // groups per panel row
+  size_t si = static_cast<size_t>(c * rows * pg + row * pg + k / l.group);
   float s = loadScale(spec.scale, packed + l.scaleOffset, si);
   if (spec.bits == 8)
-    return static_cast<float>(static_cast<int8_t>(packed[row * K + k])) * s;
-  ::gemma4::quant::NibblePos p = ::gemma4::quant::int4Position(spec, K, k);
-  uint8_t byte = packed[row * (K / 2) + p.byte];
+    return static_cast<float>(static_cast<int8_t>(packed[c * rows * PK + row * PK + k])) * s;
+  ::gemma4::quant::NibblePos p = ::gemma4::quant::int4Position(spec, PK, k);
+  uint8_t byte = packed[(c * rows + row) * (PK / 2) + p.byte];
   float q = static_cast<float>((byte >> p.shift) & 15);
   if (spec.symmetric)
     return (q - 8.0f) * s;

@@ -64,6 +64,33 @@ std::optional<Role> roleOfUse(OpOperand &use) {
   return std::nullopt;
 }
 
+/// Whether every use of `w` is a matrix-vector product whose decode form
+/// streams K panels (a linear's weight, an MLP's down projection).
+bool panelledUses(WeightOp w) {
+  for (OpOperand &use : w.getResult().getUses()) {
+    Operation *op = use.getOwner();
+    if (auto l = dyn_cast<LinearOp>(op); l && l.getWeight() == use.get())
+      continue;
+    if (auto m = dyn_cast<MLPOp>(op); m && m.getDownWeight() == use.get())
+      continue;
+    return false;
+  }
+  return true;
+}
+
+/// The K panel for an interleaved int4 weight of K input features: the
+/// largest multiple of the super-block dividing K, at most `most`; 0 when
+/// K fits one panel.
+int64_t panelFor(int64_t K, int64_t most) {
+  const int64_t sb = ::gemma4::quant::kInt4SuperBlock;
+  if (most < sb || K <= most || K % sb != 0)
+    return 0;
+  for (int64_t p = most / sb * sb; p >= sb; p -= sb)
+    if (K % p == 0)
+      return p;
+  return 0;
+}
+
 /// When one tensor plays several roles (the tied embedding is also the
 /// lm-head), the most quality-sensitive one decides.
 int priority(Role r) {
@@ -123,6 +150,9 @@ struct Gemma4QuantizeWeightsPass
         }
         spec = gemma4c::quant::Spec{8, 0, ::gemma4::quant::ScaleType::F32, true};
       }
+      if (::gemma4::quant::int4Interleaved(*spec, K) && t.getRank() == 2 &&
+          llvm::all_of(entry.getValue(), panelledUses))
+        spec->panel = panelFor(K, kPanel);
       auto enc = QuantAttr::get(ctx, *spec);
       auto qt = RankedTensorType::get(t.getShape(), IntegerType::get(ctx, spec->bits), enc);
       for (WeightOp w : entry.getValue())

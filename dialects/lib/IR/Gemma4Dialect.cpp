@@ -46,7 +46,7 @@ LogicalResult RopeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 //===----------------------------------------------------------------------===//
 
 LogicalResult QuantAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t bits,
-                                int64_t groupSize, Type scaleType, bool symmetric) {
+                                int64_t groupSize, Type scaleType, bool symmetric, int64_t panel) {
   if (bits != 4 && bits != 8)
     return emitError() << "quantized weights have 4 or 8 bits, got " << bits;
   if (groupSize < 0)
@@ -59,11 +59,16 @@ LogicalResult QuantAttr::verify(function_ref<InFlightDiagnostic()> emitError, in
     return emitError() << "quantization scales must be f16, bf16 or f32";
   if (bits == 8 && !symmetric)
     return emitError() << "int8 quantization is symmetric only";
+  if (panel != 0 && (bits != 4 || groupSize != ::gemma4::quant::kInt4Block ||
+                     panel < 0 || panel % ::gemma4::quant::kInt4SuperBlock != 0))
+    return emitError() << "K panels are for int4 with group size " << ::gemma4::quant::kInt4Block
+                       << " and a multiple of " << ::gemma4::quant::kInt4SuperBlock
+                       << " elements, got panel " << panel;
   return success();
 }
 
 Attribute QuantAttr::parse(AsmParser &p, Type) {
-  // <int4|int8, (group = N | per_channel), scale = T, sym|asym>
+  // <int4|int8, (group = N | per_channel), scale = T, sym|asym[, panel = P]>
   StringRef kind;
   int64_t group = 0;
   Type scale;
@@ -89,10 +94,14 @@ Attribute QuantAttr::parse(AsmParser &p, Type) {
     p.emitError(p.getCurrentLocation(), "expected sym or asym, got '") << symKw << "'";
     return {};
   }
+  int64_t panel = 0;
+  if (succeeded(p.parseOptionalComma()) &&
+      (p.parseKeyword("panel") || p.parseEqual() || p.parseInteger(panel)))
+    return {};
   if (p.parseGreater())
     return {};
   return QuantAttr::getChecked([&] { return p.emitError(p.getNameLoc()); }, p.getContext(), bits,
-                               group, scale, symKw == "sym");
+                               group, scale, symKw == "sym", panel);
 }
 
 void QuantAttr::print(AsmPrinter &p) const {
@@ -101,7 +110,10 @@ void QuantAttr::print(AsmPrinter &p) const {
     p << "per_channel";
   else
     p << "group = " << getGroupSize();
-  p << ", scale = " << getScaleType() << ", " << (getSymmetric() ? "sym" : "asym") << ">";
+  p << ", scale = " << getScaleType() << ", " << (getSymmetric() ? "sym" : "asym");
+  if (getPanel())
+    p << ", panel = " << getPanel();
+  p << ">";
 }
 
 ::gemma4::quant::Spec QuantAttr::getSpec() const {
@@ -111,6 +123,7 @@ void QuantAttr::print(AsmPrinter &p) const {
   Type t = getScaleType();
   s.scale = t.isF16() ? ::gemma4::quant::ScaleType::F16 : t.isBF16() ? ::gemma4::quant::ScaleType::BF16 : ::gemma4::quant::ScaleType::F32;
   s.symmetric = getSymmetric();
+  s.panel = getPanel();
   return s;
 }
 
@@ -118,7 +131,7 @@ QuantAttr QuantAttr::get(MLIRContext *ctx, const ::gemma4::quant::Spec &spec) {
   Type scale = spec.scale == ::gemma4::quant::ScaleType::F16    ? Type(Float16Type::get(ctx))
                : spec.scale == ::gemma4::quant::ScaleType::BF16 ? Type(BFloat16Type::get(ctx))
                                                                  : Type(Float32Type::get(ctx));
-  return get(ctx, spec.bits, spec.group, scale, spec.symmetric);
+  return get(ctx, spec.bits, spec.group, scale, spec.symmetric, spec.panel);
 }
 
 int64_t mlir::gemma4::weightByteSize(RankedTensorType t) {

@@ -89,6 +89,11 @@ LogicalResult WeightOp::verify() {
     if (q.getBits() == 4 && K % ::gemma4::quant::kInt4Block != 0)
       return emitOpError() << "int4 packing needs the input dimension to be a multiple of "
                            << ::gemma4::quant::kInt4Block << ", '" << getName() << "' has " << K;
+    if (!::gemma4::quant::panelValid(q.getSpec(), K))
+      return emitOpError() << "K panel " << q.getPanel() << " of '" << getName()
+                           << "' must divide its input dimension " << K
+                           << " into interleaved int4 panels (multiples of "
+                           << ::gemma4::quant::kInt4SuperBlock << ")";
   } else if (t.getElementType().isInteger(4)) {
     return emitOpError() << "i4 weights need a #gemma4.quant encoding";
   }

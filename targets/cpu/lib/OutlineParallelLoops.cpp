@@ -3,6 +3,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 namespace mlir::gemma4 {
@@ -30,6 +31,31 @@ struct OutlineParallelLoopsPass
         if (failed(outline(fn, p, n++)))
           return signalPassFailure();
     }
+  }
+
+  /// The scf.for carrying kRangeOuterAttr that, with side-effect-free ops,
+  /// makes up the body of `par` and whose bounds are constants or come
+  /// from outside `par`, if there is one.
+  static scf::ForOp rangeOuterLoop(scf::ParallelOp par) {
+    scf::ForOp found;
+    for (Operation &op : par.getBody()->without_terminator()) {
+      auto f = dyn_cast<scf::ForOp>(op);
+      if (f && f->hasAttr(mlir::gemma4::kRangeOuterAttr) && !found) {
+        found = f;
+        continue;
+      }
+      if (!isMemoryEffectFree(&op))
+        return {};
+    }
+    if (!found || found.getNumResults() != 0)
+      return {};
+    for (Value v : {found.getLowerBound(), found.getUpperBound(), found.getStep()}) {
+      Operation *def = v.getDefiningOp();
+      bool inside = par->isProperAncestor(def ? def : v.getParentBlock()->getParentOp());
+      if (inside && !(def && def->hasTrait<OpTrait::ConstantLike>()))
+        return {};
+    }
+    return found;
   }
 
   LogicalResult outline(func::FuncOp fn, scf::ParallelOp par, int index) {
@@ -84,7 +110,22 @@ struct OutlineParallelLoopsPass
     for (size_t i = 0; i < captures.size(); ++i)
       map.map(captures[i], entry->getArgument(2 + nd + i));
     Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    // A range-outer loop (kRangeOuterAttr) goes around the range loop; the
+    // body's constants (its bounds among them) are cloned before it.
+    scf::ForOp outer = rangeOuterLoop(par);
+    scf::ForOp outerClone;
+    if (outer) {
+      for (Operation &op : par.getBody()->without_terminator())
+        if (op.hasTrait<OpTrait::ConstantLike>())
+          b.clone(op, map);
+      outerClone = scf::ForOp::create(b, loc, map.lookupOrDefault(outer.getLowerBound()),
+                                      map.lookupOrDefault(outer.getUpperBound()),
+                                      map.lookupOrDefault(outer.getStep()));
+      b.setInsertionPoint(outerClone.getBody()->getTerminator());
+    }
     auto forOp = scf::ForOp::create(b, loc, entry->getArgument(0), entry->getArgument(1), one);
+    if (outer)
+      b.setInsertionPointAfter(outerClone);
     func::ReturnOp::create(b, loc);
     b.setInsertionPoint(forOp.getBody()->getTerminator());
     // Delinearise: the last dimension varies fastest.
@@ -101,8 +142,15 @@ struct OutlineParallelLoopsPass
     }
     for (size_t d = 0; d < nd; ++d)
       map.map(par.getInductionVars()[d], ivs[d]);
-    for (Operation &op : par.getBody()->without_terminator())
+    for (Operation &op : par.getBody()->without_terminator()) {
+      if (&op == outer.getOperation()) {
+        map.map(outer.getInductionVar(), outerClone.getInductionVar());
+        for (Operation &inner : outer.getBody()->without_terminator())
+          b.clone(inner, map);
+        continue;
+      }
       b.clone(op, map);
+    }
 
     // The launch: body(0, total, ubs..., captures...).
     b.setInsertionPoint(par);

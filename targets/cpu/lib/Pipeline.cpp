@@ -15,6 +15,7 @@ void mlir::gemma4::buildGraphPipeline(OpPassManager &pm, const CPUPipelineOption
     pm.addPass(createGemma4FuseAttention());
   Gemma4QuantizeWeightsOptions q;
   q.schemeName = opts.quant;
+  q.kPanel = opts.kPanel;
   pm.addPass(createGemma4QuantizeWeights(q));
   pm.addPass(createGemma4LayoutWeights());
 }

@@ -23,6 +23,16 @@ namespace mlir::gemma4 {
 /// gemma4rt_parallel_for as its grain (absent: 1).
 inline constexpr llvm::StringLiteral kGrainAttr = "gemma4.grain";
 
+/// Discardable unit attribute on an scf.for with loop-invariant bounds and
+/// no results that, with side-effect-free ops, makes up the body of an
+/// scf.parallel: gemma4-outline-parallel-loops runs it outside the loop
+/// over each chunk's iterations rather than inside it. Each parallel
+/// iteration still runs the for's iterations in order and the parallel
+/// iterations are independent, so the result is the same; the decode
+/// matrix-vector products over K panels use it to stream one panel of all
+/// of a chunk's rows at a time.
+inline constexpr llvm::StringLiteral kRangeOuterAttr = "gemma4.range_outer";
+
 #define GEN_PASS_DECL
 #include "gemma4c/Transforms/Passes.h.inc"
 

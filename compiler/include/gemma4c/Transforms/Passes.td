@@ -23,7 +23,11 @@ def Gemma4QuantizeWeights : Pass<"gemma4-quantize-weights", "ModuleOp"> {
   }];
   let options = [
     Option<"schemeName", "scheme", "std::string", "\"bf16\"",
-           "bf16 | int8 | int4[-g32|-g128][-sym|-asym][-f16|-bf16] | mixed">
+           "bf16 | int8 | int4[-g32|-g128][-sym|-asym][-f16|-bf16] | mixed">,
+    Option<"kPanel", "k-panel", "int64_t", "3072",
+           "most input features per K panel (QuantLayout.h) of an interleaved "
+           "int4 weight of a linear or MLP down projection with more than that "
+           "many: the largest multiple of 256 dividing K, up to this; 0 = none">
   ];
   let dependentDialects = ["::mlir::gemma4::Gemma4Dialect"];
 }

@@ -79,9 +79,18 @@ def Gemma4_QuantAttr : AttrDef<Gemma4_Dialect, "Quant"> {
     per-group minimum m. The bytes (data, scales, mins) are packed at
     compile time in the layout of gemma4/IR/QuantLayout.h, which the loop
     lowering reads directly: no full-precision copy exists at run time.
+
+    `panel = P` (interleaved int4 only) stores the weight as K/P panels of
+    P input features each, panel-major, so a matrix-vector product streams
+    one panel at a time against an activation slice that stays in L1:
+
+    ```mlir
+    tensor<1536x12288xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, panel = 3072>>
+    ```
   }];
   let parameters = (ins "int64_t":$bits, "int64_t":$group_size,
-                        "::mlir::Type":$scale_type, "bool":$symmetric);
+                        "::mlir::Type":$scale_type, "bool":$symmetric,
+                        DefaultValuedParameter<"int64_t", "0">:$panel);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{

@@ -29,6 +29,13 @@
 //   scales rows x (K/G) values of the scale type (G = K for per-channel)
 //   mins   rows x (K/G) values of the scale type, asymmetric only
 //
+// K panels (Spec::panel = P elements, interleaved int4 only): the weight is
+// stored as K/P consecutive weights of rows x P, panel c holding columns
+// [cP, (c+1)P) of every row in the layout above; data, scales and mins are
+// each panel-major (panel c's rows x P/2 bytes, then panel c+1's). A
+// matrix-vector product then streams one panel at a time against a P-element
+// slice of the activations, which stays in L1 however long K is.
+//
 //===----------------------------------------------------------------------===//
 #ifndef GEMMA4_IR_QUANTLAYOUT_H
 #define GEMMA4_IR_QUANTLAYOUT_H
@@ -50,6 +57,7 @@ struct Spec {
   int64_t group = 0;      ///< elements per scale along K; 0 = whole row
   ScaleType scale = ScaleType::F32;
   bool symmetric = true;
+  int64_t panel = 0;      ///< elements per K panel; 0 = none (one panel)
 };
 
 struct Layout {
@@ -83,6 +91,19 @@ constexpr int64_t kInt4SuperBlock = 256;
 /// Whether int4 rows of K elements use the interleaved super-block layout.
 inline bool int4Interleaved(const Spec &s, int64_t K) {
   return s.bits == 4 && s.group == kInt4Block && K % kInt4SuperBlock == 0;
+}
+
+/// Elements per K panel of rows of K elements (K when not panelled).
+inline int64_t panelElems(const Spec &s, int64_t K) {
+  return s.panel > 0 && s.panel < K && K % s.panel == 0 ? s.panel : K;
+}
+/// Whether a spec's panel suits rows of K elements: none, or a multiple of
+/// the int4 super-block dividing K, for interleaved int4 rows.
+inline bool panelValid(const Spec &s, int64_t K) {
+  if (s.panel == 0)
+    return true;
+  return s.panel > 0 && int4Interleaved(s, K) && s.panel % kInt4SuperBlock == 0 && s.panel < K &&
+         K % s.panel == 0;
 }
 
 /// Where element k of an int4 row lives: byte offset within the row's

@@ -23,6 +23,7 @@ struct CPUPipelineOptions {
   std::string intDot = "none";  ///< convert-gemma4-to-loops int-dot (none, x86-vnni, arm-dotprod)
   int64_t weightPrefetch = 0;   ///< convert-gemma4-to-loops weight-prefetch (bytes ahead, 0 = off)
   int64_t decodeRowTile = 4;    ///< convert-gemma4-to-loops decode-row-tile (rows per decode step)
+  int64_t kPanel = 3072;        ///< gemma4-quantize-weights k-panel (0 = no K panels)
 };
 
 /// gemma4 graph -> LLVM dialect, for a CPU target: the graph pipeline
