@@ -453,10 +453,7 @@ private:
       return out;
     }
     if (qv.interleaved) {
-      SmallVector<Value> xps;
-      for (const XRow &x : xs)
-        if (Value xp = permutedF32.lookup(x.mem))
-          xps.push_back(xp);
+      SmallVector<Value> xps = permutedActsFor(xs);
       if (xps.size() != xs.size())
         return scalar(); // dequantLoad knows the interleaved layout
       return interleavedF32Rows(qv, wPre, K, xs, xps);
@@ -539,6 +536,15 @@ private:
   /// f32 activation copies in interleaved order (the f32 path's operand for
   /// interleaved int4 weights); valid within one op's lowering.
   llvm::DenseMap<Value, Value> permutedF32;
+  /// The permuted f32 copies of rows xs (fewer than xs when some were not
+  /// prepared).
+  SmallVector<Value> permutedActsFor(ArrayRef<XRow> xs) {
+    SmallVector<Value> xps;
+    for (const XRow &x : xs)
+      if (Value xp = permutedF32.lookup(x.mem))
+        xps.push_back(xp);
+    return xps;
+  }
 
   /// A buffer shaped like x with last dim `last` and element type et.
   Value allocLike(Value x, int64_t last, Type et) {
@@ -997,7 +1003,7 @@ private:
     const QuantView &qv = quantViews.find(w)->second;
     if (intDot != IntDot::None)
       return quantActsFor(qv, xs).size() == xs.size();
-    return llvm::all_of(xs, [&](const XRow &x) { return bool(permutedF32.lookup(x.mem)); });
+    return permutedActsFor(xs).size() == xs.size();
   }
   /// dotTile restricted to K panel `pc` of a panelled weight (result
   /// r * T + t): the panel's columns of rows wPres against the matching
@@ -1014,9 +1020,7 @@ private:
     Value sb0 = imul(pc, c(qv.panelK / 256));
     if (intDot != IntDot::None)
       return interleavedIntRows(qv, pres, qv.panelK, xs, quantActsFor(qv, xs), sb0);
-    SmallVector<Value> xps, out;
-    for (const XRow &x : xs)
-      xps.push_back(permutedF32.lookup(x.mem));
+    SmallVector<Value> xps = permutedActsFor(xs), out;
     for (const SmallVector<Value> &p : pres)
       llvm::append_range(out, interleavedF32Rows(qv, p, qv.panelK, xs, xps, sb0));
     return out;

@@ -137,12 +137,11 @@ float loadScale(ScaleType t, const uint8_t *p, size_t i) {
   return 0;
 }
 
-/// Quantizes one row: data bytes to `data`, its groups' scales/mins to
-/// entries [row*groups, (row+1)*groups) of `scales`/`mins`. Returns false on
-/// a non-finite value.
-/// `l` is the layout of one panel (rows x l.K); the row's elements are
-/// source elements row * srcK + col0 + [0, l.K), and its scales go to
-/// entries sBase + row * groups.. of `scales`/`mins`.
+/// Quantizes one row of the weight of layout `l` (a panel of the source:
+/// its elements are source elements row * srcK + col0 + [0, l.K)): data
+/// bytes to `data`, its groups' scales/mins to entries sBase +
+/// [row*groups, (row+1)*groups) of `scales`/`mins`. Returns false on a
+/// non-finite value.
 bool packRow(const Spec &spec, const Layout &l, const void *src, SrcType type, int64_t srcK,
              int64_t col0, size_t sBase, int64_t row, uint8_t *data, std::vector<uint8_t> &scales,
              std::vector<uint8_t> &mins) {

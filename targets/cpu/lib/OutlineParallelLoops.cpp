@@ -143,6 +143,8 @@ struct OutlineParallelLoopsPass
     for (size_t d = 0; d < nd; ++d)
       map.map(par.getInductionVars()[d], ivs[d]);
     for (Operation &op : par.getBody()->without_terminator()) {
+      if (outer && op.hasTrait<OpTrait::ConstantLike>())
+        continue; // cloned before the range-outer loop
       if (&op == outer.getOperation()) {
         map.map(outer.getInductionVar(), outerClone.getInductionVar());
         for (Operation &inner : outer.getBody()->without_terminator())
