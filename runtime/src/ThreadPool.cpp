@@ -17,8 +17,11 @@
 //    waits for workers that did not take part (asleep, descheduled).
 //  * Idle workers spin for GEMMA4RT_SPIN_US microseconds (default 100), then
 //    sleep on a futex on `epoch`.
-//  * A job is split into about GEMMA4RT_CHUNKS (default 4) chunks per
-//    participant, never fewer iterations per chunk than the grain.
+//  * A job is split into chunks of decreasing size (guided): each takes
+//    1/(2 x participants) of what is left, but no fewer iterations than
+//    1/(participants x GEMMA4RT_CHUNKS) of the job (default 8) nor than the
+//    grain. The first chunks are large (few claims), the last small, so
+//    the participant that finishes last waits little for the others.
 //  * GEMMA4RT_PROFILE: the calling thread times each top-level call, and
 //    how long it waits for other participants, per body function.
 //
@@ -91,11 +94,10 @@ int64_t spinMicros() {
   return us;
 }
 
-// GEMMA4RT_CHUNKS: chunks per participant of a parallel_for (default 4:
-// on the 16-core host, 4-8 cut the caller's wait for the last chunk of a
-// decode matmul by a third to a half against 2; on 2 cores no difference).
+// GEMMA4RT_CHUNKS: the smallest chunk of a parallel_for is 1/(participants
+// x this) of it (default 8; the guided schedule's first chunks are larger).
 int64_t chunksPerThread() {
-  static const int64_t n = envInt("GEMMA4RT_CHUNKS", 4, 1, 64);
+  static const int64_t n = envInt("GEMMA4RT_CHUNKS", 8, 1, 64);
   return n;
 }
 
@@ -147,10 +149,7 @@ struct ThreadPool::Impl {
         break;
       gemma4rt_body_fn fn = body.load(std::memory_order_relaxed);
       void *c = ctx.load(std::memory_order_relaxed);
-      const int64_t count = n.load(std::memory_order_relaxed);
-      const int64_t ch = chunk.load(std::memory_order_relaxed);
-      int64_t b = int64_t(next) * ch;
-      fn(c, b, std::min(count, b + ch));
+      fn(c, bounds[next], bounds[next + 1]);
       ++ran;
     }
     // One update per participant rather than per chunk (less contention).
@@ -225,11 +224,7 @@ struct ThreadPool::Impl {
       fn(c, 0, count);
       return;
     }
-    // A few chunks per participant (balance vs. claim contention), never
-    // below the grain.
-    int64_t target = std::min<int64_t>(int64_t(nthreads) * chunksPerThread(), kMaxChunks);
-    int64_t ch = std::max(grain, (count + target - 1) / target);
-    int64_t nch = (count + ch - 1) / ch; // <= target
+    int64_t nch = schedule(count, grain);
     if (nch <= 1) {
       fn(c, 0, count);
       return;
@@ -237,8 +232,6 @@ struct ThreadPool::Impl {
     tlsInPool = true;
     body.store(fn, std::memory_order_relaxed);
     ctx.store(c, std::memory_order_relaxed);
-    n.store(count, std::memory_order_relaxed);
-    chunk.store(ch, std::memory_order_relaxed);
     done.store(0, std::memory_order_relaxed);
     uint32_t e = epoch.load(std::memory_order_relaxed) + 1;
     if (e == 0) // 0 is every worker's initial `seen`
@@ -265,6 +258,21 @@ struct ThreadPool::Impl {
     tlsInPool = false;
   }
 
+  // Fills bounds[0..nch] with the guided chunks of [0, count) and returns
+  // nch: each chunk takes 1/(2 x participants) of what is left, at least
+  // the floor (grain; 1/(participants x GEMMA4RT_CHUNKS) of the job).
+  int64_t schedule(int64_t count, int64_t grain) {
+    const int64_t p = nthreads;
+    const int64_t floorCh = std::max(grain, (count + p * chunksPerThread() - 1) / (p * chunksPerThread()));
+    int64_t nch = 0, at = 0;
+    while (at < count && nch < kMaxChunks) {
+      bounds[size_t(nch++)] = at;
+      at += std::max(floorCh, (count - at + 2 * p - 1) / (2 * p));
+    }
+    bounds[size_t(nch)] = count; // the last chunk takes any rest
+    return nch;
+  }
+
   // GEMMA4RT_PROFILE: per body function, top-level calls only (the calling
   // thread's view), written by the one thread that holds the pool.
   std::atomic<bool> profiling{false};
@@ -276,10 +284,11 @@ struct ThreadPool::Impl {
   std::vector<std::thread> workers;
   std::mutex callMutex;
 
-  // The job; see the protocol above.
+  // The job; see the protocol above. Chunk i is [bounds[i], bounds[i+1]),
+  // written like the other job fields before the claim word is published.
   std::atomic<gemma4rt_body_fn> body{nullptr};
   std::atomic<void *> ctx{nullptr};
-  std::atomic<int64_t> n{0}, chunk{0};
+  std::vector<int64_t> bounds = std::vector<int64_t>(size_t(kMaxChunks) + 1);
 
   alignas(64) std::atomic<uint32_t> epoch{0};
   alignas(64) std::atomic<uint64_t> word{0}; // {epoch:32, nchunks:16, next:16}

@@ -3,10 +3,12 @@
 // Persistent workers (threads - 1 of them; the calling thread is the last
 // participant). A parallel_for publishes a job, wakes the workers (they spin
 // briefly after each job, then sleep on a futex), and every participant claims
-// chunks of >= grain iterations (about 4 per participant) from a shared
-// counter until none is left; the caller returns when all chunks are done,
-// without waiting for workers that took none. No thread is created per call. Calls from inside a body (nesting) or from a
-// second thread while one runs execute serially on the caller.
+// chunks of >= grain iterations from a shared counter until none is left
+// (guided: large chunks first, small ones last, see ThreadPool.cpp); the
+// caller returns when all chunks are done, without waiting for workers that
+// took none. No thread is created per call. Calls from inside a body
+// (nesting) or from a second thread while one runs execute serially on the
+// caller.
 //
 //===----------------------------------------------------------------------===//
 #ifndef GEMMA4RT_THREADPOOL_H
