@@ -36,6 +36,7 @@ void mlir::gemma4::buildCPULoweringPipeline(OpPassManager &pm, const CPUPipeline
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createLoopInvariantCodeMotionPass());
+  pm.addPass(createGemma4PlanBuffers());
   if (opts.threads)
     pm.addPass(createGemma4OutlineParallelLoops());
   pm.addPass(createGemma4ApproximateMath());

@@ -87,6 +87,26 @@ def Gemma4ToLoops : Pass<"convert-gemma4-to-loops", "ModuleOp"> {
                            "::mlir::LLVM::LLVMDialect"];
 }
 
+def Gemma4PlanBuffers : Pass<"gemma4-plan-buffers", "ModuleOp"> {
+  let summary = "pack each function's static buffers into one arena, reusing bytes between buffers whose live ranges do not overlap";
+  let description = [{
+    Runs on loop-level IR (after convert-gemma4-to-loops). Every statically
+    shaped memref.alloc at the top level of a function whose uses the pass
+    can follow (loads, stores, vector ops, view-like ops, its deallocs)
+    becomes a memref.view into one arena allocated on entry and freed before
+    the return. A buffer lives from its allocation to the last top-level op
+    that uses it or a view of it; buffers with disjoint ranges share bytes
+    (first fit, largest first). The arena size is recorded on the function
+    as `gemma4.arena_bytes`. One allocation per call instead of one per
+    activation, and the bytes a step touches stay few and hot in cache.
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", "64",
+           "byte alignment of every buffer in the arena (a power of two)">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect"];
+}
+
 def Gemma4ApproximateMath : Pass<"gemma4-approximate-math", "ModuleOp"> {
   let summary = "replace tanh/exp/... by vectorisable polynomial approximations";
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
