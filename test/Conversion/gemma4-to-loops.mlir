@@ -165,30 +165,42 @@ func.func @kv_cache_view(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %pos: index {
 
 // -----
 
-// gemma4.rms_norm -> sum of squares (scf.for reduction), rsqrt, scale by
-// the widened weight; written in place over its input, whose buffer dies
-// here. gemma4.rope -> cos/sin of position * theta^(-2i/d) over the first
-// rotary_dims pairs (i, i + d/2). gemma4.softcap -> cap * tanh(x / cap)
-// into the logits.
+// gemma4.rms_norm -> sum of squares (16-lane scf.for reduction), rsqrt,
+// scale by the widened weight 16 lanes at a time; written in place over its
+// input, whose buffer dies here. gemma4.rope -> a table of cos/sin of
+// position * theta^(-2i/d), built once for the function, then the first
+// rotary_dims pairs (i, i + d/2) of every head rotated with it.
+// gemma4.softcap -> cap * tanh(x / cap) into the logits.
 // CHECK-LABEL: func.func @rms_norm_rope_softcap
 // CHECK-SAME: %[[OUT:[^:]+]]: memref<1x16xf32> {gemma4.arg = "logits"}) {
 // CHECK: %[[H:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x16xf32>
 // CHECK: %[[NW:.+]] = memref.view %arg4[%{{.+}}][] : memref<?xi8> to memref<16xbf16>
 // CHECK-NOT: scf.parallel
-// CHECK: %[[SS:.+]] = scf.for {{.+}} -> (f32) {
-// CHECK: %[[MEAN:.+]] = arith.divf %[[SS]], %{{.+}} : f32
+// CHECK: %[[SS:.+]] = scf.for {{.+}} -> (vector<16xf32>) {
+// CHECK: vector.fma
+// CHECK: %[[SUM:.+]] = vector.reduction <add>, %[[SS]]
+// CHECK: %[[MEAN:.+]] = arith.divf %[[SUM]], %{{.+}} : f32
 // CHECK: %[[ME:.+]] = arith.addf %[[MEAN]], %{{.+}} fastmath<reassoc,contract> : f32
 // CHECK: %[[INV:.+]] = math.rsqrt %[[ME]] : f32
+// CHECK: %[[VINV:.+]] = vector.broadcast %[[INV]] : f32 to vector<16xf32>
 // CHECK: scf.for %[[I:[^ ]+]] =
-// CHECK: arith.mulf %{{.+}}, %[[INV]]
-// CHECK: memref.load %[[NW]][%[[I]]] : memref<16xbf16>
-// CHECK: memref.store %{{.+}}, %[[H]][%{{.+}}, %[[I]]] : memref<1x16xf32>
+// CHECK: arith.mulf %{{.+}}, %[[VINV]]
+// CHECK: vector.load %[[NW]][%[[I]]] : memref<16xbf16>, vector<16xbf16>
+// CHECK: vector.store %{{.+}}, %[[H]][%{{.+}}, %[[I]]] : memref<1x16xf32>, vector<16xf32>
 // CHECK: %[[Q:.+]] = memref.expand_shape %[[H]] {{\[}}[0], [1, 2]] output_shape [1, 2, 8] : memref<1x16xf32> into memref<1x2x8xf32>
 // CHECK: %[[R:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x2x8xf32>
-// CHECK: scf.parallel
+// CHECK: %[[COS:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x2xf32>
+// CHECK: %[[SIN:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x2xf32>
+// CHECK-NOT: scf.parallel
 // CHECK: math.powf
 // CHECK: math.cos
+// CHECK: memref.store %{{.+}}, %[[COS]]
 // CHECK: math.sin
+// CHECK: memref.store %{{.+}}, %[[SIN]]
+// CHECK: scf.parallel
+// CHECK-NOT: math.cos
+// CHECK: memref.load %[[COS]]
+// CHECK: memref.load %[[SIN]]
 // CHECK: %[[R2:.+]] = memref.collapse_shape %[[R]] {{\[}}[0], [1, 2]] : memref<1x2x8xf32> into memref<1x16xf32>
 // CHECK: scf.parallel
 // CHECK: memref.load %[[R2]]
@@ -196,6 +208,8 @@ func.func @kv_cache_view(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %pos: index {
 // CHECK: memref.store %{{.+}}, %[[OUT]]
 // CHECK: memref.dealloc %[[H]] : memref<1x16xf32>
 // CHECK-NEXT: memref.dealloc %[[R]] : memref<1x2x8xf32>
+// CHECK-NEXT: memref.dealloc %[[COS]] : memref<1x2xf32>
+// CHECK-NEXT: memref.dealloc %[[SIN]] : memref<1x2xf32>
 // CHECK-NEXT: return{{$}}
 func.func @rms_norm_rope_softcap(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %pos: index {gemma4.arg = "position"}, %arena: memref<?xi8> {gemma4.arg = "kv_arena"}, %ctx: index {gemma4.arg = "context"}, %w: memref<?xi8> {gemma4.arg = "weights"}) -> tensor<1x16xf32> {
   %e = gemma4.weight "embed_tokens.weight" {offset = 0 : i64} : tensor<32x16xf32>
@@ -224,14 +238,20 @@ func.func @rms_norm_rope_softcap(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %pos:
 // CHECK-SAME: %{{[^:]+}}: memref<?xi32> {gemma4.arg = "ids"}, %[[POS:[^:]+]]: index
 // CHECK: %[[KC:.+]] = memref.view %arg2[%{{.+}}][] : memref<?xi8> to memref<16x1x8xf32>
 // CHECK: %[[VC:.+]] = memref.view %arg2[%{{.+}}][] : memref<?xi8> to memref<16x1x8xf32>
+// CHECK: %[[COS:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<?x4xf32>
+// CHECK: %[[SIN:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<?x4xf32>
+// CHECK: scf.parallel
+// CHECK: math.powf
+// CHECK: math.cos
+// CHECK: math.sin
 // CHECK: %[[CAP:.+]] = arith.constant 16 : index
 // CHECK: scf.parallel (%[[T:[^)]+]]) = (%{{.+}}) to (%{{.+}}) step
 // CHECK: %[[P:.+]] = arith.addi %[[POS]], %[[T]] : index
 // CHECK: %[[ROW:.+]] = arith.remui %[[P]], %[[CAP]] : index
 // CHECK: math.rsqrt
 // CHECK: memref.store %{{.+}}, %[[KC]][%[[ROW]], %{{.+}}, %{{.+}}] : memref<16x1x8xf32>
-// CHECK: math.cos
-// CHECK: math.sin
+// CHECK: memref.load %[[COS]][%[[T]], %{{.+}}]
+// CHECK: memref.load %[[SIN]][%[[T]], %{{.+}}]
 // CHECK: memref.store %{{.+}}, %[[KC]][%[[ROW]], %{{.+}}, %{{.+}}] : memref<16x1x8xf32>
 // CHECK: math.rsqrt
 // CHECK: memref.store %{{.+}}, %[[VC]][%[[ROW]], %{{.+}}, %{{.+}}] : memref<16x1x8xf32>
@@ -240,8 +260,9 @@ func.func @rms_norm_rope_softcap(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %pos:
 // CHECK: %[[O:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<?x2x8xf32>
 // CHECK: scf.parallel (%[[S:[^,]+]], %[[QH:[^)]+]]) =
 // CHECK: math.rsqrt
-// CHECK: math.cos
-// CHECK: math.sin
+// CHECK-NOT: math.cos
+// CHECK: memref.load %[[COS]][%[[S]], %{{.+}}]
+// CHECK: memref.load %[[SIN]][%[[S]], %{{.+}}]
 // CHECK: %[[QP:.+]] = arith.addi %[[POS]], %[[S]] : index
 // CHECK: %[[G:.+]] = arith.divui %[[QH]], %{{.+}} : index
 // CHECK: %[[P1:.+]] = arith.addi %[[QP]], %{{.+}} : index

@@ -40,6 +40,8 @@
 #include "llvm/ADT/DenseMap.h"
 
 #include <cmath>
+#include <map>
+#include <tuple>
 
 namespace mlir::gemma4 {
 #define GEN_PASS_DEF_GEMMA4TOLOOPS
@@ -1081,6 +1083,25 @@ private:
   /// dst[prefix.., :] = rmsnorm(src[prefix.., :]) (* w) over the last dim.
   void rmsNormRow(Value src, ValueRange srcPre, Value dst, ValueRange dstPre,
                   int64_t D, Value w, float eps) {
+    auto isF32 = [](Value m) { return cast<MemRefType>(m.getType()).getElementType().isF32(); };
+    if (D % VL == 0 && isF32(src) && isF32(dst)) {
+      // 16 lanes at a time: sum of squares, then scale (and weight) per vector.
+      Type f32 = b.getF32Type();
+      Value acc = reduceStep(c(0), c(D), c(VL), {vzero()}, [&](Value d, ValueRange a) {
+        Value x = vload(src, srcPre, d, f32);
+        return SmallVector<Value>{vfma(x, x, a[0])};
+      })[0];
+      Value mean = add(div(vreduce(acc), cf(D)), cf(eps));
+      Value inv = vsplat(math::RsqrtOp::create(b, loc, mean));
+      reduceStep(c(0), c(D), c(VL), {}, [&](Value d, ValueRange) {
+        Value y = mul(vload(src, srcPre, d, f32), inv);
+        if (w)
+          y = mul(y, vloadWeight(w, {}, d));
+        vector::StoreOp::create(b, loc, vrnd(y), dst, rowIdx(dstPre, d));
+        return SmallVector<Value>{};
+      });
+      return;
+    }
     auto idx = [&](ValueRange pre, Value i) {
       SmallVector<Value> v(pre.begin(), pre.end());
       v.push_back(i);
@@ -1099,30 +1120,76 @@ private:
       store(rnd(y), dst, idx(dstPre, i));
     });
   }
-  /// In-place RoPE (rotate-half pairing) of buf[prefix.., :] at `position`.
-  void ropeRow(Value m, ValueRange pre, int64_t D, RopeAttr rope, Value position) {
+
+  /// cos and sin of RoPE angle i at position pos + t, [tokens, rotary dims]
+  /// each, computed once per function for every (rope, position, head
+  /// dim) and shared by all the layers and heads that rotate with it.
+  struct RopeTable {
+    Value cos, sin;
+  };
+  std::map<std::tuple<const void *, void *, int64_t>, RopeTable> ropeTables;
+  /// The table of `rope` for head dim D at positions pos + [0, tokens).
+  /// Call at the top level of the function (it is built at the first call
+  /// and must dominate every later use).
+  RopeTable ropeTable(RopeAttr rope, Value pos, int64_t D) {
+    auto key = std::make_tuple(rope.getAsOpaquePointer(), pos.getAsOpaquePointer(), D);
+    if (auto it = ropeTables.find(key); it != ropeTables.end())
+      return it->second;
+    int64_t R = rope.getRotaryDims();
+    double theta = rope.getTheta().getValueAsDouble();
+    auto tableTy = RankedTensorType::get({ShapedType::kDynamic, R}, b.getF32Type());
+    RopeTable t{alloc(tableTy), alloc(tableTy)};
+    parallel({tokens}, [&](ValueRange iv) {
+      Value posF = arith::UIToFPOp::create(
+          b, loc, b.getF32Type(),
+          arith::IndexCastUIOp::create(b, loc, b.getI64Type(), iadd(pos, iv[0])));
+      loop(c(R), [&](Value i) {
+        // inv_freq_i = theta^(-2i/D), computed in f32 as transformers does.
+        Value iF = arith::UIToFPOp::create(
+            b, loc, b.getF32Type(), arith::IndexCastUIOp::create(b, loc, b.getI64Type(), i));
+        Value expo = div(mul(iF, cf(2.0)), cf(D));
+        Value invFreq = div(cf(1.0), math::PowFOp::create(b, loc, cf(theta), expo));
+        Value ang = arith::MulFOp::create(b, loc, posF, invFreq);
+        store(rnd(math::CosOp::create(b, loc, ang)), t.cos, {iv[0], i});
+        store(rnd(math::SinOp::create(b, loc, ang)), t.sin, {iv[0], i});
+      });
+    }, rowGrain(8 * R));
+    ropeTables[key] = t;
+    return t;
+  }
+  /// In-place RoPE (rotate-half pairing) of buf[prefix.., :] for token t of
+  /// table `tab` (ropeTable).
+  void ropeRow(Value m, ValueRange pre, int64_t D, RopeAttr rope, const RopeTable &tab, Value t) {
     int64_t half = D / 2, R = rope.getRotaryDims();
     if (R == 0)
       return;
-    double theta = rope.getTheta().getValueAsDouble();
-    Value posF = arith::UIToFPOp::create(
-        b, loc, b.getF32Type(),
-        arith::IndexCastUIOp::create(b, loc, b.getI64Type(), position));
+    auto at = [&](Value i) { return rowIdx(pre, i); };
+    if (R % VL == 0 && cast<MemRefType>(m.getType()).getElementType().isF32()) {
+      Type f32 = b.getF32Type();
+      reduceStep(c(0), c(R), c(VL), {}, [&](Value i, ValueRange) {
+        Value cs = vload(tab.cos, {t}, i, f32), sn = vload(tab.sin, {t}, i, f32);
+        Value i2 = iadd(i, c(half));
+        Value x1 = vload(m, pre, i, f32), x2 = vload(m, pre, i2, f32);
+        vector::StoreOp::create(b, loc, vrnd(sub(vrnd(mul(x1, cs)), vrnd(mul(x2, sn)))), m, at(i));
+        vector::StoreOp::create(b, loc, vrnd(add(vrnd(mul(x2, cs)), vrnd(mul(x1, sn)))), m, at(i2));
+        return SmallVector<Value>{};
+      });
+      return;
+    }
     loop(c(R), [&](Value i) {
-      // inv_freq_i = theta^(-2i/D), computed in f32 as transformers does.
-      Value iF = arith::UIToFPOp::create(
-          b, loc, b.getF32Type(), arith::IndexCastUIOp::create(b, loc, b.getI64Type(), i));
-      Value expo = div(mul(iF, cf(2.0)), cf(D));
-      Value invFreq = div(cf(1.0), math::PowFOp::create(b, loc, cf(theta), expo));
-      Value ang = arith::MulFOp::create(b, loc, posF, invFreq);
-      Value cs = rnd(math::CosOp::create(b, loc, ang)), sn = rnd(math::SinOp::create(b, loc, ang));
-      SmallVector<Value> i1(pre.begin(), pre.end()), i2(pre.begin(), pre.end());
-      i1.push_back(i);
-      i2.push_back(iadd(i, c(half)));
-      Value x1 = load(m, i1), x2 = load(m, i2);
-      store(rnd(sub(rnd(mul(x1, cs)), rnd(mul(x2, sn)))), m, i1);
-      store(rnd(add(rnd(mul(x2, cs)), rnd(mul(x1, sn)))), m, i2);
+      Value cs = load(tab.cos, {t, i}), sn = load(tab.sin, {t, i});
+      Value i2 = iadd(i, c(half));
+      Value x1 = load(m, at(i)), x2 = load(m, at(i2));
+      store(rnd(sub(rnd(mul(x1, cs)), rnd(mul(x2, sn)))), m, at(i));
+      store(rnd(add(rnd(mul(x2, cs)), rnd(mul(x1, sn)))), m, at(i2));
     });
+  }
+  /// rnd() of a vector of f32.
+  Value vrnd(Value v) {
+    if (!bf16)
+      return v;
+    auto bfTy = VectorType::get(cast<VectorType>(v.getType()).getShape(), b.getBF16Type());
+    return arith::ExtFOp::create(b, loc, v.getType(), arith::TruncFOp::create(b, loc, bfTy, v).getResult());
   }
   /// In bf16 emulation, rounds an intermediate the way a bf16 tensor would be.
   Value rnd(Value v) {
@@ -1641,10 +1708,11 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     auto shape = shapeOf(rp.getInput());
     int64_t Hh = shape[1], D = shape[2];
     Value pos = rp.getPositionBase();
+    RopeTable tab = ropeTable(rp.getRope(), pos, D);
     parallel({S(), c(Hh)}, [&](ValueRange iv) {
       if (out != in)
         loop(c(D), [&](Value d) { store(load(in, {iv[0], iv[1], d}), out, {iv[0], iv[1], d}); });
-      ropeRow(out, iv, D, rp.getRope(), iadd(pos, iv[0]));
+      ropeRow(out, iv, D, rp.getRope(), tab, iv[0]);
     }, rowGrain(D));
     set(rp.getResult(), out);
     return success();
@@ -1691,6 +1759,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     float eps = fa.getEpsilon().convertToFloat();
     Value kc = get(fa.getKeyCache()), vc = get(fa.getValueCache());
     Value pos = fa.getPositionBase();
+    RopeTable tab = ropeTable(fa.getRope(), pos, D);
     if (fa.getKey()) {
       // K: norm + RoPE straight into the cache row; V: scale-free norm.
       Value k = get(fa.getKey()), v = get(fa.getValue()), kn = get(fa.getKeyNorm());
@@ -1699,7 +1768,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
         Value p = iadd(pos, iv[0]);
         Value row = irem(p, cap);
         rmsNormRow(k, iv, kc, {row, iv[1]}, D, kn, eps);
-        ropeRow(kc, {row, iv[1]}, D, fa.getRope(), p);
+        ropeRow(kc, {row, iv[1]}, D, fa.getRope(), tab, iv[0]);
         rmsNormRow(v, iv, vc, {row, iv[1]}, D, Value(), eps);
       }, rowGrain(2 * D));
     }
@@ -1711,7 +1780,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     if (canAttendDecode(q, kc, D)) {
       parallel({S(), c(nh)}, [&](ValueRange iv) {
         rmsNormRow(q, iv, qn, iv, D, qNorm, eps);
-        ropeRow(qn, iv, D, fa.getRope(), iadd(pos, iv[0]));
+        ropeRow(qn, iv, D, fa.getRope(), tab, iv[0]);
       }, rowGrain(D));
       attendDecode(qn, kc, vc, out, pos, nh, D, fa.getSlidingWindow(),
                    fa.getScale().convertToFloat());
@@ -1720,7 +1789,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
     }
     parallel({S(), c(nh)}, [&](ValueRange iv) {
       rmsNormRow(q, iv, qn, iv, D, qNorm, eps);
-      ropeRow(qn, iv, D, fa.getRope(), iadd(pos, iv[0]));
+      ropeRow(qn, iv, D, fa.getRope(), tab, iv[0]);
       attendRow(qn, kc, vc, out, iv[0], iv[1], pos, D, nh / kvh, fa.getSlidingWindow(),
                 fa.getScale().convertToFloat());
     });
