@@ -2,8 +2,9 @@
 // style: scf.parallel over (KV head, chunk of keys), the chunk length
 // max(64, ceil(visible / 32)) so at most 32 chunks; each work item scores
 // its keys for all the query heads of its KV group (one K vector load feeds
-// one FMA per head), takes the chunk max and exp-sum, and accumulates V
-// vector-outer for every head, writing (m, l, o) partials; a second
+// one FMA per head), takes the chunk max and exp-sum 16 scores at a time,
+// and accumulates V vector-outer for every head, writing (m, l, o)
+// partials; a second
 // scf.parallel over query heads combines the chunks. Prefill keeps one
 // attention row per (token, head).
 //
@@ -20,20 +21,41 @@
 // CHECK: %[[CLEN:.+]] = arith.maxui %{{.+}}, %c64 : index
 // CHECK: %[[NCH:.+]] = arith.divui %{{.+}}, %[[CLEN]] : index
 // CHECK: scf.parallel (%[[CI:[^)]+]]) = (%c0) to (%[[NCH]])
+// The chunk's first ring row is found once; its keys run up to the wrap of
+// the ring, then on from row 0, with no division per key.
+// CHECK: %[[J0:.+]] = arith.muli %[[CI]], %[[CLEN]] : index
+// CHECK: %[[R0:.+]] = arith.remui %[[J0]], %arg3 : index
+// CHECK: scf.for %[[J:[^ ]+]] = %[[J0]] to %[[JW:[^ ]+]] step
+// CHECK-NOT: arith.remui
+// CHECK: %[[OFF:.+]] = arith.subi %[[J]], %[[J0]] : index
+// CHECK: %[[ROW:.+]] = arith.addi %[[R0]], %[[OFF]] : index
 // Scores: one K vector, four FMAs (one per head).
-// CHECK: scf.for
-// CHECK: %[[ROW:.+]] = arith.remui %{{.+}}, %arg3 : index
 // CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
-// CHECK: %[[K:.+]] = vector.load %{{.+}}[%[[ROW]], %c0, %{{.+}}] : memref<?x1x32xf32>, vector<16xf32>
+// CHECK: %[[K:.+]] = vector.load %{{.+}}[%[[ROW]], %c0, %[[D:arg[0-9]+]]] : memref<?x1x32xf32>, vector<16xf32>
+// The V line at the same place is prefetched for step 3.
+// CHECK: memref.prefetch %[[VC:view_[0-9]+]][%[[ROW]], %c0, %[[D]]], read, locality<3>, data : memref<?x1x32xf32>
 // CHECK-COUNT-4: vector.fma %{{.+}}, %[[K]], %{{.+}} : vector<16xf32>
 // CHECK: memref.store %{{.+}}, %[[SC]]
-// Chunk max, exp-sum, partials.
-// CHECK: arith.maximumf
-// CHECK: math.exp
+// CHECK: scf.for %[[J2:[^ ]+]] = %[[JW]] to
+// CHECK: %[[ROW2:.+]] = arith.subi %[[J2]], %[[JW]] : index
+// CHECK: vector.load %{{.+}}[%[[ROW2]], %c0, %{{.+}}] : memref<?x1x32xf32>, vector<16xf32>
+// Chunk max and exp-sum per head, 16 scores at a time (the tail masked in
+// registers).
+// CHECK: vector.create_mask
+// CHECK: arith.select
+// CHECK: arith.maximumf {{.+}} : vector<16xf32>
+// CHECK: vector.reduction <maximumf>
+// CHECK: math.exp %{{.+}} : vector<16xf32>
 // CHECK: memref.store %{{.+}}, %[[PM]][%{{.+}}, %[[CI]]]
 // CHECK: memref.store %{{.+}}, %[[PL]][%{{.+}}, %[[CI]]]
-// CHECK: %[[V:.+]] = vector.load %{{.+}} : memref<?x1x32xf32>, vector<16xf32>
-// CHECK-COUNT-4: vector.fma %{{.+}}, %[[V]], %{{.+}} : vector<16xf32>
+// Partials: two V vectors (D = 32) per key, each weight broadcast once and
+// used for both; 4 heads x 2 accumulators.
+// CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: %[[V:.+]] = vector.load %[[VC]][%{{.+}}, %c0, %c0] : memref<?x1x32xf32>, vector<16xf32>
+// CHECK: %[[V2:.+]] = vector.load %[[VC]][%{{.+}}, %c0, %c16] : memref<?x1x32xf32>, vector<16xf32>
+// CHECK: %[[P:.+]] = vector.broadcast
+// CHECK: vector.fma %[[P]], %[[V]]
+// CHECK: vector.fma %[[P]], %[[V2]]
 // CHECK: vector.store %{{.+}}, %[[PART]]
 // CHECK: scf.reduce
 // Combine per query head.
@@ -59,6 +81,7 @@ func.func @decode_global(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %pos: index {
 // most, the visible keys start at max(0, pos + 1 - 64).
 // CHECK-LABEL: func.func @decode_sliding
 // CHECK: memref.alloc() {alignment = 64 : i64} : memref<2x2x16xf32>
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<2x2x1x64xf32>
 // CHECK: arith.addi %{{.+}}, %c-63 : index
 // CHECK: arith.cmpi slt
 // CHECK: scf.parallel

@@ -1440,15 +1440,18 @@ private:
     Value cap = dim(kc, 0);
     // Chunks per KV head and keys per chunk, at most (scratch sizes): a
     // dynamic capacity takes kMaxKeyChunks chunks of ceil(cap / that) keys.
-    int64_t maxChunks = kMaxKeyChunks;
+    // A chunk's score row is padded to whole vectors (step 2 reads it 16 at
+    // a time; the lanes past the chunk are masked off in registers).
+    int64_t maxChunks = kMaxKeyChunks, scLen = ShapedType::kDynamic;
     Value maxChunkLen;
     if (!kt.isDynamicDim(0)) {
       int64_t n = kt.getDimSize(0);
       maxChunks = std::min(kMaxKeyChunks, (n + kMinKeyChunk - 1) / kMinKeyChunk);
-      maxChunkLen = c(std::max(kMinKeyChunk, (n + kMaxKeyChunks - 1) / kMaxKeyChunks));
+      scLen = llvm::alignTo(std::max(kMinKeyChunk, (n + kMaxKeyChunks - 1) / kMaxKeyChunks), VL);
     } else {
       maxChunkLen = arith::MaxUIOp::create(b, loc, c(kMinKeyChunk),
                                            idiv(iadd(cap, c(kMaxKeyChunks - 1)), c(kMaxKeyChunks)));
+      maxChunkLen = imul(idiv(iadd(maxChunkLen, c(VL - 1)), c(VL)), c(VL));
     }
     Type f32 = b.getF32Type();
     auto scratch = [&](ArrayRef<int64_t> shape, ValueRange dyn) {
@@ -1459,7 +1462,8 @@ private:
     };
     Value part = scratch({nh, maxChunks, D}, {}), pm = scratch({nh, maxChunks}, {}),
           pl = scratch({nh, maxChunks}, {}),
-          sc = scratch({kvh, maxChunks, G, ShapedType::kDynamic}, {maxChunkLen});
+          sc = maxChunkLen ? scratch({kvh, maxChunks, G, scLen}, {maxChunkLen})
+                           : scratch({kvh, maxChunks, G, scLen}, {});
     Value end = iadd(pos, c(1)), lo = firstVisibleKey(pos, window);
     Value len = isub(end, lo);
     Value chunkLen = arith::MaxUIOp::create(
@@ -1469,10 +1473,25 @@ private:
       vector::StoreOp::create(b, loc, v, m, idx);
     };
     auto vmax = [&](Value x, Value y) { return arith::MaximumFOp::create(b, loc, x, y).getResult(); };
+    // The chunk's keys [j0, j1) sit in ring rows j mod cap: at most two
+    // runs of consecutive rows, so the key loops carry the row instead of
+    // dividing per key (a division by the run's capacity on global layers).
+    auto forKeys = [&](Value j0, Value j1, ValueRange inits,
+                       function_ref<SmallVector<Value>(Value, Value, ValueRange)> body) {
+      Value r0 = irem(j0, cap);
+      Value jw = arith::MinUIOp::create(b, loc, j1, iadd(j0, isub(cap, r0)));
+      auto accs = reduce(j0, jw, inits, [&](Value j, ValueRange acc) {
+        return body(j, iadd(r0, isub(j, j0)), acc);
+      });
+      return reduce(jw, j1, accs, [&](Value j, ValueRange acc) { return body(j, isub(j, jw), acc); });
+    };
+    auto vf = vf32();
+    auto maskTy = VectorType::get({VL}, b.getI1Type());
     parallel({c(kvh), nChunks}, [&](ValueRange iv) {
       Value kh = iv[0], ci = iv[1];
       Value j0 = iadd(lo, imul(ci, chunkLen));
       Value j1 = arith::MinUIOp::create(b, loc, iadd(j0, chunkLen), end);
+      Value n = isub(j1, j0);
       for (int64_t g0 = 0; g0 < G; g0 += kHeadTile) {
         int64_t gn = std::min(kHeadTile, G - g0);
         SmallVector<Value> heads, gs;
@@ -1481,11 +1500,17 @@ private:
           heads.push_back(iadd(imul(kh, c(G)), gs.back()));
         }
         SmallVector<Value> zeros(gn, vzero());
-        // 1. Scores of this chunk's keys for the gn heads.
-        loop(j0, j1, [&](Value j) {
-          Value row = irem(j, cap);
+        // 1. Scores of this chunk's keys for the gn heads. Each K line read
+        // also prefetches the V line at the same place: step 3 reads V a
+        // few vectors of every key at a time, a pattern the hardware
+        // prefetchers do not follow, and the cache rows are cold (a whole
+        // token of weights streamed through the caches since).
+        forKeys(j0, j1, {}, [&](Value j, Value row, ValueRange) {
           auto accs = reduceStep(c(0), c(D), c(VL), zeros, [&](Value d, ValueRange acc) {
             Value kv = vloadWeight(kc, {row, kh}, d);
+            if (g0 == 0)
+              memref::PrefetchOp::create(b, loc, vc, ValueRange{row, kh, d}, /*isWrite=*/false,
+                                         /*localityHint=*/3, /*isDataCache=*/true);
             SmallVector<Value> next;
             for (int64_t i = 0; i < gn; ++i)
               next.push_back(vfma(vload(q, {c(0), heads[i]}, d, f32), kv, acc[i]));
@@ -1493,33 +1518,55 @@ private:
           });
           for (int64_t i = 0; i < gn; ++i)
             store(mul(vreduce(accs[i]), cf(scale)), sc, {kh, ci, gs[i], isub(j, j0)});
+          return SmallVector<Value>{};
         });
-        // 2. Chunk max and exp-sum per head; the scores become exp(s - m).
-        Value n = isub(j1, j0);
+        // 2. Chunk max and exp-sum per head, 16 scores at a time (lanes past
+        // n, in the row's padding, are replaced by -1e30, whose exp is 0);
+        // the scores become exp(s - m).
         for (int64_t i = 0; i < gn; ++i) {
-          Value m = reduce(c(0), n, {cf(-1e30)}, [&](Value jj, ValueRange acc) {
-            return SmallVector<Value>{vmax(acc[0], load(sc, {kh, ci, gs[i], jj}))};
+          SmallVector<Value> rowPre{kh, ci, gs[i]};
+          auto scores = [&](Value jj, Value mask) {
+            return arith::SelectOp::create(b, loc, mask, vload(sc, rowPre, jj, f32), vsplat(cf(-1e30)))
+                .getResult();
+          };
+          auto tailMask = [&](Value jj) {
+            return vector::CreateMaskOp::create(b, loc, maskTy, ValueRange{isub(n, jj)}).getResult();
+          };
+          Value vm = reduceStep(c(0), n, c(VL), {vsplat(cf(-1e30))}, [&](Value jj, ValueRange acc) {
+            return SmallVector<Value>{vmax(acc[0], scores(jj, tailMask(jj)))};
           })[0];
-          Value l = sum(n, [&](Value jj) {
-            Value e = math::ExpOp::create(b, loc, sub(load(sc, {kh, ci, gs[i], jj}), m));
-            store(e, sc, {kh, ci, gs[i], jj});
-            return e;
-          });
+          Value m = vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXIMUMF, vm);
+          Value vl = reduceStep(c(0), n, c(VL), {vzero()}, [&](Value jj, ValueRange acc) {
+            Value mask = tailMask(jj);
+            Value e = math::ExpOp::create(b, loc, sub(scores(jj, mask), vsplat(m)));
+            vstore(e, sc, rowIdx(rowPre, jj)); // the masked lanes' exp is 0, in the padding
+            return SmallVector<Value>{arith::AddFOp::create(b, loc, acc[0], e, fm()).getResult()};
+          })[0];
           store(m, pm, {heads[i], ci});
-          store(l, pl, {heads[i], ci});
+          store(vreduce(vl), pl, {heads[i], ci});
         }
-        // 3. Unnormalised outputs, one vector of D at a time.
-        reduceStep(c(0), c(D), c(VL), {}, [&](Value d, ValueRange) {
-          auto accs = reduce(j0, j1, zeros, [&](Value j, ValueRange acc) {
-            Value vv = vloadWeight(vc, {irem(j, cap), kh}, d);
+        // 3. Unnormalised outputs, kDBlock vectors of D at a time: the gn x
+        // kDBlock accumulators stay in registers over the keys, each V line
+        // is loaded once and each weight broadcast once per block.
+        int64_t db = (D / VL) % 2 == 0 ? 2 : 1;
+        reduceStep(c(0), c(D), c(db * VL), {}, [&](Value d, ValueRange) {
+          SmallVector<Value> inits(gn * db, vzero());
+          auto accs = forKeys(j0, j1, inits, [&](Value j, Value row, ValueRange acc) {
+            SmallVector<Value> vv;
+            for (int64_t k = 0; k < db; ++k)
+              vv.push_back(vloadWeight(vc, {row, kh}, iadd(d, c(k * VL))));
             Value jj = isub(j, j0);
             SmallVector<Value> next;
-            for (int64_t i = 0; i < gn; ++i)
-              next.push_back(vfma(vsplat(load(sc, {kh, ci, gs[i], jj})), vv, acc[i]));
+            for (int64_t i = 0; i < gn; ++i) {
+              Value p = vsplat(load(sc, {kh, ci, gs[i], jj}));
+              for (int64_t k = 0; k < db; ++k)
+                next.push_back(vfma(p, vv[k], acc[i * db + k]));
+            }
             return next;
           });
           for (int64_t i = 0; i < gn; ++i)
-            vstore(accs[i], part, {heads[i], ci, d});
+            for (int64_t k = 0; k < db; ++k)
+              vstore(accs[i * db + k], part, {heads[i], ci, iadd(d, c(k * VL))});
           return SmallVector<Value>{};
         });
       }
