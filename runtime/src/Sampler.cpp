@@ -126,16 +126,28 @@ int32_t Sampler::sample(const float *logits, std::span<const int32_t> history) {
     return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
   };
 
-  // 2. Greedy.
+  // 2. Greedy: the first index of the largest logit; NaN never wins, and
+  // with no logit above -inf the answer is 0. The maximum is taken over 8
+  // independent lanes (no loop-carried compare-and-branch: 262144 logits
+  // took 0.2 ms per token that way), then its first index is found.
   if (isGreedy()) {
-    int64_t best = 0;
-    float bv = -std::numeric_limits<float>::infinity();
-    for (int64_t i = 0; i < V; ++i)
-      if (l[i] > bv) { // NaN never wins
-        bv = l[i];
-        best = i;
-      }
-    return static_cast<int32_t>(best);
+    constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+    float lane[8] = {kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf};
+    int64_t i = 0;
+    for (; i + 8 <= V; i += 8)
+      for (int k = 0; k < 8; ++k)
+        lane[k] = l[i + k] > lane[k] ? l[i + k] : lane[k];
+    float bv = kNegInf;
+    for (; i < V; ++i)
+      bv = l[i] > bv ? l[i] : bv;
+    for (float x : lane)
+      bv = x > bv ? x : bv;
+    if (bv == kNegInf)
+      return 0;
+    for (i = 0; i < V; ++i)
+      if (l[i] == bv)
+        return static_cast<int32_t>(i);
+    return 0;
   }
 
   size_t kept = 0;

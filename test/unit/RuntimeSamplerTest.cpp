@@ -74,6 +74,27 @@ TEST(RuntimeSampler, GreedyTakesArgmaxLowestIdOnTies) {
   EXPECT_EQ(t.sample(l.data(), {}), 1);
 }
 
+TEST(RuntimeSampler, GreedyOverManyLogits) {
+  // 1003 logits (not a multiple of the 8 lanes the maximum is taken over):
+  // ties in different lanes, NaNs, the maximum in the tail.
+  SamplerParams p = plain();
+  p.greedy = true;
+  Sampler s(p, 1003);
+  std::vector<float> l(1003, -5.0f);
+  l[17] = NAN;
+  l[500] = 4.0f;
+  l[333] = 4.0f; // lowest id of the tie
+  l[998] = NAN;
+  EXPECT_EQ(s.sample(l.data(), {}), 333);
+  l[1001] = 4.5f; // past the last full group of 8
+  EXPECT_EQ(s.sample(l.data(), {}), 1001);
+  std::vector<float> none(1003, -INFINITY);
+  none[3] = NAN;
+  EXPECT_EQ(s.sample(none.data(), {}), 0); // nothing above -inf
+  std::vector<float> nans(1003, NAN);
+  EXPECT_EQ(s.sample(nans.data(), {}), 0);
+}
+
 TEST(RuntimeSampler, RepetitionPenaltyDividesPositiveMultipliesNegative) {
   SamplerParams p = plain();
   p.greedy = true;
