@@ -1301,6 +1301,24 @@ private:
         return 1;
     return R;
   }
+  /// The grain of a decode matrix-vector loop whose steps each read R rows
+  /// of K weights of every weight in ws: enough steps that a chunk streams
+  /// at least kDecodeChunkBytes, so a chunk claim (an atomic on a line all
+  /// threads touch) stays a small part of it. Small matrices (E2B's
+  /// per-layer projections: 512 bytes a step) then run on fewer threads
+  /// instead of 16 threads claiming 1.5 KB each.
+  static constexpr int64_t kDecodeChunkBytes = 16384;
+  int64_t decodeGrain(ArrayRef<Value> ws, int64_t R, int64_t K) {
+    int64_t bits = 0;
+    for (Value w : ws) {
+      if (auto it = quantViews.find(w); it != quantViews.end())
+        bits += it->second.attr.getBits();
+      else
+        bits += cast<MemRefType>(w.getType()).getElementTypeBitWidth();
+    }
+    int64_t bytes = std::max<int64_t>(1, R * K * bits / 8);
+    return std::max<int64_t>(1, (kDecodeChunkBytes + bytes - 1) / bytes);
+  }
   /// Row i of each of the R equal parts of N rows: i, i + N/R, ...
   SmallVector<SmallVector<Value>> decodeRowSet(Value i, int64_t N, int64_t R) {
     SmallVector<SmallVector<Value>> rows;
@@ -1337,7 +1355,7 @@ private:
             store(arith::SelectOp::create(b, loc, first, outs[r], add(prev, outs[r])), out,
                   {c(0), rows[r][0]});
           }
-        });
+        }, decodeGrain({w}, R, K));
         return;
       }
       parallel({c(N / R)}, [&](ValueRange iv) {
@@ -1345,7 +1363,7 @@ private:
         SmallVector<Value> outs = dotTile(w, rows, K, {XRow{x, {c(0)}}});
         for (int64_t r = 0; r < R; ++r)
           store(outs[r], out, {c(0), rows[r][0]});
-      });
+      }, decodeGrain({w}, R, K));
       return;
     }
     if (rowTiled(w, N, K)) {
@@ -1876,7 +1894,7 @@ LogicalResult FunctionLowering::lower(Operation *op) {
         SmallVector<Value> gates = dotTile(wg, rows, H, xr), ups = dotTile(wu, rows, H, xr);
         for (int64_t r = 0; r < R; ++r)
           store(act(gates[r], ups[r]), gbuf, {c(0), rows[r][0]});
-      });
+      }, decodeGrain({wg, wu}, R, H));
     } else if (rowTiled(wg, I, H) && rowTiled(wu, I, H)) {
       // Prefill, float weights: row x token tiles like matmulNT.
       rowTokenTiles(I, S(), [&](ArrayRef<Value> is, ArrayRef<Value> toks) {
