@@ -40,7 +40,6 @@
 #include "llvm/ADT/DenseMap.h"
 
 #include <cmath>
-#include <map>
 #include <tuple>
 
 namespace mlir::gemma4 {
@@ -1097,7 +1096,7 @@ private:
         Value y = mul(vload(src, srcPre, d, f32), inv);
         if (w)
           y = mul(y, vloadWeight(w, {}, d));
-        vector::StoreOp::create(b, loc, vrnd(y), dst, rowIdx(dstPre, d));
+        vector::StoreOp::create(b, loc, rnd(y), dst, rowIdx(dstPre, d));
         return SmallVector<Value>{};
       });
       return;
@@ -1127,12 +1126,12 @@ private:
   struct RopeTable {
     Value cos, sin;
   };
-  std::map<std::tuple<const void *, void *, int64_t>, RopeTable> ropeTables;
+  llvm::DenseMap<std::tuple<Attribute, Value, int64_t>, RopeTable> ropeTables;
   /// The table of `rope` for head dim D at positions pos + [0, tokens).
   /// Call at the top level of the function (it is built at the first call
   /// and must dominate every later use).
   RopeTable ropeTable(RopeAttr rope, Value pos, int64_t D) {
-    auto key = std::make_tuple(rope.getAsOpaquePointer(), pos.getAsOpaquePointer(), D);
+    auto key = std::make_tuple(Attribute(rope), pos, D);
     if (auto it = ropeTables.find(key); it != ropeTables.end())
       return it->second;
     int64_t R = rope.getRotaryDims();
@@ -1170,8 +1169,8 @@ private:
         Value cs = vload(tab.cos, {t}, i, f32), sn = vload(tab.sin, {t}, i, f32);
         Value i2 = iadd(i, c(half));
         Value x1 = vload(m, pre, i, f32), x2 = vload(m, pre, i2, f32);
-        vector::StoreOp::create(b, loc, vrnd(sub(vrnd(mul(x1, cs)), vrnd(mul(x2, sn)))), m, at(i));
-        vector::StoreOp::create(b, loc, vrnd(add(vrnd(mul(x2, cs)), vrnd(mul(x1, sn)))), m, at(i2));
+        vector::StoreOp::create(b, loc, rnd(sub(rnd(mul(x1, cs)), rnd(mul(x2, sn)))), m, at(i));
+        vector::StoreOp::create(b, loc, rnd(add(rnd(mul(x2, cs)), rnd(mul(x1, sn)))), m, at(i2));
         return SmallVector<Value>{};
       });
       return;
@@ -1184,19 +1183,15 @@ private:
       store(rnd(add(rnd(mul(x2, cs)), rnd(mul(x1, sn)))), m, at(i2));
     });
   }
-  /// rnd() of a vector of f32.
-  Value vrnd(Value v) {
-    if (!bf16)
-      return v;
-    auto bfTy = VectorType::get(cast<VectorType>(v.getType()).getShape(), b.getBF16Type());
-    return arith::ExtFOp::create(b, loc, v.getType(), arith::TruncFOp::create(b, loc, bfTy, v).getResult());
-  }
-  /// In bf16 emulation, rounds an intermediate the way a bf16 tensor would be.
+  /// In bf16 emulation, rounds an intermediate (f32 or a vector of f32) the
+  /// way a bf16 tensor would be.
   Value rnd(Value v) {
     if (!bf16)
       return v;
-    return arith::ExtFOp::create(b, loc, b.getF32Type(),
-                                 arith::TruncFOp::create(b, loc, b.getBF16Type(), v).getResult());
+    Type bf = b.getBF16Type();
+    if (auto vt = dyn_cast<VectorType>(v.getType()))
+      bf = VectorType::get(vt.getShape(), bf);
+    return arith::ExtFOp::create(b, loc, v.getType(), arith::TruncFOp::create(b, loc, bf, v).getResult());
   }
   Value geluTanh(Value g) {
     // 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3)))
@@ -1480,8 +1475,8 @@ private:
     };
     Value part = scratch({nh, maxChunks, D}, {}), pm = scratch({nh, maxChunks}, {}),
           pl = scratch({nh, maxChunks}, {}),
-          sc = maxChunkLen ? scratch({kvh, maxChunks, G, scLen}, {maxChunkLen})
-                           : scratch({kvh, maxChunks, G, scLen}, {});
+          sc = scratch({kvh, maxChunks, G, scLen}, maxChunkLen ? SmallVector<Value>{maxChunkLen}
+                                                               : SmallVector<Value>{});
     Value end = iadd(pos, c(1)), lo = firstVisibleKey(pos, window);
     Value len = isub(end, lo);
     Value chunkLen = arith::MaxUIOp::create(
@@ -1503,7 +1498,6 @@ private:
       });
       return reduce(jw, j1, accs, [&](Value j, ValueRange acc) { return body(j, isub(j, jw), acc); });
     };
-    auto vf = vf32();
     auto maskTy = VectorType::get({VL}, b.getI1Type());
     parallel({c(kvh), nChunks}, [&](ValueRange iv) {
       Value kh = iv[0], ci = iv[1];
@@ -1563,9 +1557,9 @@ private:
           store(m, pm, {heads[i], ci});
           store(vreduce(vl), pl, {heads[i], ci});
         }
-        // 3. Unnormalised outputs, kDBlock vectors of D at a time: the gn x
-        // kDBlock accumulators stay in registers over the keys, each V line
-        // is loaded once and each weight broadcast once per block.
+        // 3. Unnormalised outputs, db vectors of D at a time: the gn x db
+        // accumulators stay in registers over the keys, each V line is
+        // loaded once and each weight broadcast once per block.
         int64_t db = (D / VL) % 2 == 0 ? 2 : 1;
         reduceStep(c(0), c(D), c(db * VL), {}, [&](Value d, ValueRange) {
           SmallVector<Value> inits(gn * db, vzero());
