@@ -19,9 +19,14 @@
 //    sleep on a futex on `epoch`.
 //  * A job is split into chunks of decreasing size (guided): each takes
 //    1/(2 x participants) of what is left, but no fewer iterations than
-//    1/(participants x GEMMA4RT_CHUNKS) of the job (default 8) nor than the
-//    grain. The first chunks are large (few claims), the last small, so
-//    the participant that finishes last waits little for the others.
+//    1/max(64, participants x GEMMA4RT_CHUNKS) of the job (default 8) nor
+//    than the grain. The first chunks are large (few claims), the last
+//    small, so the participant that finishes last waits little for the
+//    others. The 64 matters for few threads: with 2, a floor of 1/16 of a
+//    decode matrix-vector product left one thread waiting ~1 ms per token
+//    (E2B int4) for the other's last chunk; 1/64 cut that to ~0.35 ms. The
+//    grain (the compiler's, from the bytes a step streams) keeps chunks
+//    large enough that claiming them costs little.
 //  * GEMMA4RT_PROFILE: the calling thread times each top-level call, and
 //    how long it waits for other participants, per body function.
 //
@@ -94,8 +99,9 @@ int64_t spinMicros() {
   return us;
 }
 
-// GEMMA4RT_CHUNKS: the smallest chunk of a parallel_for is 1/(participants
-// x this) of it (default 8; the guided schedule's first chunks are larger).
+// GEMMA4RT_CHUNKS: the smallest chunk of a parallel_for is 1/max(64,
+// participants x this) of it (default 8; the guided schedule's first chunks
+// are larger).
 int64_t chunksPerThread() {
   static const int64_t n = envInt("GEMMA4RT_CHUNKS", 8, 1, 64);
   return n;
@@ -260,10 +266,12 @@ struct ThreadPool::Impl {
 
   // Fills bounds[0..nch] with the guided chunks of [0, count) and returns
   // nch: each chunk takes 1/(2 x participants) of what is left, at least
-  // the floor (grain; 1/(participants x GEMMA4RT_CHUNKS) of the job).
+  // the floor (grain; 1/max(64, participants x GEMMA4RT_CHUNKS) of the job).
+  static constexpr int64_t kMinFloorParts = 64;
   int64_t schedule(int64_t count, int64_t grain) {
     const int64_t p = nthreads;
-    const int64_t floorCh = std::max(grain, (count + p * chunksPerThread() - 1) / (p * chunksPerThread()));
+    const int64_t parts = std::max(kMinFloorParts, p * chunksPerThread());
+    const int64_t floorCh = std::max(grain, (count + parts - 1) / parts);
     int64_t nch = 0, at = 0;
     while (at < count && nch < kMaxChunks) {
       bounds[size_t(nch++)] = at;

@@ -67,19 +67,27 @@ TEST(RuntimeThreadPool, CoversEveryIndexOnceAndHonoursGrain) {
 
 TEST(RuntimeThreadPool, GuidedChunksShrinkTowardsTheEnd) {
   // 2 participants: the first chunk takes a quarter of the loop, each next
-  // one a quarter of what is left, none below 1/16 of the loop (the default
-  // GEMMA4RT_CHUNKS of 8), so the last participant waits for little.
+  // one a quarter of what is left, none below 1/64 of the loop (2 x the
+  // default GEMMA4RT_CHUNKS of 8 is under the least of 64 parts), so the
+  // last participant waits for little.
   ThreadPool pool(2);
-  const int64_t n = 1600;
+  const int64_t n = 6400;
   Recorder r(n);
   pool.parallelFor(record, &r, n, 1);
   checkCoverage(r, n, 1);
   ASSERT_GE(r.ranges.size(), 6u);
-  EXPECT_EQ(r.ranges.front().second - r.ranges.front().first, 400);
+  EXPECT_EQ(r.ranges.front().second - r.ranges.front().first, 1600);
   for (size_t k = 1; k < r.ranges.size(); ++k)
     EXPECT_LE(r.ranges[k].second - r.ranges[k].first, r.ranges[k - 1].second - r.ranges[k - 1].first);
   EXPECT_EQ(r.ranges[r.ranges.size() - 2].second - r.ranges[r.ranges.size() - 2].first, 100);
   EXPECT_LE(r.ranges.back().second - r.ranges.back().first, 100); // the rest
+  // 16 participants: 16 x 8 = 128 parts, the floor is 1/128 of the loop.
+  ThreadPool wide(16);
+  Recorder r16(n);
+  wide.parallelFor(record, &r16, n, 1);
+  checkCoverage(r16, n, 1);
+  EXPECT_EQ(r16.ranges.front().second - r16.ranges.front().first, 200);
+  EXPECT_EQ(r16.ranges[r16.ranges.size() - 2].second - r16.ranges[r16.ranges.size() - 2].first, 50);
 }
 
 TEST(RuntimeThreadPool, FewerItemsThanThreads) {
