@@ -124,8 +124,9 @@ int main(int argc, char **argv) {
       double gbs = bytes / elapsed / 1e9;
       if (gbs > best[pat]) best[pat] = gbs;
     }
-  double top = best[0] > best[1] ? best[0] : best[1];
-  if (best[2] > top) top = best[2];
+  double top = 0;
+  for (int pat = 0; pat < 3; ++pat)
+    if (best[pat] > top) top = best[pat];
   printf("{\"threads\": %d, \"mb\": %zu, \"seconds\": %.3f, \"read_gb_s\": %.3f, "
          "\"read_gb_s_1_stream\": %.3f, \"read_gb_s_4_streams\": %.3f, "
          "\"read_gb_s_8_streams_prefetch\": %.3f, \"burst_gb_s\": %.3f, \"checksum\": %.0f}\n",
