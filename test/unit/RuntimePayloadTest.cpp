@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <fcntl.h>
 #include <unistd.h>
 #include <vector>
 
@@ -149,6 +150,41 @@ TEST(RuntimePayload, MapsEmbeddedWeightsWithoutCopy) {
   EXPECT_TRUE(p->manifest().hasTokenizer);
   EXPECT_EQ(p->manifest().tokenizerFormat, "hf-json");
   EXPECT_EQ(p->weightsPath(), path);
+}
+
+/// The VmFlags line of the /proc/self/smaps mapping holding `p` ("" if none).
+std::string vmFlagsOf(const void *p) {
+  std::ifstream in("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  while (std::getline(in, line)) {
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find(' '))
+      inside = a >= lo && a < hi;
+    else if (inside && line.rfind("VmFlags:", 0) == 0)
+      return line;
+  }
+  return "";
+}
+
+// Weights are streamed whole every decode step: both the file mapping and
+// the --random-weights region are advised for huge pages ("hg" in smaps),
+// so the page cache can back them with 2 MiB folios.
+TEST(RuntimePayload, WeightMappingsAdviseHugePages) {
+  if (::access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) != 0)
+    GTEST_SKIP() << "no transparent huge pages on this kernel";
+  TempDir d;
+  std::string path = d.path + "/w.bin";
+  writeFile(path, std::string(3 << 20, 'w'));
+  int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  MappedRegion file(fd, 4096, (3 << 20) - 4096, "test weights");
+  ::close(fd);
+  EXPECT_EQ(file.data()[0], 'w');
+  EXPECT_NE(vmFlagsOf(file.data()).find(" hg"), std::string::npos) << vmFlagsOf(file.data());
+  MappedRegion anon = MappedRegion::anonymous(3 << 20, "test weights");
+  EXPECT_NE(vmFlagsOf(anon.data()).find(" hg"), std::string::npos) << vmFlagsOf(anon.data());
 }
 
 TEST(RuntimePayload, ExternalWeightsBesideTheExecutable) {
