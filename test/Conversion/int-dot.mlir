@@ -216,3 +216,37 @@ func.func @bf16_unchanged(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %pos: index 
   %y = gemma4.linear %h, %q : (tensor<1x64xf32>, tensor<48x64xbf16>) -> tensor<1x48xf32>
   return %y : tensor<1x48xf32>
 }
+
+// -----
+
+// gemma4.mlp decode with int4 gate and up: a step computes outputs i and
+// i + 12 of the 24 and reads the gate's two rows and the up's two rows as
+// one register tile, line by line side by side (4 weight streams at once,
+// like one matrix's 4 parts), each activation load feeding all four
+// vpdpbusd; then GELU(gate) * up per output.
+// TILE-LABEL: func.func @mlp_int4_gate_up
+// TILE: %[[XQ:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x512xi8>
+// TILE: scf.parallel (%[[I:.+]]) = (%c0) to (%c12) step (%c1) {
+// TILE-NEXT: %[[R1:.+]] = arith.addi %[[I]], %c12 : index
+// TILE-NEXT: scf.for {{.*}} to %c2 step %c1 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
+// TILE: %[[G0:.+]] = vector.load %[[GV:.+]][%[[I]], %[[K:.+]]] : memref<24x256xi8>, vector<32xi8>
+// TILE: vector.load %[[GV]][%[[R1]], %[[K]]] : memref<24x256xi8>, vector<32xi8>
+// TILE: vector.load %[[UV:.+]][%[[I]], %[[K]]] : memref<24x256xi8>, vector<32xi8>
+// TILE: vector.load %[[UV]][%[[R1]], %[[K]]] : memref<24x256xi8>, vector<32xi8>
+// TILE: %[[X0:.+]] = vector.load %[[XQ]]{{.*}} : memref<1x512xi8>, vector<32xi8>
+// TILE-COUNT-4: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"({{.*}}, %[[X0]])
+// TILE-COUNT-4: vector.fma
+// TILE-NEXT: scf.yield
+// TILE: math.tanh
+// TILE: memref.store %{{.+}}, %{{.+}}[%c0, %[[I]]] : memref<1x24xf32>
+// TILE: math.tanh
+// TILE: memref.store %{{.+}}, %{{.+}}[%c0, %[[R1]]] : memref<1x24xf32>
+func.func @mlp_int4_gate_up(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %pos: index {gemma4.arg = "position"}, %arena: memref<?xi8> {gemma4.arg = "kv_arena"}, %ctx: index {gemma4.arg = "context"}, %w: memref<?xi8> {gemma4.arg = "weights"}) -> tensor<1x512xf32> {
+  %e = gemma4.weight "embed_tokens.weight" {offset = 0 : i64} : tensor<32x512xf32>
+  %h = gemma4.embedding_lookup %e[%ids] {scale = 1.0 : f32} : (tensor<32x512xf32>, tensor<1xi32>) -> tensor<1x512xf32>
+  %g = gemma4.weight "mlp.gate_proj.weight" {offset = 65536 : i64} : tensor<24x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym>>
+  %u = gemma4.weight "mlp.up_proj.weight" {offset = 73728 : i64} : tensor<24x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym>>
+  %d = gemma4.weight "mlp.down_proj.weight" {offset = 81920 : i64} : tensor<512x24xf32>
+  %m = gemma4.mlp %h, %g, %u, %d : (tensor<1x512xf32>, tensor<24x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym>>, tensor<24x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym>>, tensor<512x24xf32>) -> tensor<1x512xf32>
+  return %m : tensor<1x512xf32>
+}

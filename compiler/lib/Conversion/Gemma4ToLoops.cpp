@@ -766,10 +766,13 @@ private:
   /// is added as an integer, and the sums are converted and scaled by the 8
   /// block scales as one vector.
   /// K elements from super-block sb0 of the activations (K panels); the
-  /// weight rows wPres hold K elements.
+  /// weight rows wPres hold K elements. Row r is of weight *rowViews[r]
+  /// when given (several weights of the same quantization read side by
+  /// side, as the MLP's gate and up), else of qv.
   SmallVector<Value> interleavedIntRows(const QuantView &qv, ArrayRef<SmallVector<Value>> wPres,
                                         int64_t K, ArrayRef<XRow> xs, ArrayRef<QuantAct> qas,
-                                        Value sb0 = {}) {
+                                        Value sb0 = {}, ArrayRef<const QuantView *> rowViews = {}) {
+    auto rowView = [&](size_t r) -> const QuantView & { return rowViews.empty() ? qv : *rowViews[r]; };
     Type f32 = b.getF32Type(), i8 = b.getI8Type(), i32 = b.getI32Type();
     bool wide = wideDot();
     int64_t bytes = wide ? 64 : 32, loads = 128 / bytes;
@@ -786,8 +789,8 @@ private:
     auto accs = reduceStep(c(0), c(K / 256), c(1), inits, [&](Value sb, ValueRange acc) {
       SmallVector<Value> ai(P * NI, zeroAcc);
       if (T == 1)
-        for (const SmallVector<Value> &row : wPres)
-          prefetchWeights(qv.data, row, imul(sb, c(128)), 128);
+        for (size_t r = 0; r < wPres.size(); ++r)
+          prefetchWeights(rowView(r).data, wPres[r], imul(sb, c(128)), 128);
       // Weight scales at block b0 of the row, activation ones at bx.
       Value sbx = sb0 ? iadd(sb, sb0) : sb;
       Value b0 = imul(sb, c(8)), bx = imul(sbx, c(8));
@@ -800,8 +803,8 @@ private:
         }
       for (int64_t l = 0; l < loads; ++l) {
         SmallVector<std::pair<Value, Value>> nibs;
-        for (const SmallVector<Value> &row : wPres)
-          nibs.push_back(interleavedNibbles(qv, row, sb, l, bytes));
+        for (size_t r = 0; r < wPres.size(); ++r)
+          nibs.push_back(interleavedNibbles(rowView(r), wPres[r], sb, l, bytes));
         for (int64_t h = 0; h < 2; ++h)
           for (size_t t = 0; t < T; ++t) {
             Value xq = vector::LoadOp::create(
@@ -815,8 +818,8 @@ private:
       }
       SmallVector<Value> next(acc.begin(), acc.end());
       for (size_t r = 0; r < R; ++r) {
-        Value sw8 = load8(qv.scales, wPres[r], b0);
-        Value mw8 = sym ? Value() : load8(qv.mins, wPres[r], b0);
+        Value sw8 = load8(rowView(r).scales, wPres[r], b0);
+        Value mw8 = sym ? Value() : load8(rowView(r).mins, wPres[r], b0);
         for (size_t t = 0; t < T; ++t) {
           size_t p = r * T + t;
           Value sum = ai[p * NI];
@@ -1283,6 +1286,33 @@ private:
                [&](Value ng, Value s) { body(rowsAt(ng), {s}); });
   }
 
+  /// Decode gate and up rows of interleaved int4 weights (same scheme, no
+  /// K panels) as one register tile: their weight streams are read side by
+  /// side, line by line, as a single matrix's 4 parts are, instead of the
+  /// gate's rows in full and then the up's. False when they do not qualify.
+  bool jointGateUp(Value wg, Value wu, ArrayRef<SmallVector<Value>> rows, int64_t K,
+                   ArrayRef<XRow> xs, SmallVector<Value> &gates, SmallVector<Value> &ups) {
+    auto ig = quantViews.find(wg), iu = quantViews.find(wu);
+    if (ig == quantViews.end() || iu == quantViews.end() || intDot == IntDot::None || K % 256 != 0)
+      return false;
+    const QuantView &qg = ig->second, &qu = iu->second;
+    if (!qg.interleaved || !qu.interleaved || qg.panels != 1 || qu.panels != 1 || qg.attr != qu.attr)
+      return false;
+    SmallVector<QuantAct> qas = quantActsFor(qg, xs);
+    if (qas.size() != xs.size() || xs.size() != 1)
+      return false;
+    SmallVector<SmallVector<Value>> all;
+    SmallVector<const QuantView *> views;
+    for (const QuantView *q : {&qg, &qu})
+      for (const SmallVector<Value> &r : rows) {
+        all.push_back(r);
+        views.push_back(q);
+      }
+    SmallVector<Value> outs = interleavedIntRows(qg, all, K, xs, qas, {}, views);
+    gates.assign(outs.begin(), outs.begin() + rows.size());
+    ups.assign(outs.begin() + rows.size(), outs.end());
+    return true;
+  }
   /// Rows per step of a decode matrix-vector product over N rows of K
   /// elements of each weight in ws (read side by side, as the MLP's gate and
   /// up): decodeRowTile weight streams in all, when N divides and dotTile
@@ -1885,7 +1915,11 @@ LogicalResult FunctionLowering::lower(Operation *op) {
       parallel({c(I / R)}, [&](ValueRange iv) {
         SmallVector<SmallVector<Value>> rows = decodeRowSet(iv[0], I, R);
         SmallVector<XRow> xr{XRow{x, {c(0)}}};
-        SmallVector<Value> gates = dotTile(wg, rows, H, xr), ups = dotTile(wu, rows, H, xr);
+        SmallVector<Value> gates, ups;
+        if (!jointGateUp(wg, wu, rows, H, xr, gates, ups)) {
+          gates = dotTile(wg, rows, H, xr);
+          ups = dotTile(wu, rows, H, xr);
+        }
         for (int64_t r = 0; r < R; ++r)
           store(act(gates[r], ups[r]), gbuf, {c(0), rows[r][0]});
       }, decodeGrain({wg, wu}, R, H));
