@@ -1313,6 +1313,7 @@ private:
     ups.assign(outs.begin() + rows.size(), outs.end());
     return true;
   }
+
   /// Rows per step of a decode matrix-vector product over N rows of K
   /// elements of each weight in ws (read side by side, as the MLP's gate and
   /// up): decodeRowTile weight streams in all, when N divides and dotTile
