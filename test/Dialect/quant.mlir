@@ -155,7 +155,84 @@ func.func @panel_g128() {
 // -----
 
 func.func @panel_not_a_keyword() {
-  // expected-error @+1 {{expected 'panel'}}
+  // expected-error @+1 {{expected panel or tile, got 'tiles'}}
+  %a = gemma4.weight "w" : tensor<8x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, tiles = 4>>
+  return
+}
+
+// -----
+
+// Row tiles (QuantLayout.h): 2-D interleaved int4 weights without K panels
+// whose rows the tile divides.
+// CHECK-LABEL: func.func @row_tiles
+// CHECK: gemma4.weight "t" : tensor<64x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, tile = 4>>
+// CHECK: gemma4.weight "u" : tensor<24x256xi4, #gemma4.quant<int4, group = 32, scale = f32, asym, tile = 8>>
+func.func @row_tiles() {
+  %a = gemma4.weight "t" : tensor<64x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, tile = 4>>
+  %b = gemma4.weight "u" : tensor<24x256xi4, #gemma4.quant<int4, group = 32, scale = f32, asym, tile = 8>>
+  return
+}
+
+// -----
+
+func.func @tile_one() {
+  // expected-error @+1 {{row tiles are for int4 with group size 32 and no K panels, of 2 to 16 rows, got tile 1}}
+  %a = gemma4.weight "w" : tensor<8x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, tile = 1>>
+  return
+}
+
+// -----
+
+func.func @tile_too_big() {
+  // expected-error @+1 {{got tile 256}}
   %a = gemma4.weight "w" : tensor<8x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, tile = 256>>
+  return
+}
+
+// -----
+
+func.func @tile_int8() {
+  // expected-error @+1 {{row tiles are for int4 with group size 32}}
+  %a = gemma4.weight "w" : tensor<8x512xi8, #gemma4.quant<int8, per_channel, scale = f32, sym, tile = 4>>
+  return
+}
+
+// -----
+
+func.func @tile_g128() {
+  // expected-error @+1 {{row tiles are for int4 with group size 32}}
+  %a = gemma4.weight "w" : tensor<8x512xi4, #gemma4.quant<int4, group = 128, scale = f16, sym, tile = 4>>
+  return
+}
+
+// -----
+
+func.func @tile_with_panel() {
+  // expected-error @+1 {{got tile 4 with a panel}}
+  %a = gemma4.weight "w" : tensor<8x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, panel = 256, tile = 4>>
+  return
+}
+
+// -----
+
+func.func @tile_not_dividing_rows() {
+  // expected-error @+1 {{row tile 4 of 'w' needs a 2-D interleaved int4 weight (input dimension a multiple of 256) whose 6 rows it divides}}
+  %a = gemma4.weight "w" : tensor<6x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, tile = 4>>
+  return
+}
+
+// -----
+
+func.func @tile_not_superblocks() {
+  // expected-error @+1 {{row tile 4 of 'w' needs a 2-D interleaved int4 weight}}
+  %a = gemma4.weight "w" : tensor<8x224xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, tile = 4>>
+  return
+}
+
+// -----
+
+func.func @tile_3d() {
+  // expected-error @+1 {{row tile 4 of 'w' needs a 2-D interleaved int4 weight}}
+  %a = gemma4.weight "w" : tensor<2x8x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, tile = 4>>
   return
 }

@@ -3,13 +3,14 @@
 // panels of the largest multiple of 256 dividing K, up to k-panel. The MLP's
 // gate and up (read side by side in decode), gathers (the embedding) and
 // weights at most k-panel wide keep one panel; so do int8 and int4-g128.
+// (Row tiles are off here: quantize-weights-tiles.mlir.)
 //
-// RUN: gemma4c-opt %s -gemma4-quantize-weights="scheme=int4 k-panel=512" | FileCheck %s
-// RUN: gemma4c-opt %s -gemma4-quantize-weights="scheme=int4-asym k-panel=256" | FileCheck %s --check-prefix=P256
-// RUN: gemma4c-opt %s -gemma4-quantize-weights="scheme=int4 k-panel=0" | FileCheck %s --check-prefix=NONE
-// RUN: gemma4c-opt %s -gemma4-quantize-weights="scheme=int4-g128" | FileCheck %s --check-prefix=NONE
-// RUN: gemma4c-opt %s -gemma4-quantize-weights="scheme=int8 k-panel=256" | FileCheck %s --check-prefix=NONE
-// RUN: gemma4c-opt %s -gemma4-quantize-weights="scheme=int4" | FileCheck %s --check-prefix=NONE
+// RUN: gemma4c-opt %s -gemma4-quantize-weights="row-tile=0 scheme=int4 k-panel=512" | FileCheck %s
+// RUN: gemma4c-opt %s -gemma4-quantize-weights="row-tile=0 scheme=int4-asym k-panel=256" | FileCheck %s --check-prefix=P256
+// RUN: gemma4c-opt %s -gemma4-quantize-weights="row-tile=0 scheme=int4 k-panel=0" | FileCheck %s --check-prefix=NONE
+// RUN: gemma4c-opt %s -gemma4-quantize-weights="row-tile=0 scheme=int4-g128" | FileCheck %s --check-prefix=NONE
+// RUN: gemma4c-opt %s -gemma4-quantize-weights="row-tile=0 scheme=int8 k-panel=256" | FileCheck %s --check-prefix=NONE
+// RUN: gemma4c-opt %s -gemma4-quantize-weights="row-tile=0 scheme=int4" | FileCheck %s --check-prefix=NONE
 
 // CHECK-LABEL: func.func @panels
 // CHECK: gemma4.weight "embed" : tensor<384x1024xi4, #gemma4.quant<int4, group = 32, scale = f16, sym>>

@@ -187,6 +187,50 @@ TEST(QuantPack, Int4KPanels) {
   }
 }
 
+TEST(QuantPack, Int4RowTiles) {
+  // 8 rows of K = 512 in tiles of 4: per tile and super-block, the 4 rows'
+  // 128 data bytes, then their 8 scales each, then (asymmetric) their mins,
+  // all equal to the untiled packing's bytes of the same rows.
+  const int64_t K = 512, R = 8;
+  for (ScaleType st : {ScaleType::F16, ScaleType::F32})
+    for (bool sym : {true, false}) {
+      Spec s = spec(4, 32, st, sym);
+      s.tile = 4;
+      ASSERT_TRUE(::gemma4::quant::tileValid(s, R, K, 2));
+      EXPECT_FALSE(::gemma4::quant::tileValid(s, 6, K, 2)); // 4 does not divide 6 rows
+      EXPECT_FALSE(::gemma4::quant::tileValid(s, R, K, 3)); // not 2-D
+      EXPECT_FALSE(::gemma4::quant::tileValid(s, R, 224, 2)); // not interleaved
+      std::vector<float> w(R * K);
+      for (int64_t i = 0; i < R * K; ++i)
+        w[i] = std::cos(0.29f * static_cast<float>(i)) * (1.0f + static_cast<float>(i % 89) / 40.0f);
+      std::vector<uint8_t> p = packAll(s, w, R, K);
+      Spec flat = s;
+      flat.tile = 0;
+      std::vector<uint8_t> q = packAll(flat, w, R, K);
+      ::gemma4::quant::Layout l = ::gemma4::quant::layout(s, R, K), fl = ::gemma4::quant::layout(flat, R, K);
+      const size_t sbytes = ::gemma4::quant::scaleBytes(st), super = ::gemma4::quant::tileSuperBytes(s);
+      EXPECT_EQ(super, 4 * (128 + 8 * sbytes * (sym ? 1 : 2)));
+      EXPECT_EQ(super % 64, 0u); // whole cache lines
+      ASSERT_EQ(l.total, (R / 4) * (K / 256) * super);
+      ASSERT_EQ(p.size(), l.total);
+      for (int64_t t = 0; t < R / 4; ++t)
+        for (int64_t sb = 0; sb < K / 256; ++sb)
+          for (int64_t r = 0; r < 4; ++r) {
+            const uint8_t *at = p.data() + (t * (K / 256) + sb) * super;
+            int64_t row = 4 * t + r;
+            EXPECT_EQ(0, std::memcmp(at + 128 * r, q.data() + row * K / 2 + sb * 128, 128));
+            size_t s0 = static_cast<size_t>(row * (K / 32) + sb * 8) * sbytes;
+            EXPECT_EQ(0, std::memcmp(at + 512 + 8 * sbytes * r, q.data() + fl.scaleOffset + s0, 8 * sbytes));
+            if (!sym)
+              EXPECT_EQ(0, std::memcmp(at + 512 + 32 * sbytes + 8 * sbytes * r, q.data() + fl.minOffset + s0,
+                                       8 * sbytes));
+          }
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t k = 0; k < K; ++k)
+          EXPECT_EQ(dequantize(s, p.data(), R, K, r, k), dequantize(flat, q.data(), R, K, r, k)) << r << " " << k;
+    }
+}
+
 TEST(QuantPack, ZeroRowsAndConstantGroups) {
   std::vector<float> w(64, 0.0f);
   for (Spec s : {spec(8, 0, ScaleType::F32, true), spec(4, 32, ScaleType::F16, true),

@@ -82,13 +82,18 @@ Options:
                             (auto (default): 2048 on Intel x86 CPUs, off on
                             AMD, generic x86-64 and AArch64; 0: off)
   --decode-row-tile=<n>     weight rows a decode matrix-vector step reads
-                            side by side, from equal parts of the matrix
-                            (1-16, default 4)
+                            side by side, from equal parts of the matrix, of
+                            weights not in row tiles (1-16, default 4)
   --k-panel=<n>             store interleaved int4 weights of linear and MLP
                             down projections with more than n input features
                             as panels of at most n (a multiple of 256), so a
                             decode step's activations stay in L1 (default
                             3072; 0: none)
+  --row-tile=<n>            store each n rows of an interleaved int4 weight
+                            without K panels (linears, MLPs, embeddings) as
+                            one stream with their scales, read by one decode
+                            step; with integer dot products only (2-16,
+                            default 4; 0: none)
   --serial                  generate single-threaded code (no thread pool)
   --no-fuse-attention       keep attention unfused (for debugging)
   --opt=<0-3>               LLVM optimisation level (default 3)
@@ -102,6 +107,7 @@ struct CompileOptions {
   int64_t weightPrefetch = -1; ///< -1: auto (defaultWeightPrefetch)
   int64_t decodeRowTile = 4;
   int64_t kPanel = 3072;
+  int64_t rowTile = 4;
   int64_t maxContext = 4096, prefillChunk = 64, opt = 3;
   bool serial = false, fuse = true, printAfterAll = false, bf16 = false;
 };
@@ -169,6 +175,11 @@ CompileOptions parse(const Args &args, bool &help) {
       o.kPanel = parseInt("--k-panel", v, 0, int64_t(1) << 20);
       if (o.kPanel % 256 != 0)
         throw UsageError("invalid value '" + v + "' for --k-panel (expected 0 or a multiple of 256)");
+    }
+    else if (cur.match("--row-tile", &v)) {
+      o.rowTile = parseInt("--row-tile", v, 0, 16);
+      if (o.rowTile == 1)
+        throw UsageError("invalid value '" + v + "' for --row-tile (expected 0 or 2 to 16)");
     }
     else if (cur.match("--no-fuse-attention")) o.fuse = false;
     else if (cur.match("--print-ir-after-all")) o.printAfterAll = true;
@@ -389,6 +400,9 @@ int compileMain(const CompileOptions &o, const char *argv0) {
       o.weightPrefetch >= 0 ? o.weightPrefetch : defaultWeightPrefetch(triple, resolvedCPU(target));
   po.decodeRowTile = o.decodeRowTile;
   po.kPanel = o.kPanel;
+  // A tile pays off when a decode step computes all its rows, as the
+  // integer dot path does; the f32 path reads one row per step.
+  po.rowTile = po.intDot == "none" ? 0 : o.rowTile;
   if (o.printAfterAll)
     ctx.disableMultithreading();
   auto runPM = [&](auto build) -> bool {
@@ -555,7 +569,8 @@ int compileMain(const CompileOptions &o, const char *argv0) {
                      {"activations", po.intDot == "none" ? "f32" : "int8 (" + po.intDot + ")"},
                      {"weight_prefetch_bytes", po.weightPrefetch},
                      {"decode_row_tile", po.decodeRowTile},
-                     {"k_panel", po.kPanel}};
+                     {"k_panel", po.kPanel},
+                     {"row_tile", po.rowTile}};
     return m.dump();
   };
   if (!appendPayload(exe.path, parts, manifest, err))

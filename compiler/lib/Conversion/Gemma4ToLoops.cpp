@@ -184,7 +184,70 @@ private:
     /// [panels, rows.., panelK / 2] and [panels, rows.., panelK / group],
     /// so a row's indices gain the panel first. panels == 1: no panels.
     int64_t panels = 1, panelK = 0;
+    /// Row tiles (QuantLayout.h): `data` is the whole stream, viewed as
+    /// [rows / tile, K / 256 * tile super-block bytes] bytes; scales and
+    /// mins live in it. tile == 1: none.
+    int64_t tile = 1;
   };
+  enum class TilePart { Data, Scales, Mins };
+  static ::gemma4::quant::Spec tileSpec(const QuantView &qv) {
+    ::gemma4::quant::Spec spec = qv.attr.getSpec();
+    spec.tile = qv.tile;
+    return spec;
+  }
+  /// The index into a tiled weight's stream of byte `off` of part `part` of
+  /// row wPre (a 2-D weight's row n) in super-block sb.
+  SmallVector<Value> tiledIdx(const QuantView &qv, ValueRange wPre, Value sb, TilePart part,
+                              Value off) {
+    ::gemma4::quant::Spec spec = tileSpec(qv);
+    auto [t, r] = tileOfRow(wPre.back(), qv.tile);
+    int64_t base = part == TilePart::Data     ? ::gemma4::quant::tileDataAt(spec, 0)
+                   : part == TilePart::Scales ? ::gemma4::quant::tileScaleAt(spec, 0)
+                                              : ::gemma4::quant::tileMinAt(spec, 0);
+    int64_t stride = part == TilePart::Data ? 128 : 8 * ::gemma4::quant::scaleBytes(spec.scale);
+    Value at = iadd(imul(sb, c(static_cast<int64_t>(::gemma4::quant::tileSuperBytes(spec)))),
+                    iadd(c(base), iadd(imul(r, c(stride)), off)));
+    return {t, at};
+  }
+  /// Row n's tile n / T and row within it n % T; a row iT + r made by
+  /// decodeRowSet gives i and r without a division.
+  std::pair<Value, Value> tileOfRow(Value n, int64_t T) {
+    auto isConst = [](Value v, int64_t x) {
+      std::optional<int64_t> k = getConstantIntValue(v);
+      return k && *k == x;
+    };
+    Value prod = n;
+    int64_t r = 0;
+    if (auto add = n.getDefiningOp<arith::AddIOp>())
+      if (std::optional<int64_t> k = getConstantIntValue(add.getRhs()); k && *k >= 0 && *k < T) {
+        prod = add.getLhs();
+        r = *k;
+      }
+    if (auto mul = prod.getDefiningOp<arith::MulIOp>(); mul && isConst(mul.getRhs(), T))
+      return {mul.getLhs(), c(r)};
+    return {arith::DivUIOp::create(b, loc, n, c(T)), arith::RemUIOp::create(b, loc, n, c(T))};
+  }
+  /// `n` scale-typed values of a tiled weight at idx, as f32 (a vector of n,
+  /// or a scalar for n == 1).
+  Value tiledScalesF32(const QuantView &qv, ArrayRef<Value> idx, int64_t n) {
+    Type st = qv.attr.getScaleType();
+    int64_t sb = st.getIntOrFloatBitWidth() / 8;
+    Value bytes = vector::LoadOp::create(b, loc, VectorType::get({n * sb}, b.getI8Type()), qv.data, idx);
+    Value v = vector::BitCastOp::create(b, loc, VectorType::get({n}, st), bytes);
+    if (n == 1)
+      v = vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{0});
+    if (st.isF32())
+      return v;
+    Type f = n == 1 ? Type(b.getF32Type()) : Type(VectorType::get({n}, b.getF32Type()));
+    return arith::ExtFOp::create(b, loc, f, v);
+  }
+  /// The 8 block scales (or mins) of super-block sb of an interleaved int4
+  /// row, as f32.
+  Value superScales8(const QuantView &qv, ValueRange wPre, Value sb, bool mins = false) {
+    if (qv.tile > 1)
+      return tiledScalesF32(qv, tiledIdx(qv, wPre, sb, mins ? TilePart::Mins : TilePart::Scales, c(0)), 8);
+    return load8(mins ? qv.mins : qv.scales, wPre, imul(sb, c(8)));
+  }
   llvm::DenseMap<Value, QuantView> quantViews; // keyed by the data view
 
   Value i8c(int64_t v) {
@@ -194,6 +257,21 @@ private:
   Value dequantLoad(const QuantView &qv, ValueRange idx) {
     SmallVector<Value> pre(idx.drop_back());
     Value k = idx.back();
+    if (qv.tile > 1) { // QuantLayout.h row tiles
+      Value sb = idiv(k, c(256)), j = irem(k, c(32)), chunk = idiv(j, c(4));
+      Value inSb = iadd(iadd(imul(idiv(chunk, c(2)), c(32)), imul(idiv(irem(k, c(256)), c(32)), c(4))),
+                        irem(k, c(4)));
+      Value byte = memref::LoadOp::create(b, loc, qv.data, tiledIdx(qv, pre, sb, TilePart::Data, inSb));
+      Value shift = arith::IndexCastOp::create(b, loc, b.getI8Type(), imul(irem(chunk, c(2)), c(4)));
+      Value nib = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, byte, shift), i8c(15));
+      Value q = arith::UIToFPOp::create(b, loc, b.getF32Type(), nib);
+      int64_t sbytes = ::gemma4::quant::scaleBytes(qv.attr.getSpec().scale);
+      Value blockOff = imul(idiv(irem(k, c(256)), c(32)), c(sbytes));
+      Value s = tiledScalesF32(qv, tiledIdx(qv, pre, sb, TilePart::Scales, blockOff), 1);
+      if (qv.attr.getSymmetric())
+        return mul(sub(q, cf(8.0)), s);
+      return add(mul(q, s), tiledScalesF32(qv, tiledIdx(qv, pre, sb, TilePart::Mins, blockOff), 1));
+    }
     if (qv.panels > 1) { // panel k / panelK, element k % panelK of its row
       pre.insert(pre.begin(), idiv(k, c(qv.panelK)));
       k = irem(k, c(qv.panelK));
@@ -291,8 +369,9 @@ private:
   std::pair<Value, Value> interleavedNibbles(const QuantView &qv, ValueRange wPre, Value sb,
                                              int64_t l, int64_t bytes = 32) {
     auto v32i8 = VectorType::get({bytes}, b.getI8Type());
-    Value wv = vector::LoadOp::create(b, loc, v32i8, qv.data,
-                                      rowIdx(wPre, iadd(imul(sb, c(128)), c(bytes * l))));
+    SmallVector<Value> idx = qv.tile > 1 ? tiledIdx(qv, wPre, sb, TilePart::Data, c(bytes * l))
+                                         : rowIdx(wPre, iadd(imul(sb, c(128)), c(bytes * l)));
+    Value wv = vector::LoadOp::create(b, loc, v32i8, qv.data, idx);
     Value lo = arith::AndIOp::create(
         b, loc, wv, arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v32i8, int8_t(15))));
     Value hi = arith::ShRUIOp::create(
@@ -723,12 +802,11 @@ private:
           }
         }
       }
-      Value b0 = imul(sb, c(8));
-      Value sw8 = load8(qv.scales, wPre, b0);
+      Value sw8 = superScales8(qv, wPre, sb);
       Value sA = expand(sw8, 0), sB = expand(sw8, 4);
       Value mA, mB;
       if (!sym) {
-        Value mw8 = load8(qv.mins, wPre, b0);
+        Value mw8 = superScales8(qv, wPre, sb, /*mins=*/true);
         mA = expand(mw8, 0);
         mB = expand(mw8, 4);
       }
@@ -798,7 +876,9 @@ private:
          vAcc = VectorType::get({bytes / 4}, i32), vBytes = VectorType::get({bytes}, i8);
     // Pair p = r * T + t: weight row r with activation row t.
     size_t R = wPres.size(), T = xs.size(), P = R * T;
-    size_t NI = P == 1 ? size_t(loads) : 2; // int32 accumulators per pair
+    // int32 accumulators per pair: more than 4 pairs (two row tiles) fill
+    // the registers with one each.
+    size_t NI = P == 1 ? size_t(loads) : P > 4 ? 1 : 2;
     bool sym = qv.attr.getSymmetric();
     Value zero8f = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8f, 0.0f));
     Value zeroAcc = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vAcc, int32_t(0)));
@@ -807,8 +887,17 @@ private:
     auto accs = reduceStep(c(0), c(K / 256), c(1), inits, [&](Value sb, ValueRange acc) {
       SmallVector<Value> ai(P * NI, zeroAcc);
       if (T == 1)
-        for (size_t r = 0; r < wPres.size(); ++r)
-          prefetchWeights(rowView(r).data, wPres[r], imul(sb, c(128)), 128);
+        for (size_t r = 0; r < wPres.size(); ++r) {
+          const QuantView &v = rowView(r);
+          if (v.tile > 1) { // an equal share of the tile super-block per row
+            int64_t share = static_cast<int64_t>(::gemma4::quant::tileSuperBytes(tileSpec(v))) / v.tile;
+            SmallVector<Value> at = tiledIdx(v, wPres[r], sb, TilePart::Data, c(0));
+            Value rr = tileOfRow(wPres[r].back(), v.tile).second;
+            prefetchWeights(v.data, {at[0]}, iadd(imul(sb, c(share * v.tile)), imul(rr, c(share))), share);
+          } else {
+            prefetchWeights(v.data, wPres[r], imul(sb, c(128)), 128);
+          }
+        }
       // Weight scales at block b0 of the row, activation ones at bx.
       Value sbx = sb0 ? iadd(sb, sb0) : sb;
       Value b0 = imul(sb, c(8)), bx = imul(sbx, c(8));
@@ -836,8 +925,8 @@ private:
       }
       SmallVector<Value> next(acc.begin(), acc.end());
       for (size_t r = 0; r < R; ++r) {
-        Value sw8 = load8(rowView(r).scales, wPres[r], b0);
-        Value mw8 = sym ? Value() : load8(rowView(r).mins, wPres[r], b0);
+        Value sw8 = superScales8(rowView(r), wPres[r], sb);
+        Value mw8 = sym ? Value() : superScales8(rowView(r), wPres[r], sb, /*mins=*/true);
         for (size_t t = 0; t < T; ++t) {
           size_t p = r * T + t;
           Value sum = ai[p * NI];
@@ -1343,7 +1432,15 @@ private:
   /// elements of each weight in ws (read side by side, as the MLP's gate and
   /// up): decodeRowTile weight streams in all, when N divides and dotTile
   /// shares activation loads for them, else 1.
+  /// Row-tiled weights (QuantLayout.h) of one tile size: one whole tile of
+  /// each per step, its rows one stream (decodeRowSet with `tiled`).
   int64_t decodeRows(ArrayRef<Value> ws, int64_t N, int64_t K, Value x) {
+    if (int64_t T = commonTile(ws); T > 1) {
+      for (Value w : ws)
+        if (!rowTileable(w, K, {XRow{x, {}}}))
+          return 1;
+      return T;
+    }
     int64_t R = decodeRowTile / static_cast<int64_t>(ws.size());
     if (R <= 1 || N % R != 0)
       return 1;
@@ -1370,11 +1467,29 @@ private:
     int64_t bytes = std::max<int64_t>(1, R * K * bits / 8);
     return std::max<int64_t>(1, (kDecodeChunkBytes + bytes - 1) / bytes);
   }
-  /// Row i of each of the R equal parts of N rows: i, i + N/R, ...
-  SmallVector<SmallVector<Value>> decodeRowSet(Value i, int64_t N, int64_t R) {
+  /// The row tile every weight of ws has (QuantLayout.h), else 1.
+  int64_t commonTile(ArrayRef<Value> ws) {
+    int64_t T = 0;
+    for (Value w : ws) {
+      auto it = quantViews.find(w);
+      int64_t t = it == quantViews.end() ? 1 : it->second.tile;
+      if (T != 0 && t != T)
+        return 1;
+      T = t;
+    }
+    return T > 1 ? T : 1;
+  }
+  /// Step i's R rows of N: row i of each of the R equal parts of N rows (i,
+  /// i + N/R, ...: R streams), or for row-tiled weights (commonTile == R)
+  /// tile i's rows iR .. iR + R - 1 (one stream).
+  SmallVector<SmallVector<Value>> decodeRowSet(Value i, int64_t N, int64_t R, bool tiled = false) {
     SmallVector<SmallVector<Value>> rows;
-    for (int64_t r = 0; r < R; ++r)
-      rows.push_back({r == 0 ? i : iadd(i, c(r * (N / R)))});
+    for (int64_t r = 0; r < R; ++r) {
+      if (tiled)
+        rows.push_back({iadd(imul(i, c(R)), c(r))});
+      else
+        rows.push_back({r == 0 ? i : iadd(i, c(r * (N / R)))});
+    }
     return rows;
   }
   /// out[s, n] = sum_k x[s, k] * W[n, k]   (x, out: [S, K] / [S, N])
@@ -1409,8 +1524,9 @@ private:
         }, decodeGrain({w}, R, K));
         return;
       }
+      bool tiled = R > 1 && commonTile({w}) == R;
       parallel({c(N / R)}, [&](ValueRange iv) {
-        SmallVector<SmallVector<Value>> rows = decodeRowSet(iv[0], N, R);
+        SmallVector<SmallVector<Value>> rows = decodeRowSet(iv[0], N, R, tiled);
         SmallVector<Value> outs = dotTile(w, rows, K, {XRow{x, {c(0)}}});
         for (int64_t r = 0; r < R; ++r)
           store(outs[r], out, {c(0), rows[r][0]});
@@ -1738,10 +1854,16 @@ LogicalResult FunctionLowering::lower(Operation *op) {
       qv.interleaved = ::gemma4::quant::int4Interleaved(q.getSpec(), K);
       qv.panels = K / PK;
       qv.panelK = PK;
-      qv.data = view(dShape, b.getI8Type(), l.dataOffset);
-      qv.scales = view(sShape, q.getScaleType(), l.scaleOffset);
-      if (!q.getSymmetric())
-        qv.mins = view(sShape, q.getScaleType(), l.minOffset);
+      qv.tile = std::max<int64_t>(1, q.getSpec().tile);
+      if (qv.tile > 1) { // one stream (QuantLayout.h row tiles)
+        int64_t perTile = static_cast<int64_t>(::gemma4::quant::tileSuperBytes(q.getSpec())) * (K / 256);
+        qv.data = view({rows / qv.tile, perTile}, b.getI8Type(), l.dataOffset);
+      } else {
+        qv.data = view(dShape, b.getI8Type(), l.dataOffset);
+        qv.scales = view(sShape, q.getScaleType(), l.scaleOffset);
+        if (!q.getSymmetric())
+          qv.mins = view(sShape, q.getScaleType(), l.minOffset);
+      }
       quantViews[qv.data] = qv;
       set(w.getResult(), qv.data, false);
       return success();
@@ -1945,8 +2067,9 @@ LogicalResult FunctionLowering::lower(Operation *op) {
       bool vec = I % VL == 0;
       Value ubuf = vec ? alloc(tmpTy) : Value();
       int64_t R = decodeRows({wg, wu}, I, H, x);
+      bool tiled = R > 1 && commonTile({wg, wu}) == R;
       parallel({c(I / R)}, [&](ValueRange iv) {
-        SmallVector<SmallVector<Value>> rows = decodeRowSet(iv[0], I, R);
+        SmallVector<SmallVector<Value>> rows = decodeRowSet(iv[0], I, R, tiled);
         SmallVector<XRow> xr{XRow{x, {c(0)}}};
         SmallVector<Value> gates, ups;
         if (!jointGateUp(wg, wu, rows, H, xr, gates, ups)) {

@@ -204,18 +204,54 @@ bool packRow(const Spec &spec, const Layout &l, const void *src, SrcType type, i
 
 } // namespace
 
+namespace {
+/// Rows r0.. of `rowBytes` packed bytes each (whole tiles) with their
+/// scales and mins (all rows' groups) rearranged into the row-tile stream
+/// of QuantLayout.h.
+std::vector<uint8_t> tileRows(const Spec &spec, const std::vector<uint8_t> &data, int64_t r0,
+                              int64_t n, int64_t K, const std::vector<uint8_t> &scales,
+                              const std::vector<uint8_t> &mins) {
+  const int64_t T = spec.tile, SB = K / ::gemma4::quant::kInt4SuperBlock, groups = K / spec.group;
+  const size_t sb8 = static_cast<size_t>(8 * ::gemma4::quant::scaleBytes(spec.scale));
+  const size_t superBytes = ::gemma4::quant::tileSuperBytes(spec);
+  std::vector<uint8_t> out(static_cast<size_t>(n / T * SB) * superBytes);
+  for (int64_t t = 0; t < n / T; ++t)
+    for (int64_t sb = 0; sb < SB; ++sb) {
+      uint8_t *o = out.data() + static_cast<size_t>(t * SB + sb) * superBytes;
+      for (int64_t r = 0; r < T; ++r) {
+        int64_t row = t * T + r; // within the chunk
+        std::memcpy(o + ::gemma4::quant::tileDataAt(spec, r),
+                    data.data() + static_cast<size_t>(row * (K / 2) + sb * 128), 128);
+        size_t s0 = static_cast<size_t>(((r0 + row) * groups + sb * 8)) * (sb8 / 8);
+        std::memcpy(o + ::gemma4::quant::tileScaleAt(spec, r), scales.data() + s0, sb8);
+        if (!spec.symmetric)
+          std::memcpy(o + ::gemma4::quant::tileMinAt(spec, r), mins.data() + s0, sb8);
+      }
+    }
+  return out;
+}
+} // namespace
+
 void pack(const Spec &spec, const void *src, SrcType type, int64_t rows, int64_t K,
           const Sink &sink, const std::string &name) {
-  Layout l = ::gemma4::quant::layout(spec, rows, K);
+  const bool tiled = ::gemma4::quant::tiled(spec);
+  Spec untiled = spec;
+  untiled.tile = 0;
+  // Row tiles: rows are packed as untiled, a chunk at a time, and each
+  // chunk's tiles emitted with the scales and mins of their rows.
+  Layout l = ::gemma4::quant::layout(untiled, rows, K);
   // Panels (QuantLayout.h): each is packed as a weight of rows x PK, one
   // after the other; the scales of panel c follow those of panel c - 1.
   const int64_t PK = ::gemma4::quant::panelElems(spec, K);
   Spec panelSpec = spec;
   panelSpec.panel = 0;
+  panelSpec.tile = 0;
   Layout pl = ::gemma4::quant::layout(panelSpec, rows, PK);
   const int64_t rowBytes = spec.bits == 4 ? PK / 2 : PK;
   std::vector<uint8_t> scales(l.scaleBytesTotal), mins(l.minBytes ? l.minBytes : 0);
-  const int64_t chunkRows = std::max<int64_t>(1, (int64_t(8) << 20) / std::max<int64_t>(1, PK));
+  int64_t chunkRows = std::max<int64_t>(1, (int64_t(8) << 20) / std::max<int64_t>(1, PK));
+  if (tiled)
+    chunkRows = (chunkRows + spec.tile - 1) / spec.tile * spec.tile;
   unsigned nthreads = std::max(1u, std::thread::hardware_concurrency());
   std::vector<uint8_t> buf;
   // Chunks of rows of one panel, panel after panel.
@@ -247,8 +283,15 @@ void pack(const Spec &spec, const void *src, SrcType type, int64_t rows, int64_t
       if (b >= 0)
         throw PackError("tensor '" + name + "' has a NaN or infinite value in row " +
                         std::to_string(b) + ": it cannot be quantized");
-    sink(buf.data(), buf.size());
+    if (tiled) {
+      std::vector<uint8_t> t = tileRows(spec, buf, r0, n, K, scales, mins);
+      sink(t.data(), t.size());
+    } else {
+      sink(buf.data(), buf.size());
+    }
   }
+  if (tiled)
+    return;
   static const uint8_t zeros[64] = {0};
   uint64_t pos = l.dataBytes;
   auto padTo = [&](uint64_t off) {
@@ -270,6 +313,19 @@ void pack(const Spec &spec, const void *src, SrcType type, int64_t rows, int64_t
 
 float dequantize(const Spec &spec, const uint8_t *packed, int64_t rows, int64_t K, int64_t row,
                  int64_t k) {
+  if (::gemma4::quant::tiled(spec)) {
+    const int64_t SB = K / ::gemma4::quant::kInt4SuperBlock, sb = k / ::gemma4::quant::kInt4SuperBlock;
+    const int64_t t = row / spec.tile, r = row % spec.tile;
+    const uint8_t *super = packed + static_cast<size_t>(t * SB + sb) * ::gemma4::quant::tileSuperBytes(spec);
+    ::gemma4::quant::NibblePos p = ::gemma4::quant::int4Position(spec, K, k);
+    uint8_t byte = super[::gemma4::quant::tileDataAt(spec, r) + p.byte % 128];
+    float q = static_cast<float>((byte >> p.shift) & 15);
+    size_t j = static_cast<size_t>((k % ::gemma4::quant::kInt4SuperBlock) / spec.group);
+    float s = loadScale(spec.scale, super + ::gemma4::quant::tileScaleAt(spec, r), j);
+    if (spec.symmetric)
+      return (q - 8.0f) * s;
+    return q * s + loadScale(spec.scale, super + ::gemma4::quant::tileMinAt(spec, r), j);
+  }
   Layout l = ::gemma4::quant::layout(spec, rows, K);
   // Panel c of PK columns: a rows x PK weight at c * rows * PK elements.
   const int64_t PK = ::gemma4::quant::panelElems(spec, K), c = k / PK;

@@ -8,6 +8,9 @@
 // writing the weight blob (gemma4c/Quant/Pack.h). Consumers read the packed
 // bytes and dequantise in registers (convert-gemma4-to-loops).
 //
+// Interleaved int4 weights of linears' and MLPs' decode products are further
+// laid out in K panels (long rows) or row tiles (QuantLayout.h).
+//
 // Roles come from the uses: embedding_lookup tables (and the tied lm-head
 // linear that shares the name) are "embedding", per_layer_inputs tables
 // "ple", router weights "router", expert stacks "experts", every other matmul
@@ -78,6 +81,24 @@ bool panelledUses(WeightOp w) {
   return true;
 }
 
+/// Whether every use of `w` reads it through the loop lowering's row-tiled
+/// readers: linears and MLPs (matrix-vector steps of whole tiles) and
+/// embedding lookups (a tied lm-head's table); other readers (the per-layer
+/// input projection, experts) stay untiled.
+bool tileableUses(WeightOp w) {
+  for (OpOperand &use : w.getResult().getUses()) {
+    Operation *op = use.getOwner();
+    if (auto l = dyn_cast<LinearOp>(op); l && l.getWeight() == use.get())
+      continue;
+    if (isa<MLPOp>(op))
+      continue;
+    if (auto e = dyn_cast<EmbeddingLookupOp>(op); e && e.getTable() == use.get())
+      continue;
+    return false;
+  }
+  return true;
+}
+
 /// The K panel for an interleaved int4 weight of K input features: the
 /// largest multiple of the super-block dividing K, at most `most`; 0 when
 /// K fits one panel.
@@ -112,6 +133,10 @@ struct Gemma4QuantizeWeightsPass
     std::optional<gemma4c::quant::Scheme> scheme = gemma4c::quant::parseScheme(schemeName, err);
     if (!scheme) {
       module.emitError() << err;
+      return signalPassFailure();
+    }
+    if (rowTile < 0 || rowTile == 1 || rowTile > 16) {
+      module.emitError() << "gemma4-quantize-weights: row-tile must be 0 or 2 to 16, got " << rowTile;
       return signalPassFailure();
     }
     MLIRContext *ctx = &getContext();
@@ -153,6 +178,11 @@ struct Gemma4QuantizeWeightsPass
       if (::gemma4::quant::int4Interleaved(*spec, K) && t.getRank() == 2 &&
           llvm::all_of(entry.getValue(), panelledUses))
         spec->panel = panelFor(K, kPanel);
+      int64_t rows = K ? t.getNumElements() / K : 0;
+      if (rowTile > 1 && rows > 0 && spec->panel == 0 && t.getRank() == 2 &&
+          ::gemma4::quant::int4Interleaved(*spec, K) && rows % rowTile == 0 &&
+          llvm::all_of(entry.getValue(), tileableUses))
+        spec->tile = rowTile;
       auto enc = QuantAttr::get(ctx, *spec);
       auto qt = RankedTensorType::get(t.getShape(), IntegerType::get(ctx, spec->bits), enc);
       for (WeightOp w : entry.getValue())

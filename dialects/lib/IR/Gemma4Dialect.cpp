@@ -46,7 +46,8 @@ LogicalResult RopeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 //===----------------------------------------------------------------------===//
 
 LogicalResult QuantAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t bits,
-                                int64_t groupSize, Type scaleType, bool symmetric, int64_t panel) {
+                                int64_t groupSize, Type scaleType, bool symmetric, int64_t panel,
+                                int64_t tile) {
   if (bits != 4 && bits != 8)
     return emitError() << "quantized weights have 4 or 8 bits, got " << bits;
   if (groupSize < 0)
@@ -64,11 +65,16 @@ LogicalResult QuantAttr::verify(function_ref<InFlightDiagnostic()> emitError, in
     return emitError() << "K panels are for int4 with group size " << ::gemma4::quant::kInt4Block
                        << " and a multiple of " << ::gemma4::quant::kInt4SuperBlock
                        << " elements, got panel " << panel;
+  if (tile != 0 && (bits != 4 || groupSize != ::gemma4::quant::kInt4Block || panel != 0 ||
+                    tile < 2 || tile > 16))
+    return emitError() << "row tiles are for int4 with group size " << ::gemma4::quant::kInt4Block
+                       << " and no K panels, of 2 to 16 rows, got tile " << tile
+                       << (panel ? " with a panel" : "");
   return success();
 }
 
 Attribute QuantAttr::parse(AsmParser &p, Type) {
-  // <int4|int8, (group = N | per_channel), scale = T, sym|asym[, panel = P]>
+  // <int4|int8, (group = N | per_channel), scale = T, sym|asym[, panel = P][, tile = T]>
   StringRef kind;
   int64_t group = 0;
   Type scale;
@@ -94,14 +100,22 @@ Attribute QuantAttr::parse(AsmParser &p, Type) {
     p.emitError(p.getCurrentLocation(), "expected sym or asym, got '") << symKw << "'";
     return {};
   }
-  int64_t panel = 0;
-  if (succeeded(p.parseOptionalComma()) &&
-      (p.parseKeyword("panel") || p.parseEqual() || p.parseInteger(panel)))
-    return {};
+  int64_t panel = 0, tile = 0;
+  while (succeeded(p.parseOptionalComma())) {
+    StringRef key;
+    if (p.parseKeyword(&key))
+      return {};
+    if (key != "panel" && key != "tile") {
+      p.emitError(p.getCurrentLocation(), "expected panel or tile, got '") << key << "'";
+      return {};
+    }
+    if (p.parseEqual() || p.parseInteger(key == "panel" ? panel : tile))
+      return {};
+  }
   if (p.parseGreater())
     return {};
   return QuantAttr::getChecked([&] { return p.emitError(p.getNameLoc()); }, p.getContext(), bits,
-                               group, scale, symKw == "sym", panel);
+                               group, scale, symKw == "sym", panel, tile);
 }
 
 void QuantAttr::print(AsmPrinter &p) const {
@@ -113,6 +127,8 @@ void QuantAttr::print(AsmPrinter &p) const {
   p << ", scale = " << getScaleType() << ", " << (getSymmetric() ? "sym" : "asym");
   if (getPanel())
     p << ", panel = " << getPanel();
+  if (getTile())
+    p << ", tile = " << getTile();
   p << ">";
 }
 
@@ -124,6 +140,7 @@ void QuantAttr::print(AsmPrinter &p) const {
   s.scale = t.isF16() ? ::gemma4::quant::ScaleType::F16 : t.isBF16() ? ::gemma4::quant::ScaleType::BF16 : ::gemma4::quant::ScaleType::F32;
   s.symmetric = getSymmetric();
   s.panel = getPanel();
+  s.tile = getTile();
   return s;
 }
 
@@ -131,7 +148,7 @@ QuantAttr QuantAttr::get(MLIRContext *ctx, const ::gemma4::quant::Spec &spec) {
   Type scale = spec.scale == ::gemma4::quant::ScaleType::F16    ? Type(Float16Type::get(ctx))
                : spec.scale == ::gemma4::quant::ScaleType::BF16 ? Type(BFloat16Type::get(ctx))
                                                                  : Type(Float32Type::get(ctx));
-  return get(ctx, spec.bits, spec.group, scale, spec.symmetric, spec.panel);
+  return get(ctx, spec.bits, spec.group, scale, spec.symmetric, spec.panel, spec.tile);
 }
 
 int64_t mlir::gemma4::weightByteSize(RankedTensorType t) {

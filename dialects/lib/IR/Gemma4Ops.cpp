@@ -94,6 +94,12 @@ LogicalResult WeightOp::verify() {
                            << "' must divide its input dimension " << K
                            << " into interleaved int4 panels (multiples of "
                            << ::gemma4::quant::kInt4SuperBlock << ")";
+    int64_t rows = K ? t.getNumElements() / K : 0;
+    if (!::gemma4::quant::tileValid(q.getSpec(), rows, K, t.getRank()))
+      return emitOpError() << "row tile " << q.getTile() << " of '" << getName()
+                           << "' needs a 2-D interleaved int4 weight (input dimension a multiple of "
+                           << ::gemma4::quant::kInt4SuperBlock << ") whose " << rows
+                           << " rows it divides";
   } else if (t.getElementType().isInteger(4)) {
     return emitOpError() << "i4 weights need a #gemma4.quant encoding";
   }

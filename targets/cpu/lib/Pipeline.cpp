@@ -16,6 +16,7 @@ void mlir::gemma4::buildGraphPipeline(OpPassManager &pm, const CPUPipelineOption
   Gemma4QuantizeWeightsOptions q;
   q.schemeName = opts.quant;
   q.kPanel = opts.kPanel;
+  q.rowTile = opts.rowTile;
   pm.addPass(createGemma4QuantizeWeights(q));
   pm.addPass(createGemma4LayoutWeights());
 }

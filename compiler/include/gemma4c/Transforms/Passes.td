@@ -27,7 +27,11 @@ def Gemma4QuantizeWeights : Pass<"gemma4-quantize-weights", "ModuleOp"> {
     Option<"kPanel", "k-panel", "int64_t", "3072",
            "most input features per K panel (QuantLayout.h) of an interleaved "
            "int4 weight of a linear or MLP down projection with more than that "
-           "many: the largest multiple of 256 dividing K, up to this; 0 = none">
+           "many: the largest multiple of 256 dividing K, up to this; 0 = none">,
+    Option<"rowTile", "row-tile", "int64_t", "4",
+           "rows per row tile (QuantLayout.h) of a 2-D interleaved int4 weight "
+           "without K panels that only linears, MLPs and embedding lookups "
+           "read: each tile's rows one stream; 0 = none">
   ];
   let dependentDialects = ["::mlir::gemma4::Gemma4Dialect"];
 }

@@ -87,10 +87,20 @@ def Gemma4_QuantAttr : AttrDef<Gemma4_Dialect, "Quant"> {
     ```mlir
     tensor<1536x12288xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, panel = 3072>>
     ```
+
+    `tile = T` (interleaved int4 only, without panels) stores each T rows
+    as one stream of tile super-blocks holding their data, scales and mins
+    side by side, so a matrix-vector step computing a tile's T rows reads
+    one sequential stream:
+
+    ```mlir
+    tensor<2048x1536xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, tile = 4>>
+    ```
   }];
   let parameters = (ins "int64_t":$bits, "int64_t":$group_size,
                         "::mlir::Type":$scale_type, "bool":$symmetric,
-                        DefaultValuedParameter<"int64_t", "0">:$panel);
+                        DefaultValuedParameter<"int64_t", "0">:$panel,
+                        DefaultValuedParameter<"int64_t", "0">:$tile);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{

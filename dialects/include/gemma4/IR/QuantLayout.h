@@ -58,6 +58,7 @@ struct Spec {
   ScaleType scale = ScaleType::F32;
   bool symmetric = true;
   int64_t panel = 0;      ///< elements per K panel; 0 = none (one panel)
+  int64_t tile = 0;       ///< rows per row tile; 0 = none (QuantLayout.h tiles)
 };
 
 struct Layout {
@@ -70,8 +71,21 @@ struct Layout {
 
 inline uint64_t alignUp(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
+inline bool tiled(const Spec &s);
+inline uint64_t tileSuperBytes(const Spec &s);
+
 inline Layout layout(const Spec &s, int64_t rows, int64_t K) {
   Layout l;
+  if (tiled(s)) { // one stream: data, scales and mins all in the tiles
+    l.rows = rows;
+    l.K = K;
+    l.group = s.group;
+    l.groups = K / s.group;
+    l.dataBytes = static_cast<uint64_t>(rows / s.tile) * static_cast<uint64_t>(K / 256) *
+                  tileSuperBytes(s);
+    l.scaleOffset = l.minOffset = l.total = l.dataBytes;
+    return l;
+  }
   l.rows = rows;
   l.K = K;
   l.group = s.group > 0 ? s.group : K;
@@ -104,6 +118,38 @@ inline bool panelValid(const Spec &s, int64_t K) {
     return true;
   return s.panel > 0 && int4Interleaved(s, K) && s.panel % kInt4SuperBlock == 0 && s.panel < K &&
          K % s.panel == 0;
+}
+
+/// Row tiles (Spec::tile = T rows, interleaved int4 without K panels, T
+/// dividing the rows): the weight is one stream of tile super-blocks. Tile
+/// t (rows tT..tT+T-1) holds K/256 of them in order; super-block sb of the
+/// tile is, T(128 + 8 s) bytes for scale size s (twice 8 s when asymmetric):
+///   bytes   r*128 ..: the 128 interleaved data bytes of row tT+r
+///   T*128 + r*8s ..: the 8 block scales of row tT+r
+///   T*(128 + 8s) + r*8s ..: the 8 block mins of row tT+r (asymmetric)
+/// A decode step computing the T rows of a tile then reads one sequential
+/// stream instead of T data streams and T scale streams; with T = 4 each
+/// tile super-block is a whole number of 64-byte lines.
+inline bool tiled(const Spec &s) { return s.tile > 1; }
+inline uint64_t tileSuperBytes(const Spec &s) {
+  return static_cast<uint64_t>(s.tile) *
+         (128 + 8 * static_cast<uint64_t>(scaleBytes(s.scale)) * (s.symmetric ? 1 : 2));
+}
+inline int64_t tileDataAt(const Spec &, int64_t r) { return r * 128; }
+inline int64_t tileScaleAt(const Spec &s, int64_t r) {
+  return s.tile * 128 + r * 8 * scaleBytes(s.scale);
+}
+inline int64_t tileMinAt(const Spec &s, int64_t r) {
+  return s.tile * (128 + 8 * scaleBytes(s.scale)) + r * 8 * scaleBytes(s.scale);
+}
+/// Whether a spec's tile suits `rows` rows of K elements of a weight of
+/// `rank` dimensions: none, or a 2-D interleaved int4 weight without K
+/// panels whose rows the tile divides.
+inline bool tileValid(const Spec &s, int64_t rows, int64_t K, int64_t rank) {
+  if (s.tile == 0)
+    return true;
+  return s.tile > 1 && s.tile <= 16 && rank == 2 && int4Interleaved(s, K) && s.panel == 0 &&
+         rows % s.tile == 0;
 }
 
 /// Where element k of an int4 row lives: byte offset within the row's

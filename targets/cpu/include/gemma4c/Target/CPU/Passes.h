@@ -24,6 +24,7 @@ struct CPUPipelineOptions {
   int64_t weightPrefetch = 0;   ///< convert-gemma4-to-loops weight-prefetch (bytes ahead, 0 = off)
   int64_t decodeRowTile = 4;    ///< convert-gemma4-to-loops decode-row-tile (rows per decode step)
   int64_t kPanel = 3072;        ///< gemma4-quantize-weights k-panel (0 = no K panels)
+  int64_t rowTile = 4;          ///< gemma4-quantize-weights row-tile (0 = no row tiles)
 };
 
 /// gemma4 graph -> LLVM dialect, for a CPU target: the graph pipeline
