@@ -36,6 +36,10 @@
 // matrix-vector product then streams one panel at a time against a P-element
 // slice of the activations, which stays in L1 however long K is.
 //
+// Row tiles (Spec::tile = T rows, interleaved int4 without K panels): data,
+// scales and mins are one stream of tile super-blocks instead (tiled()
+// below), so a matrix-vector step computing T rows reads one stream.
+//
 //===----------------------------------------------------------------------===//
 #ifndef GEMMA4_IR_QUANTLAYOUT_H
 #define GEMMA4_IR_QUANTLAYOUT_H
