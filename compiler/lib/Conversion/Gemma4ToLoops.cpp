@@ -190,21 +190,18 @@ private:
     int64_t tile = 1;
   };
   enum class TilePart { Data, Scales, Mins };
-  static ::gemma4::quant::Spec tileSpec(const QuantView &qv) {
-    ::gemma4::quant::Spec spec = qv.attr.getSpec();
-    spec.tile = qv.tile;
-    return spec;
-  }
   /// The index into a tiled weight's stream of byte `off` of part `part` of
   /// row wPre (a 2-D weight's row n) in super-block sb.
   SmallVector<Value> tiledIdx(const QuantView &qv, ValueRange wPre, Value sb, TilePart part,
                               Value off) {
-    ::gemma4::quant::Spec spec = tileSpec(qv);
+    ::gemma4::quant::Spec spec = qv.attr.getSpec();
     auto [t, r] = tileOfRow(wPre.back(), qv.tile);
-    int64_t base = part == TilePart::Data     ? ::gemma4::quant::tileDataAt(spec, 0)
-                   : part == TilePart::Scales ? ::gemma4::quant::tileScaleAt(spec, 0)
-                                              : ::gemma4::quant::tileMinAt(spec, 0);
-    int64_t stride = part == TilePart::Data ? 128 : 8 * ::gemma4::quant::scaleBytes(spec.scale);
+    auto partAt = [&](int64_t row) {
+      return part == TilePart::Data     ? ::gemma4::quant::tileDataAt(spec, row)
+             : part == TilePart::Scales ? ::gemma4::quant::tileScaleAt(spec, row)
+                                        : ::gemma4::quant::tileMinAt(spec, row);
+    };
+    int64_t base = partAt(0), stride = partAt(1) - base;
     Value at = iadd(imul(sb, c(static_cast<int64_t>(::gemma4::quant::tileSuperBytes(spec)))),
                     iadd(c(base), iadd(imul(r, c(stride)), off)));
     return {t, at};
@@ -257,28 +254,24 @@ private:
   Value dequantLoad(const QuantView &qv, ValueRange idx) {
     SmallVector<Value> pre(idx.drop_back());
     Value k = idx.back();
-    if (qv.tile > 1) { // QuantLayout.h row tiles
-      Value sb = idiv(k, c(256)), j = irem(k, c(32)), chunk = idiv(j, c(4));
-      Value inSb = iadd(iadd(imul(idiv(chunk, c(2)), c(32)), imul(idiv(irem(k, c(256)), c(32)), c(4))),
-                        irem(k, c(4)));
-      Value byte = memref::LoadOp::create(b, loc, qv.data, tiledIdx(qv, pre, sb, TilePart::Data, inSb));
-      Value shift = arith::IndexCastOp::create(b, loc, b.getI8Type(), imul(irem(chunk, c(2)), c(4)));
-      Value nib = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, byte, shift), i8c(15));
-      Value q = arith::UIToFPOp::create(b, loc, b.getF32Type(), nib);
-      int64_t sbytes = ::gemma4::quant::scaleBytes(qv.attr.getSpec().scale);
-      Value blockOff = imul(idiv(irem(k, c(256)), c(32)), c(sbytes));
-      Value s = tiledScalesF32(qv, tiledIdx(qv, pre, sb, TilePart::Scales, blockOff), 1);
-      if (qv.attr.getSymmetric())
-        return mul(sub(q, cf(8.0)), s);
-      return add(mul(q, s), tiledScalesF32(qv, tiledIdx(qv, pre, sb, TilePart::Mins, blockOff), 1));
-    }
     if (qv.panels > 1) { // panel k / panelK, element k % panelK of its row
       pre.insert(pre.begin(), idiv(k, c(qv.panelK)));
       k = irem(k, c(qv.panelK));
     }
+    // The element's scale, or (asymmetric) min: of block k / 32 in the row
+    // tile's super-block (row tiles) or of group k / group.
     SmallVector<Value> sIdx(pre);
     sIdx.push_back(idiv(k, c(qv.group)));
-    Value s = loadScaleF32(qv.scales, sIdx);
+    auto scaleOf = [&](bool mins) {
+      if (qv.tile > 1) {
+        int64_t sbytes = ::gemma4::quant::scaleBytes(qv.attr.getSpec().scale);
+        Value blockOff = imul(idiv(irem(k, c(256)), c(32)), c(sbytes));
+        return tiledScalesF32(
+            qv, tiledIdx(qv, pre, idiv(k, c(256)), mins ? TilePart::Mins : TilePart::Scales, blockOff), 1);
+      }
+      return loadScaleF32(mins ? qv.mins : qv.scales, sIdx);
+    };
+    Value s = scaleOf(false);
     if (qv.attr.getBits() == 8) {
       SmallVector<Value> dIdx(pre);
       dIdx.push_back(k);
@@ -289,26 +282,28 @@ private:
     // nibble for k%32 >= 16; interleaved: super-block k/256, chunk
     // c = (k%32)/4 of block j = (k%256)/32 at byte 32(c/2) + 4j + k%4,
     // high nibble for odd c.
+    // Row tiles: that byte of the row's 128 in the tile's super-block.
     Value j = irem(k, c(32));
-    SmallVector<Value> dIdx(pre);
-    Value byteIdx, shiftIdx;
+    SmallVector<Value> dIdx;
+    Value shiftIdx;
     if (qv.interleaved) {
-      Value chunk = idiv(j, c(4));
-      byteIdx = iadd(iadd(imul(idiv(k, c(256)), c(128)), imul(idiv(chunk, c(2)), c(32))),
-                     iadd(imul(idiv(irem(k, c(256)), c(32)), c(4)), irem(k, c(4))));
+      Value chunk = idiv(j, c(4)), sb = idiv(k, c(256));
+      Value inSb = iadd(imul(idiv(chunk, c(2)), c(32)),
+                        iadd(imul(idiv(irem(k, c(256)), c(32)), c(4)), irem(k, c(4))));
+      dIdx = qv.tile > 1 ? tiledIdx(qv, pre, sb, TilePart::Data, inSb)
+                         : rowIdx(pre, iadd(imul(sb, c(128)), inSb));
       shiftIdx = imul(irem(chunk, c(2)), c(4));
     } else {
-      byteIdx = iadd(imul(idiv(k, c(32)), c(16)), irem(j, c(16)));
+      dIdx = rowIdx(pre, iadd(imul(idiv(k, c(32)), c(16)), irem(j, c(16))));
       shiftIdx = imul(idiv(j, c(16)), c(4));
     }
-    dIdx.push_back(byteIdx);
     Value byte = memref::LoadOp::create(b, loc, qv.data, dIdx);
     Value shift = arith::IndexCastOp::create(b, loc, b.getI8Type(), shiftIdx);
     Value nib = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, byte, shift), i8c(15));
     Value q = arith::UIToFPOp::create(b, loc, b.getF32Type(), nib);
     if (qv.attr.getSymmetric())
       return mul(sub(q, cf(8.0)), s);
-    return add(mul(q, s), loadScaleF32(qv.mins, sIdx));
+    return add(mul(q, s), scaleOf(true));
   }
 
   // ---- vector dot products ---------------------------------------------------
@@ -685,7 +680,7 @@ private:
     if (it == quantViews.end() || K % 32 != 0)
       return;
     bool inter = it->second.interleaved;
-    if (intDot != IntDot::None) {
+    if (quantizesActs(w, K)) {
       if (!actQuant.count({x, inter}))
         actQuant[{x, inter}] = quantizeActs(x, K, inter, src);
       return;
@@ -890,10 +885,9 @@ private:
         for (size_t r = 0; r < wPres.size(); ++r) {
           const QuantView &v = rowView(r);
           if (v.tile > 1) { // an equal share of the tile super-block per row
-            int64_t share = static_cast<int64_t>(::gemma4::quant::tileSuperBytes(tileSpec(v))) / v.tile;
-            SmallVector<Value> at = tiledIdx(v, wPres[r], sb, TilePart::Data, c(0));
-            Value rr = tileOfRow(wPres[r].back(), v.tile).second;
-            prefetchWeights(v.data, {at[0]}, iadd(imul(sb, c(share * v.tile)), imul(rr, c(share))), share);
+            int64_t share = static_cast<int64_t>(::gemma4::quant::tileSuperBytes(v.attr.getSpec())) / v.tile;
+            auto [t, rr] = tileOfRow(wPres[r].back(), v.tile);
+            prefetchWeights(v.data, {t}, iadd(imul(sb, c(share * v.tile)), imul(rr, c(share))), share);
           } else {
             prefetchWeights(v.data, wPres[r], imul(sb, c(128)), 128);
           }
@@ -1479,10 +1473,11 @@ private:
     }
     return T > 1 ? T : 1;
   }
-  /// Step i's R rows of N: row i of each of the R equal parts of N rows (i,
-  /// i + N/R, ...: R streams), or for row-tiled weights (commonTile == R)
-  /// tile i's rows iR .. iR + R - 1 (one stream).
-  SmallVector<SmallVector<Value>> decodeRowSet(Value i, int64_t N, int64_t R, bool tiled = false) {
+  /// Step i's R rows of N of the weights ws: row i of each of the R equal
+  /// parts of N rows (i, i + N/R, ...: R streams), or for row-tiled weights
+  /// (commonTile(ws) == R) tile i's rows iR .. iR + R - 1 (one stream).
+  SmallVector<SmallVector<Value>> decodeRowSet(ArrayRef<Value> ws, Value i, int64_t N, int64_t R) {
+    bool tiled = R > 1 && commonTile(ws) == R;
     SmallVector<SmallVector<Value>> rows;
     for (int64_t r = 0; r < R; ++r) {
       if (tiled)
@@ -1513,7 +1508,7 @@ private:
           OpBuilder::InsertionGuard g(b);
           b.setInsertionPoint(f.getBody()->getTerminator());
           Value pc = f.getInductionVar();
-          SmallVector<SmallVector<Value>> rows = decodeRowSet(iv[0], N, R);
+          SmallVector<SmallVector<Value>> rows = decodeRowSet({w}, iv[0], N, R);
           SmallVector<Value> outs = panelTile(w, rows, pc, {XRow{x, {c(0)}}});
           Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, pc, c(0));
           for (int64_t r = 0; r < R; ++r) {
@@ -1524,9 +1519,8 @@ private:
         }, decodeGrain({w}, R, K));
         return;
       }
-      bool tiled = R > 1 && commonTile({w}) == R;
       parallel({c(N / R)}, [&](ValueRange iv) {
-        SmallVector<SmallVector<Value>> rows = decodeRowSet(iv[0], N, R, tiled);
+        SmallVector<SmallVector<Value>> rows = decodeRowSet({w}, iv[0], N, R);
         SmallVector<Value> outs = dotTile(w, rows, K, {XRow{x, {c(0)}}});
         for (int64_t r = 0; r < R; ++r)
           store(outs[r], out, {c(0), rows[r][0]});
@@ -2067,9 +2061,8 @@ LogicalResult FunctionLowering::lower(Operation *op) {
       bool vec = I % VL == 0;
       Value ubuf = vec ? alloc(tmpTy) : Value();
       int64_t R = decodeRows({wg, wu}, I, H, x);
-      bool tiled = R > 1 && commonTile({wg, wu}) == R;
       parallel({c(I / R)}, [&](ValueRange iv) {
-        SmallVector<SmallVector<Value>> rows = decodeRowSet(iv[0], I, R, tiled);
+        SmallVector<SmallVector<Value>> rows = decodeRowSet({wg, wu}, iv[0], I, R);
         SmallVector<XRow> xr{XRow{x, {c(0)}}};
         SmallVector<Value> gates, ups;
         if (!jointGateUp(wg, wu, rows, H, xr, gates, ups)) {

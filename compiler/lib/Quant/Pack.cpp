@@ -313,34 +313,44 @@ void pack(const Spec &spec, const void *src, SrcType type, int64_t rows, int64_t
 
 float dequantize(const Spec &spec, const uint8_t *packed, int64_t rows, int64_t K, int64_t row,
                  int64_t k) {
+  // Where the element's scale (and min) and int4 byte are: scales[si],
+  // mins[si], data[byteAt].
+  const uint8_t *scales, *mins, *data;
+  size_t si;
+  int64_t byteAt;
+  ::gemma4::quant::NibblePos p{};
   if (::gemma4::quant::tiled(spec)) {
+    // Row r of tile t, super-block sb of it (QuantLayout.h row tiles).
     const int64_t SB = K / ::gemma4::quant::kInt4SuperBlock, sb = k / ::gemma4::quant::kInt4SuperBlock;
     const int64_t t = row / spec.tile, r = row % spec.tile;
     const uint8_t *super = packed + static_cast<size_t>(t * SB + sb) * ::gemma4::quant::tileSuperBytes(spec);
-    ::gemma4::quant::NibblePos p = ::gemma4::quant::int4Position(spec, K, k);
-    uint8_t byte = super[::gemma4::quant::tileDataAt(spec, r) + p.byte % 128];
-    float q = static_cast<float>((byte >> p.shift) & 15);
-    size_t j = static_cast<size_t>((k % ::gemma4::quant::kInt4SuperBlock) / spec.group);
-    float s = loadScale(spec.scale, super + ::gemma4::quant::tileScaleAt(spec, r), j);
-    if (spec.symmetric)
-      return (q - 8.0f) * s;
-    return q * s + loadScale(spec.scale, super + ::gemma4::quant::tileMinAt(spec, r), j);
+    scales = super + ::gemma4::quant::tileScaleAt(spec, r);
+    mins = super + ::gemma4::quant::tileMinAt(spec, r);
+    data = super + ::gemma4::quant::tileDataAt(spec, r);
+    si = static_cast<size_t>((k % ::gemma4::quant::kInt4SuperBlock) / spec.group);
+    p = ::gemma4::quant::int4Position(spec, K, k);
+    byteAt = p.byte % 128;
+  } else {
+    Layout l = ::gemma4::quant::layout(spec, rows, K);
+    // Panel c of PK columns: a rows x PK weight at c * rows * PK elements.
+    const int64_t PK = ::gemma4::quant::panelElems(spec, K), c = k / PK;
+    k %= PK;
+    const int64_t pg = PK / l.group; // groups per panel row
+    si = static_cast<size_t>(c * rows * pg + row * pg + k / l.group);
+    scales = packed + l.scaleOffset;
+    mins = packed + l.minOffset;
+    if (spec.bits == 8)
+      return static_cast<float>(static_cast<int8_t>(packed[c * rows * PK + row * PK + k])) *
+             loadScale(spec.scale, scales, si);
+    data = packed + (c * rows + row) * (PK / 2);
+    p = ::gemma4::quant::int4Position(spec, PK, k);
+    byteAt = p.byte;
   }
-  Layout l = ::gemma4::quant::layout(spec, rows, K);
-  // Panel c of PK columns: a rows x PK weight at c * rows * PK elements.
-  const int64_t PK = ::gemma4::quant::panelElems(spec, K), c = k / PK;
-  k %= PK;
-  const int64_t pg = PK / l.group; // groups per panel row
-  size_t si = static_cast<size_t>(c * rows * pg + row * pg + k / l.group);
-  float s = loadScale(spec.scale, packed + l.scaleOffset, si);
-  if (spec.bits == 8)
-    return static_cast<float>(static_cast<int8_t>(packed[c * rows * PK + row * PK + k])) * s;
-  ::gemma4::quant::NibblePos p = ::gemma4::quant::int4Position(spec, PK, k);
-  uint8_t byte = packed[(c * rows + row) * (PK / 2) + p.byte];
-  float q = static_cast<float>((byte >> p.shift) & 15);
+  float s = loadScale(spec.scale, scales, si);
+  float q = static_cast<float>((data[byteAt] >> p.shift) & 15);
   if (spec.symmetric)
     return (q - 8.0f) * s;
-  return q * s + loadScale(spec.scale, packed + l.minOffset, si);
+  return q * s + loadScale(spec.scale, mins, si);
 }
 
 } // namespace gemma4c::quant
