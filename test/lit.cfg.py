@@ -47,3 +47,37 @@ try:
         config.available_features.add("x86-vnni")
 except OSError:
     pass
+
+# GPU targets. ptxas (the CUDA toolkit) assembles the PTX gemma4c emits
+# (test/Target/GPU); a CUDA device runs the GPU goldens (test/GPU), which are
+# reported UNSUPPORTED, with the note below, on machines without one.
+_ptxas = None
+for _d in [os.environ.get("CUDA_PATH", ""), "/usr/local/cuda"]:
+    if _d and os.access(os.path.join(_d, "bin", "ptxas"), os.X_OK):
+        _ptxas = os.path.join(_d, "bin", "ptxas")
+        break
+_ptxas = _ptxas or lit.util.which("ptxas")
+if _ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", _ptxas))
+else:
+    lit_config.note("no ptxas (CUDA toolkit): PTX assembly tests are skipped")
+
+
+def _cuda_devices():
+    try:
+        import ctypes
+        cuda = ctypes.CDLL("libcuda.so.1")
+        n = ctypes.c_int(0)
+        if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(n)) != 0:
+            return 0
+        return n.value
+    except OSError:
+        return 0
+
+
+if _cuda_devices() > 0:
+    config.available_features.add("cuda-device")
+else:
+    lit_config.note("no CUDA device: the GPU goldens (test/GPU) are skipped; "
+                    "scripts/gpu-tests.sh runs them on a GPU machine")

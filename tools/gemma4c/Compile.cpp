@@ -16,6 +16,8 @@
 #include "gemma4c/Target/CPU/Linker.h"
 #include "gemma4c/Target/CPU/ObjectEmitter.h"
 #include "gemma4c/Target/CPU/Passes.h"
+#include "gemma4c/Target/CUDA/Toolkit.h"
+#include "gemma4c/Target/Target.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
@@ -48,11 +50,19 @@ Compiles a Hugging Face Gemma 4 checkpoint into a standalone executable.
 
 Options:
   -o <path>                 output file ('-' = stdout for text forms)
-  --emit=<kind>             exe (default) | obj | asm | llvm | mlir
-                            (mlir: the gemma4 dialect after the graph passes)
-  --target=<triple>         target triple (default: the host), e.g. x86_64-linux-gnu
+  --emit=<kind>             exe (default) | obj | asm | llvm | mlir | ptx
+                            (mlir: the gemma4 dialect after the graph passes;
+                            with --target=cuda obj/asm/llvm are the host code,
+                            ptx the kernels)
+  --target=<triple>|cuda    target triple (default: the host), e.g. x86_64-linux-gnu;
+                            cuda: the model runs on an NVIDIA GPU (the host
+                            code for this machine, or the --gpu board's)
+  --gpu=<name>              with --target=cuda: sm_80, sm_86, sm_87, sm_89,
+                            sm_90 (default) or jetson-orin (sm_87 with an
+                            AArch64 Jetson host); see gemma4c targets
   --cpu=<name>              target CPU (default: the host CPU natively, generic
-                            when cross-compiling), e.g. x86-64-v3, skylake
+                            when cross-compiling), e.g. x86-64-v3, skylake;
+                            with --target=cuda the host CPU
   --weights=<mode>          embedded (default: inside the executable, memory-
                             mapped at start-up) | external (<output>.weights)
   --max-context=<n>         default context of the binary (default 4096,
@@ -104,6 +114,9 @@ Options:
 
 struct CompileOptions {
   std::string checkpoint, output, emit = "exe", triple, cpu, weights = "embedded", quant = "bf16";
+  bool cuda = false;   ///< --target=cuda
+  std::string gpu;     ///< --gpu value (empty: sm_90)
+  std::vector<std::string> cpuOnlyFlags; ///< CPU strategy flags given (an error with cuda)
   std::string actQuant = "auto";
   int64_t weightPrefetch = -1; ///< -1: auto (defaultWeightPrefetch)
   int64_t decodeRowTile = 4;
@@ -112,34 +125,6 @@ struct CompileOptions {
   int64_t maxContext = 4096, prefillChunk = 64, opt = 3;
   bool serial = false, fuse = true, printAfterAll = false, bf16 = false;
 };
-
-/// --weight-prefetch=auto. Measured with E2B int4 decode, 23 tokens: on a
-/// Cascade Lake Xeon (16 cores) prefetching 2048 bytes ahead took 1 thread
-/// from 6.9-7.8 to 8.5-10.1 tokens/s and 16 threads from 46-54 to 57-60; on
-/// Zen 4 (2 cores) it cost 15-25%, the hardware prefetchers already keeping
-/// up. Unknown CPUs (generic x86-64 levels, AArch64) get none.
-bool isAmdX86(llvm::StringRef cpu) {
-  return cpu.starts_with("znver") || cpu.starts_with("bdver") || cpu.starts_with("btver") ||
-         cpu.starts_with("amdfam") || cpu.starts_with("athlon") || cpu.starts_with("opteron") ||
-         cpu.starts_with("k8") || cpu == "barcelona";
-}
-
-int64_t defaultWeightPrefetch(const std::string &triple, llvm::StringRef cpu) {
-  if (!llvm::Triple(triple).isX86())
-    return 0;
-  bool generic = cpu.starts_with("x86-64") || cpu == "generic" || cpu.empty();
-  return isAmdX86(cpu) || generic ? 0 : 2048;
-}
-
-/// --row-tile=auto. Measured with E2B int4 decode, one thread: on Zen 4 one
-/// stream of 4-row tiles took the MLP's gate/up from 2.10-2.17x the time of
-/// the (untiled) down projections to 1.89-1.94x and the token from
-/// 4.83-4.99x to 4.62-4.68x; on a Cascade Lake Xeon, whose cores read 4
-/// streams faster than 1, it cost 15-20% (8.3-8.8 tokens/s against
-/// 9.9-10.4, the LM head 15.0 -> 23.5 ms). Unknown CPUs get none.
-int64_t defaultRowTile(const std::string &triple, llvm::StringRef cpu) {
-  return llvm::Triple(triple).isX86() && isAmdX86(cpu) ? 4 : 0;
-}
 
 CompileOptions parse(const Args &args, bool &help) {
   CompileOptions o;
@@ -152,10 +137,18 @@ CompileOptions parse(const Args &args, bool &help) {
     }
     if (cur.match("-o", &v)) o.output = v;
     else if (cur.match("--emit", &v)) {
-      if (v != "exe" && v != "obj" && v != "asm" && v != "llvm" && v != "mlir")
-        throw UsageError("invalid value '" + v + "' for --emit (expected exe, obj, asm, llvm or mlir)");
+      if (v != "exe" && v != "obj" && v != "asm" && v != "llvm" && v != "mlir" && v != "ptx")
+        throw UsageError("invalid value '" + v + "' for --emit (expected exe, obj, asm, llvm, mlir or ptx)");
       o.emit = v;
-    } else if (cur.match("--target", &v)) o.triple = v;
+    } else if (cur.match("--target", &v)) {
+      o.triple = v;
+      o.cuda = v == "cuda";
+    } else if (cur.match("--gpu", &v)) {
+      std::string err;
+      if (!findGPU(v, err))
+        throw UsageError(err);
+      o.gpu = v;
+    }
     else if (cur.match("--cpu", &v)) o.cpu = v;
     else if (cur.match("--weights", &v)) {
       if (v != "embedded" && v != "external")
@@ -164,7 +157,7 @@ CompileOptions parse(const Args &args, bool &help) {
     } else if (cur.match("--max-context", &v)) o.maxContext = parseInt("--max-context", v, 1, int64_t(1) << 30);
     else if (cur.match("--prefill-chunk", &v)) o.prefillChunk = parseInt("--prefill-chunk", v, 1, 8192);
     else if (cur.match("--opt", &v)) o.opt = parseInt("--opt", v, 0, 3);
-    else if (cur.match("--serial")) o.serial = true;
+    else if (cur.match("--serial")) o.serial = true, o.cpuOnlyFlags.push_back("--serial");
     else if (cur.match("--compute", &v)) {
       if (v != "f32" && v != "bf16")
         throw UsageError("invalid value '" + v + "' for --compute (expected f32 or bf16)");
@@ -181,9 +174,9 @@ CompileOptions parse(const Args &args, bool &help) {
         throw UsageError("invalid value '" + v + "' for --act-quant (expected auto, int8 or f32)");
       o.actQuant = v;
     }
-    else if (cur.match("--weight-prefetch", &v))
+    else if (cur.match("--weight-prefetch", &v) && (o.cpuOnlyFlags.push_back("--weight-prefetch"), true))
       o.weightPrefetch = v == "auto" ? -1 : parseInt("--weight-prefetch", v, 0, 1 << 20);
-    else if (cur.match("--decode-row-tile", &v))
+    else if (cur.match("--decode-row-tile", &v) && (o.cpuOnlyFlags.push_back("--decode-row-tile"), true))
       o.decodeRowTile = parseInt("--decode-row-tile", v, 1, 16);
     else if (cur.match("--k-panel", &v)) {
       o.kPanel = parseInt("--k-panel", v, 0, int64_t(1) << 20);
@@ -191,6 +184,7 @@ CompileOptions parse(const Args &args, bool &help) {
         throw UsageError("invalid value '" + v + "' for --k-panel (expected 0 or a multiple of 256)");
     }
     else if (cur.match("--row-tile", &v)) {
+      o.cpuOnlyFlags.push_back("--row-tile");
       o.rowTile = v == "auto" ? -1 : parseInt("--row-tile", v, 0, 16);
       if (o.rowTile == 1)
         throw UsageError("invalid value '" + v + "' for --row-tile (expected 0 or 2 to 16)");
@@ -208,6 +202,10 @@ CompileOptions parse(const Args &args, bool &help) {
       throw UsageError("missing -o <output>");
     o.output = "-";
   }
+  if (!o.gpu.empty() && !o.cuda)
+    throw UsageError("--gpu needs --target=cuda");
+  if (o.emit == "ptx" && !o.cuda)
+    throw UsageError("--emit=ptx needs --target=cuda");
   if (o.output == "-" && (o.emit == "exe" || o.emit == "obj"))
     throw UsageError("-o - is only for text outputs (--emit=mlir|llvm|asm)");
   if (o.weights == "external" && o.emit != "exe")
@@ -374,17 +372,33 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   std::unique_ptr<Checkpoint> ckpt = Checkpoint::open(o.checkpoint);
   const TextConfig &cfg = ckpt->config();
 
-  CPUTarget target;
-  target.triple = o.triple;
-  target.cpu = o.cpu;
-  target.optLevel = (int)o.opt;
+  // The backend: every target-specific choice is behind it (Target.h).
+  CodegenRequest req;
+  req.target = o.triple;
+  req.cpu = o.cpu;
+  req.gpu = o.gpu;
+  req.quant = o.quant;
+  req.actQuant = o.actQuant;
+  req.weightPrefetch = o.weightPrefetch;
+  req.decodeRowTile = o.decodeRowTile;
+  req.kPanel = o.kPanel;
+  req.rowTile = o.rowTile;
+  req.serial = o.serial;
+  req.bf16 = o.bf16;
+  req.fuseAttention = o.fuse;
+  req.optLevel = (int)o.opt;
+  req.cpuOnlyFlags = o.cpuOnlyFlags;
+  std::string targetError;
+  std::unique_ptr<Target> backend = o.cuda ? makeCUDATarget(req, targetError)
+                                           : makeCPUTarget(req, targetError);
+  if (!backend)
+    throw InputError(targetError);
+  const CPUTarget &target = backend->host();
   std::string triple = resolvedTriple(target);
-  if (!isSupportedCPUTriple(llvm::Triple(triple)))
-    throw InputError("unsupported target '" + triple +
-                     "' (supported: x86_64-linux-gnu, aarch64-linux-gnu; see gemma4c targets)");
 
   mlir::MLIRContext ctx;
   ctx.loadDialect<mlir::LLVM::LLVMDialect>();
+  backend->prepareContext(ctx);
   OneLineErrors diagnostics(ctx, "gemma4c compile");
   ImportOptions io;
   io.maxContext = o.maxContext;
@@ -392,33 +406,6 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   io.roundScalesToWeightDType = o.bf16;
   mlir::OwningOpRef<mlir::ModuleOp> module = importCheckpoint(ctx, *ckpt, io);
 
-  mlir::gemma4::CPUPipelineOptions po;
-  po.fuseAttention = o.fuse;
-  po.threads = !o.serial;
-  po.bf16Activations = o.bf16;
-  po.quant = o.quant;
-  if (o.actQuant != "f32" && o.quant != "bf16") {
-    // 512-bit dot products halve the instructions per weight byte of the
-    // int4 rows, so more loads fit the out-of-order window of a
-    // bandwidth-bound decode; CPUs LLVM tunes for 256-bit vectors (Intel's
-    // AVX-512 cores, which down-clock on wide ops) keep 256-bit ones.
-    if (targetHasFeatures(target, {"avx512vnni", "avx512vl"}))
-      po.intDot = targetHasFeatures(target, {"prefer-256-bit"}) ? "x86-vnni" : "x86-vnni-512";
-    else if (targetHasFeatures(target, {"neon", "dotprod"}))
-      po.intDot = "arm-dotprod";
-    else if (o.actQuant == "int8")
-      throw InputError("--act-quant=int8: target '" + triple + "' cpu '" + resolvedCPU(target) +
-                       "' has no integer dot product instructions (AVX-512 VNNI or AArch64 dotprod)");
-  }
-  po.weightPrefetch =
-      o.weightPrefetch >= 0 ? o.weightPrefetch : defaultWeightPrefetch(triple, resolvedCPU(target));
-  po.decodeRowTile = o.decodeRowTile;
-  po.kPanel = o.kPanel;
-  // A tile pays off when a decode step computes all its rows, as the
-  // integer dot path does; the f32 path reads one row per step.
-  po.rowTile = po.intDot == "none"  ? 0
-               : o.rowTile >= 0      ? o.rowTile
-                                     : defaultRowTile(triple, resolvedCPU(target));
   if (o.printAfterAll)
     ctx.disableMultithreading();
   auto runPM = [&](auto build) -> bool {
@@ -430,7 +417,7 @@ int compileMain(const CompileOptions &o, const char *argv0) {
     build(pm);
     return mlir::succeeded(pm.run(*module));
   };
-  if (!runPM([&](mlir::PassManager &pm) { mlir::gemma4::buildGraphPipeline(pm, po); }))
+  if (!runPM([&](mlir::PassManager &pm) { backend->buildGraphPipeline(pm); }))
     return diagnostics.printed() ? 1 : fail("graph passes failed on '" + o.checkpoint + "'");
 
   if (o.emit == "mlir") {
@@ -461,8 +448,23 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   int64_t kvFixed = attrInt("gemma4.kv_bytes_fixed"), kvPerCtx = attrInt("gemma4.kv_bytes_per_context"),
           defaultCtx = attrInt("gemma4.default_context");
 
-  if (!runPM([&](mlir::PassManager &pm) { mlir::gemma4::buildCPULoweringPipeline(pm, po); }))
-    return diagnostics.printed() ? 1 : fail("lowering to LLVM failed on '" + o.checkpoint + "'");
+  if (!runPM([&](mlir::PassManager &pm) { backend->buildLoweringPipeline(pm); }))
+    return diagnostics.printed() ? 1 : fail("lowering failed on '" + o.checkpoint + "'");
+  {
+    std::string err;
+    if (!backend->finish(*module, o.emit, err))
+      return fail(err);
+  }
+  if (std::optional<std::string> device = backend->emitDeviceCode(o.emit)) {
+    if (o.output == "-") {
+      std::fwrite(device->data(), 1, device->size(), stdout);
+      return 0;
+    }
+    TempFile out(o.output);
+    std::ofstream(out.path, std::ios::binary) << *device;
+    std::string err;
+    return out.commit(o.output, err) ? 0 : fail(err);
+  }
 
   std::string err;
   if (o.emit != "exe") {
@@ -546,6 +548,13 @@ int compileMain(const CompileOptions &o, const char *argv0) {
     std::fprintf(stderr, "gemma4c compile: warning: '%s' has no tokenizer.json or tokenizer.model: "
                          "the binary takes and prints token ids only\n", o.checkpoint.c_str());
   }
+  // What the target adds (a GPU's kernels), placed after the tokenizer.
+  std::vector<TargetBlob> targetBlobs = backend->blobs();
+  size_t firstBlob = parts.size();
+  for (const TargetBlob &tb : targetBlobs)
+    parts.push_back({tb.bytes.size(), tb.align, [&tb](const std::function<void(const void *, size_t)> &sink) {
+                       sink(tb.bytes.data(), tb.bytes.size());
+                     }});
   nlohmann::json chat = chatManifest(o.checkpoint, tokPath);
   nlohmann::json generation = generationManifest(o.checkpoint);
 
@@ -577,16 +586,11 @@ int compileMain(const CompileOptions &o, const char *argv0) {
     else
       m["tokenizer"] = nullptr;
     m["chat"] = chat;
-    if (!generation.empty())
-      m["generation"] = generation;
-    m["compiler"] = {{"version", GEMMA4C_VERSION}, {"triple", triple}, {"cpu", resolvedCPU(target)},
-                     {"x86_features", requiredX86Features(target)},
-                     {"aarch64_features", requiredAArch64Features(target)},
-                     {"activations", po.intDot == "none" ? "f32" : "int8 (" + po.intDot + ")"},
-                     {"weight_prefetch_bytes", po.weightPrefetch},
-                     {"decode_row_tile", po.decodeRowTile},
-                     {"k_panel", po.kPanel},
-                     {"row_tile", po.rowTile}};
+    std::map<std::string, std::pair<uint64_t, uint64_t>> placed;
+    for (size_t i = 0; i < targetBlobs.size(); ++i)
+      placed[targetBlobs[i].key] = {ps[firstBlob + i].offset, ps[firstBlob + i].size};
+    m["compiler"] = {{"version", GEMMA4C_VERSION}};
+    backend->describe(m, placed);
     return m.dump();
   };
   if (!appendPayload(exe.path, parts, manifest, err))

@@ -3,6 +3,7 @@
 
 #include "gemma4c/Target/CPU/Linker.h"
 #include "gemma4c/Target/CPU/ObjectEmitter.h"
+#include "gemma4c/Target/CUDA/Toolkit.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/TargetParser/Triple.h"
@@ -47,6 +48,15 @@ int runTargets(const Args &args) {
                 *p.features ? " " : "", p.features);
   std::puts("  A preset --cpu with no --target selects aarch64-linux-gnu. SentencePiece");
   std::puts("  tokenizer.model is not supported on aarch64 (tokenizer.json is).");
+  std::puts("cuda (--target=cuda: the model runs on an NVIDIA GPU, the host code on");
+  std::puts("      this machine's architecture or the --gpu board's)");
+  std::string ptxas = findPtxas();
+  std::printf("  status: %s\n", ptxas.empty()
+                                    ? "supported (PTX only: no ptxas found, the driver compiles it at start-up)"
+                                    : ("supported (PTX and a cubin from " + ptxas + ")").c_str());
+  std::puts("  --gpu:");
+  for (const GPUPreset &p : gpuPresets())
+    std::printf("            %-12s %s\n", p.name, p.description);
   return 0;
 }
 

@@ -66,9 +66,10 @@ public:
   /// load and dotted with 512-bit vpdpbusd (half the instructions per byte).
   enum class IntDot { None, X86Vnni, X86Vnni512, ArmDotprod };
   FunctionLowering(func::FuncOp fn, bool bf16, IntDot intDot, int64_t weightPrefetch,
-                   int64_t decodeRowTile)
+                   int64_t decodeRowTile, int64_t accumulators)
       : fn(fn), b(fn.getContext()), loc(fn.getLoc()), fnLoc(fn.getLoc()), bf16(bf16), intDot(intDot),
-        weightPrefetch(weightPrefetch), decodeRowTile(decodeRowTile) {}
+        weightPrefetch(weightPrefetch), decodeRowTile(decodeRowTile),
+        accumulators(accumulators) {}
   LogicalResult run();
 
 private:
@@ -151,6 +152,8 @@ private:
     body(ValueRange(ivs));
   }
   /// Sequential reduction carrying `inits`; body returns the new values.
+  /// Loops with carried values are marked kLanesAttr "reduce": a target
+  /// that shares one loop among lanes checks that they are plain sums.
   template <typename F>
   SmallVector<Value> reduceStep(Value lb, Value ub, Value step, ValueRange inits, F body) {
     auto f = scf::ForOp::create(
@@ -159,8 +162,14 @@ private:
           SmallVector<Value> next = body(iv, acc);
           scf::YieldOp::create(b, loc, next);
         });
+    if (!inits.empty())
+      f->setAttr(kLanesAttr, b.getStringAttr("reduce"));
+    lastLoop = f;
     return SmallVector<Value>(f.getResults());
   }
+  /// The scf.for the last reduceStep made (to mark it kLanesAttr "map").
+  scf::ForOp lastLoop;
+  void markMap(scf::ForOp f) { f->setAttr(kLanesAttr, b.getStringAttr("map")); }
   template <typename F>
   SmallVector<Value> reduce(Value lb, Value ub, ValueRange inits, F body) {
     return reduceStep(lb, ub, c(1), inits, body);
@@ -458,7 +467,7 @@ private:
       // U independent accumulators per (row, token) when those are few, so
       // the FMA latency chain does not bound a memory-bound loop.
       size_t R = wPres.size(), T = xs.size(), P = R * T;
-      int64_t U = std::max<int64_t>(1, 4 / static_cast<int64_t>(P));
+      int64_t U = std::max<int64_t>(1, accumulators / static_cast<int64_t>(P));
       while (U > 1 && K % (VL * U) != 0)
         U /= 2;
       SmallVector<Value> inits(P * U, vzero());
@@ -1203,6 +1212,7 @@ private:
         vector::StoreOp::create(b, loc, rnd(y), dst, rowIdx(dstPre, d));
         return SmallVector<Value>{};
       });
+      markMap(lastLoop); // element d reads and writes element d only
       return;
     }
     auto idx = [&](ValueRange pre, Value i) {
@@ -1799,6 +1809,8 @@ private:
   int64_t weightPrefetch = 0;
   /// Weight rows per decode matrix-vector step (decodeRows).
   int64_t decodeRowTile = 4;
+  /// Vector accumulators a dot product with few rows x tokens spreads over.
+  int64_t accumulators = 4;
 
   /// bf16 emulation: round every element of an activation buffer.
   void roundToBF16(Value m) {
@@ -2405,6 +2417,11 @@ struct Gemma4ToLoopsPass : mlir::gemma4::impl::Gemma4ToLoopsBase<Gemma4ToLoopsPa
                                  << "' (expected none, x86-vnni, x86-vnni-512 or arm-dotprod)";
       return signalPassFailure();
     }
+    if (accumulators < 1 || accumulators > 16) {
+      getOperation().emitError() << "convert-gemma4-to-loops: accumulators must be in 1..16, got "
+                                 << static_cast<int64_t>(accumulators);
+      return signalPassFailure();
+    }
     if (decodeRowTile < 1 || decodeRowTile > 16) {
       getOperation().emitError() << "convert-gemma4-to-loops: decode-row-tile must be in 1..16, got "
                                  << static_cast<int64_t>(decodeRowTile);
@@ -2420,7 +2437,7 @@ struct Gemma4ToLoopsPass : mlir::gemma4::impl::Gemma4ToLoopsBase<Gemma4ToLoopsPa
       if (!f.isExternal() && f.getNumArguments() == 5 && f.getArgAttr(0, "gemma4.arg"))
         fns.push_back(f);
     for (auto f : fns) {
-      FunctionLowering fl(f, bf16Activations, idot, weightPrefetch, decodeRowTile);
+      FunctionLowering fl(f, bf16Activations, idot, weightPrefetch, decodeRowTile, accumulators);
       if (failed(fl.run()))
         return signalPassFailure();
     }

@@ -33,6 +33,14 @@ inline constexpr llvm::StringLiteral kGrainAttr = "gemma4.grain";
 /// of a chunk's rows at a time.
 inline constexpr llvm::StringLiteral kRangeOuterAttr = "gemma4.range_outer";
 
+/// Discardable string attribute on an scf.for that convert-gemma4-to-loops
+/// knows more of than its IR says, for targets that run one loop on many
+/// lanes (gemma4-map-to-gpu): "reduce" = its iterations only add terms to
+/// the carried values, so any partition of the steps summed gives the
+/// result; "map" = its iterations touch disjoint memory, so they may run
+/// in any order or at once. CPU lowering ignores it.
+inline constexpr llvm::StringLiteral kLanesAttr = "gemma4.lanes";
+
 #define GEN_PASS_DECL
 #include "gemma4c/Transforms/Passes.h.inc"
 

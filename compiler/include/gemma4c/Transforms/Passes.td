@@ -83,7 +83,11 @@ def Gemma4ToLoops : Pass<"convert-gemma4-to-loops", "ModuleOp"> {
            "weight rows per step of a one-token matrix-vector product "
            "(decode), taken from equal parts of the matrix so each is its own "
            "sequential stream and the rows share the activation loads; 1: one "
-           "row per step">
+           "row per step">,
+    Option<"accumulators", "accumulators", "int64_t", "4",
+           "independent vector accumulators a dot product spreads its K steps "
+           "over when it has few rows and tokens (so a CPU's FMA latency does "
+           "not bound a memory-bound loop); 1 where lanes share K instead (GPU)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",

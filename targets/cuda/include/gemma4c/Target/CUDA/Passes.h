@@ -1,0 +1,45 @@
+//===- Passes.h - NVIDIA (NVVM / PTX) backend ------------------*- C++ -*-===//
+#ifndef GEMMA4C_TARGET_CUDA_PASSES_H
+#define GEMMA4C_TARGET_CUDA_PASSES_H
+
+#include "gemma4c/Target/GPU/Passes.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <string>
+
+namespace mlir::gemma4 {
+
+#define GEN_PASS_DECL
+#include "gemma4c/Target/CUDA/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "gemma4c/Target/CUDA/Passes.h.inc"
+
+struct CUDAPipelineOptions {
+  GPULoweringOptions gpu;
+  std::string chip = "sm_90";  ///< sm_NN
+  std::string features = "";   ///< PTX ISA, e.g. +ptx78 (empty: the chip's default)
+  int optLevel = 3;
+};
+
+/// The PTX ISA version gemma4c asks LLVM for on `chip` (the oldest one that
+/// has it, so older drivers can JIT it): "+ptx78" for sm_90, ...
+std::string defaultPTXFeatures(llvm::StringRef chip);
+
+/// After the graph pipeline: the GPU kernel pipeline, the kernels to NVVM
+/// and PTX (a gpu.binary), the host functions to the LLVM dialect with
+/// their launches as gemma4rt_gpu_launch calls. The PTX ends up in the
+/// module attribute gemma4.gpu_objects ("assembly" entry).
+void buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipelineOptions &opts = {});
+
+/// What a context running buildCUDALoweringPipeline needs registered: the
+/// to-LLVM conversion interfaces convert-gpu-to-nvvm and gpu-to-llvm
+/// collect patterns from, the LLVM IR translations and the NVVM target.
+void registerCUDACompilerInterfaces(DialectRegistry &registry);
+
+/// Registers gemma4-cuda-pipeline with gemma4c-opt.
+void registerCUDAPipeline();
+
+} // namespace mlir::gemma4
+
+#endif

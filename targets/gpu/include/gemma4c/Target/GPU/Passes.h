@@ -1,0 +1,37 @@
+//===- Passes.h - the GPU lowering every GPU target shares ------*- C++ -*-===//
+#ifndef GEMMA4C_TARGET_GPU_PASSES_H
+#define GEMMA4C_TARGET_GPU_PASSES_H
+
+#include "gemma4c/Transforms/Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+namespace mlir::gemma4 {
+
+#define GEN_PASS_DECL
+#include "gemma4c/Target/GPU/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "gemma4c/Target/GPU/Passes.h.inc"
+
+struct GPULoweringOptions {
+  bool bf16Activations = false;
+  int64_t blockSize = 256;
+  int64_t subgroupSize = 32;
+};
+
+/// The loops of every entry function (convert-gemma4-to-loops with the GPU
+/// strategy) and their kernels: gpu.launch ops outlined into one
+/// gpu.module @gemma4_kernels. What a GPU target converts from here is its
+/// own (targets/cuda: NVVM and PTX).
+void buildGPUKernelPipeline(OpPassManager &pm, const GPULoweringOptions &opts = {});
+
+/// Registers gemma4-gpu-kernel-pipeline with gemma4c-opt.
+void registerGPUPipeline();
+
+} // namespace mlir::gemma4
+
+#endif

@@ -1,0 +1,74 @@
+//===- Passes.td - the GPU lowering every GPU target shares -*- tablegen -*-===//
+//
+// These passes know the `gpu` dialect and the runtime's launch ABI, nothing
+// of NVIDIA or Vulkan: targets/cuda (NVVM -> PTX) and, later, targets/vulkan
+// (SPIR-V) start from their output.
+//
+//===----------------------------------------------------------------------===//
+#ifndef GEMMA4C_TARGET_GPU_PASSES
+#define GEMMA4C_TARGET_GPU_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def Gemma4MapToGPU : Pass<"gemma4-map-to-gpu", "ModuleOp"> {
+  let summary = "run an entry function's loop nests as gpu.launch kernels";
+  let description = [{
+    Runs after convert-gemma4-to-loops (and gemma4-plan-buffers) on the
+    entry functions, whose pointers are device memory on a GPU target. The
+    host keeps what only computes addresses and sizes (index arithmetic,
+    views, allocations); every op that reads or writes memory runs on the
+    device:
+
+    * a top-level scf.parallel becomes a gpu.launch. When its body is a
+      reduction over a long range (the iterations of a matrix-vector
+      product's rows, a norm's sum of squares: an scf.for marked
+      `gemma4.lanes = "reduce"` whose carried values are only summed), each
+      iteration gets a subgroup of `subgroup-size` lanes: the marked loops'
+      steps are dealt out to the lanes (consecutive lanes read consecutive
+      vectors, so a warp's loads are coalesced) and the partial sums are
+      combined with gpu.subgroup_reduce; loops marked `gemma4.lanes =
+      "map"` (independent steps) are dealt out too, everything else runs
+      once per iteration on lane 0. Otherwise the iteration space is
+      linearised, `block-size` iterations a block, one per thread.
+    * a run of other device ops (a decode step's one-row norms, the
+      embedding gather, ...) becomes a one-subgroup launch, the same way.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "threads per block of an iteration-per-thread kernel">,
+    Option<"subgroupSize", "subgroup-size", "int64_t", /*default=*/"32",
+           "lanes that cooperate on one iteration of a reduction kernel (0: never)">,
+    Option<"subgroupsPerBlock", "subgroups-per-block", "int64_t", /*default=*/"4",
+           "subgroups (iterations) per block of a reduction kernel">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect"];
+}
+
+def Gemma4GatherGPUKernels : Pass<"gemma4-gather-gpu-kernels", "ModuleOp"> {
+  let summary = "one gpu.module @gemma4_kernels with every outlined kernel";
+  let description = [{
+    After gpu-kernel-outlining (one gpu.module per kernel), moves every
+    kernel into one gpu.module @gemma4_kernels, names it `<entry>_k<N>`
+    in launch order, retargets the launches and records the names, in the
+    order the runtime's kernel table uses, as the module attribute
+    `gemma4.gpu_kernels`.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def Gemma4LowerGPULaunches : Pass<"gemma4-lower-gpu-launches", "ModuleOp"> {
+  let summary = "gpu.launch_func -> gemma4rt_gpu_launch calls (the runtime's launch ABI)";
+  let description = [{
+    Runs on host code already in the LLVM dialect (after gpu-to-llvm), whose
+    gpu.launch_func ops carry LLVM-typed kernel operands. Each becomes a
+    call gemma4rt_gpu_launch(kernel index in `gemma4.gpu_kernels`, grid,
+    block, dynamic shared bytes, an array of pointers to the operands'
+    stack slots) (runtime/include/gemma4rt/abi.h). The serialized kernels
+    (gpu.binary) are moved to the module attribute `gemma4.gpu_objects`
+    ({format = object bytes}) for the driver to embed, and erased.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+#endif

@@ -1,0 +1,39 @@
+//===- Pipeline.cpp - gemma4 loops -> gpu-dialect kernels (any GPU) -------===//
+#include "gemma4c/Target/GPU/Passes.h"
+
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mlir::gemma4::buildGPUKernelPipeline(OpPassManager &pm, const GPULoweringOptions &opts) {
+  // What each op computes, as loops: the same lowering as the CPU's with
+  // none of its CPU strategies (integer dot rows, prefetch, row tiles).
+  Gemma4ToLoopsOptions loopOpts;
+  loopOpts.bf16Activations = opts.bf16Activations;
+  loopOpts.intDot = "none";
+  loopOpts.weightPrefetch = 0;
+  loopOpts.decodeRowTile = 1;
+  loopOpts.accumulators = 1; // a subgroup's lanes share the K steps instead
+  pm.addPass(createGemma4ToLoops(loopOpts));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createLoopInvariantCodeMotionPass());
+  pm.addPass(createGemma4PlanBuffers());
+  // How a GPU runs them: kernels, outlined into one gpu.module.
+  Gemma4MapToGPUOptions mapOpts;
+  mapOpts.blockSize = opts.blockSize;
+  mapOpts.subgroupSize = opts.subgroupSize;
+  pm.addPass(createGemma4MapToGPU(mapOpts));
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createGemma4GatherGPUKernels());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::gemma4::registerGPUPipeline() {
+  PassPipelineRegistration<>("gemma4-gpu-kernel-pipeline",
+                             "lower a gemma4 module (after the graph passes) to gpu-dialect "
+                             "kernels and their launches",
+                             [](OpPassManager &pm) { buildGPUKernelPipeline(pm); });
+}
