@@ -40,6 +40,9 @@ Generation:
                          to gemma4c; at most max_position_embeddings)
   --ignore-eos           do not stop at end-of-sequence tokens
   --threads N            worker threads, caller included (default: all CPUs)
+  --device N             the CUDA GPU to run on, for binaries compiled for
+                         a GPU (default 0; --info lists them); CPU binaries
+                         ignore it
 
 Sampling (applied in this order):
   --repeat-penalty F     penalise the last --repeat-last-n tokens (1 = off)
@@ -181,6 +184,7 @@ Options parseArgs(int argc, const char *const *argv) {
       {"--max-context",
        [&](auto &f, auto &v) { o.maxContext = parseInt(f, v, 1, int64_t(1) << 40); }},
       {"--threads", [&](auto &f, auto &v) { o.threads = int(parseInt(f, v, 1, 4096)); }},
+      {"--device", [&](auto &f, auto &v) { o.device = int(parseInt(f, v, 0, 1023)); }},
       {"--temperature",
        [&](auto &f, auto &v) { o.temperature = parseReal(f, v, 0, 1e6, false, "[0, inf)"); }},
       {"--top-k", [&](auto &f, auto &v) { o.topK = parseInt(f, v, 0, INT32_MAX); }},

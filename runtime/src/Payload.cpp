@@ -221,7 +221,66 @@ Manifest parseManifest(std::string_view text, const std::string &where) {
     m.weightsReadPerToken = integer(j, "weights_read_per_token", "", 0);
   if (auto it = j.find("matmul_macs_per_token"); it != j.end() && !it->is_null())
     m.matmulMacsPerToken = integer(j, "matmul_macs_per_token", "", 0);
+
+  if (auto it = j.find("gpu"); it != j.end() && !it->is_null()) {
+    const json &g = *it;
+    if (!g.is_object())
+      throw bad("manifest \"gpu\" is not an object");
+    GpuManifest gm;
+    auto string = [&](const char *key) -> std::string {
+      const json &v = member(g, key, "gpu.");
+      if (!v.is_string())
+        throw bad(std::string("manifest \"gpu.") + key + "\" is not a string");
+      return v.get<std::string>();
+    };
+    gm.api = string("api");
+    if (gm.api != "cuda")
+      throw bad("manifest \"gpu.api\" is \"" + gm.api + "\": this runtime supports \"cuda\"");
+    gm.arch = string("arch");
+    {
+      // sm_<major><minor>[a|f], e.g. sm_90, sm_90a, sm_100f, sm_120.
+      const std::string &a = gm.arch;
+      size_t end = a.size();
+      if (end > 0 && (a.back() == 'a' || a.back() == 'f'))
+        gm.archSuffix = a[--end];
+      bool ok = a.size() > 3 && a.compare(0, 3, "sm_") == 0 && end > 4 && end <= 6;
+      for (size_t i = 3; ok && i < end; ++i)
+        ok = a[i] >= '0' && a[i] <= '9';
+      if (!ok || a[3] == '0')
+        throw bad("manifest \"gpu.arch\" = \"" + a + "\" is not a CUDA architecture (sm_XY)");
+      gm.sm = std::stoi(a.substr(3, end - 3));
+    }
+    const json &k = member(g, "kernels", "gpu.");
+    if (!k.is_array())
+      throw bad("manifest \"gpu.kernels\" is not a list of kernel names");
+    for (const json &name : k) {
+      if (!name.is_string() || name.get<std::string>().empty())
+        throw bad("manifest \"gpu.kernels\" holds something other than a kernel name");
+      gm.kernels.push_back(name.get<std::string>());
+    }
+    const json &ptx = member(g, "ptx", "gpu.");
+    if (!ptx.is_object())
+      throw bad("manifest \"gpu.ptx\" is not an object");
+    gm.ptxOffset = static_cast<uint64_t>(integer(ptx, "offset", "gpu.ptx.", 0));
+    gm.ptxSize = static_cast<uint64_t>(integer(ptx, "size", "gpu.ptx.", 1));
+    if (auto c = g.find("cubin"); c != g.end() && !c->is_null()) {
+      if (!c->is_object())
+        throw bad("manifest \"gpu.cubin\" is neither an object nor null");
+      gm.hasCubin = true;
+      gm.cubinOffset = static_cast<uint64_t>(integer(*c, "offset", "gpu.cubin.", 0));
+      gm.cubinSize = static_cast<uint64_t>(integer(*c, "size", "gpu.cubin.", 1));
+    }
+    m.gpu = std::move(gm);
+  }
   return m;
+}
+
+bool GpuManifest::ptxRunsOn(int devSm) const {
+  if (archSuffix == 'a')
+    return devSm == sm;
+  if (archSuffix == 'f')
+    return devSm / 10 == sm / 10 && devSm >= sm;
+  return devSm >= sm;
 }
 
 void checkCpuFeatures(const Manifest &m) {
@@ -426,6 +485,22 @@ std::unique_ptr<Payload> Payload::open(const std::string &exePath, bool mapWeigh
     preadAll(f.fd, p->tokenizer_.data(), m.tokenizerSize, m.tokenizerOffset, exePath);
   }
 
+  if (m.gpu) {
+    // Like the tokenizer: before the manifest. The PTX is a C string.
+    auto read = [&](const char *field, uint64_t off, uint64_t size, std::string &out) {
+      if (off > mOff || size > mOff - off)
+        throw bad(std::string("gpu.") + field + " [" + std::to_string(off) + ", +" +
+                  std::to_string(size) + ") lies outside the payload (truncated?)");
+      out.resize(size);
+      preadAll(f.fd, out.data(), size, off, exePath);
+    };
+    read("ptx", m.gpu->ptxOffset, m.gpu->ptxSize, p->gpuPtx_);
+    if (p->gpuPtx_.back() != '\0' || p->gpuPtx_.find('\0') != p->gpuPtx_.size() - 1)
+      throw bad("gpu.ptx is not one NUL-terminated text");
+    if (m.gpu->hasCubin)
+      read("cubin", m.gpu->cubinOffset, m.gpu->cubinSize, p->gpuCubin_);
+  }
+
   if (!m.weightsExternal) {
     p->weightsPath_ = exePath;
     if (!mapWeights)
@@ -459,6 +534,8 @@ std::unique_ptr<Payload> Payload::open(const std::string &exePath, bool mapWeigh
 }
 
 const uint8_t *Payload::weights() const { return weights_.data(); }
+
+void Payload::releaseWeights() { weights_ = MappedRegion(); }
 
 double Payload::useRandomWeights(uint64_t seed) {
   auto t0 = std::chrono::steady_clock::now();

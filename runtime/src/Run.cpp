@@ -2,6 +2,7 @@
 #include "gemma4rt/run.h"
 #include "LogitsWriter.h"
 #include "gemma4rt/cli.h"
+#include "gemma4rt/device.h"
 #include "gemma4rt/error.h"
 #include "gemma4rt/sampler.h"
 #include "gemma4rt/threadpool.h"
@@ -36,6 +37,27 @@ std::string baseName(const char *argv0) {
   std::string s = argv0 && *argv0 ? argv0 : "model";
   auto slash = s.rfind('/');
   return slash == std::string::npos ? s : s.substr(slash + 1);
+}
+
+/// --info of a GPU binary: its "gpu" entry and the machine's CUDA GPUs.
+void printGpuInfo(const GpuManifest &g) {
+  std::string cubin = g.hasCubin ? std::to_string(g.cubinSize) + " bytes" : "none";
+  std::printf("gpu: %s %s, %zu kernel%s, PTX %llu bytes, cubin %s\n", g.api.c_str(),
+              g.arch.c_str(), g.kernels.size(), g.kernels.size() == 1 ? "" : "s",
+              (unsigned long long)g.ptxSize, cubin.c_str());
+  CudaListing l = listCudaDevices();
+  if (!l.error.empty()) {
+    std::printf("CUDA GPUs: none: %s\n", l.error.c_str());
+    return;
+  }
+  std::printf("CUDA driver: %d.%d, %zu GPU%s\n", l.driverVersion / 1000,
+              l.driverVersion % 1000 / 10, l.gpus.size(), l.gpus.size() == 1 ? "" : "s");
+  for (size_t i = 0; i < l.gpus.size(); ++i) {
+    const CudaListing::Gpu &gpu = l.gpus[i];
+    std::printf("CUDA GPU %zu: %s (sm_%d, %.1f GiB)%s\n", i, gpu.name.c_str(), gpu.sm,
+                double(gpu.totalBytes) / double(uint64_t(1) << 30),
+                g.ptxRunsOn(gpu.sm) ? "" : ", too old for this binary");
+  }
 }
 
 void printInfo(const Payload &p) {
@@ -81,6 +103,8 @@ void printInfo(const Payload &p) {
   add("min-p", g.minP, g.minP >= 0);
   add("repeat-penalty", g.repeatPenalty, g.repeatPenalty > 0);
   std::printf("sampling defaults: %s\n", gen.empty() ? "none (runtime defaults)" : gen.c_str());
+  if (m.gpu)
+    printGpuInfo(*m.gpu);
 }
 
 SamplerParams samplerParams(const Options &o, const Manifest &m) {
@@ -136,8 +160,64 @@ double prepareWeights(const Options &o, Payload &payload) {
   return secs;
 }
 
-const char *weightsSource(const Payload &payload) {
-  return payload.randomWeights() ? "random" : "mapped";
+/// Where the model runs: for GPU binaries the device, with the weights
+/// uploaded to it (or filled there for --random-weights) once at start-up.
+/// Members are destroyed in reverse: the weights before the device.
+struct Backend {
+  std::unique_ptr<Device> device;
+  DeviceBuffer weights;
+  bool randomWeights = false; ///< --random-weights (CPU or GPU)
+  double fillSeconds = 0;     ///< --random-weights fill
+  double uploadSeconds = 0;   ///< GPU: copying the weights
+};
+
+/// --random-weights, or for a GPU binary: opens --device, checks the model
+/// fits its memory and puts the weights there (with a progress line when
+/// stderr is a terminal and the weights are over 1 GiB or --stats is given;
+/// --stats also reports the upload afterwards).
+Backend prepareBackend(const Options &o, Payload &payload, int64_t ctx) {
+  Backend b;
+  b.randomWeights = o.randomWeights.has_value();
+  const Manifest &m = payload.manifest();
+  if (!m.gpu) {
+    b.fillSeconds = prepareWeights(o, payload);
+    return b;
+  }
+  b.device = openDevice(payload, o.device);
+  setCurrentDevice(b.device.get());
+  checkDeviceMemory(*b.device, m, ctx);
+  auto t0 = Clock::now();
+  if (o.randomWeights) {
+    b.weights = randomDeviceWeights(*b.device, payload.weightsSize());
+    b.fillSeconds = seconds(t0, Clock::now());
+    return b;
+  }
+  const bool tty = ::isatty(STDERR_FILENO);
+  const bool progress = tty && (payload.weightsSize() > (uint64_t(1) << 30) || o.stats);
+  std::string what = "loading the weights onto " + b.device->label();
+  b.weights = uploadWeights(*b.device, payload, [&](uint64_t done, uint64_t total) {
+    if (progress)
+      std::fprintf(stderr, "\r%s: %s of %s", what.c_str(), formatBytes(done).c_str(),
+                   formatBytes(total).c_str());
+  });
+  if (progress)
+    std::fputc('\n', stderr);
+  b.uploadSeconds = seconds(t0, Clock::now());
+  payload.releaseWeights(); // the host copy is not needed any more
+  return b;
+}
+
+const char *weightsSource(const Backend &b) {
+  return b.randomWeights ? "random" : b.device ? "uploaded" : "mapped";
+}
+
+/// The --stats "load:" line.
+void printLoadStats(double secs, int64_t ctx, const Session &session, const Backend &b) {
+  std::string gpu = b.device ? ", GPU " + b.device->description() : "";
+  std::fprintf(stderr,
+               "load: %.3f s (threads %d, context %lld, KV cache %llu bytes, weights %s%s)\n",
+               secs, globalThreadPool().size(), (long long)ctx,
+               (unsigned long long)session.arena().size(), weightsSource(b), gpu.c_str());
 }
 
 /// Function symbols of this executable (its .symtab), by offset from the
@@ -226,11 +306,30 @@ void printDecodeProfile(int64_t calls, double seconds, size_t limit) {
   }
 }
 
-void printRandomWeightsStats(const Payload &payload, double fillSeconds) {
+void printWeightsStats(const Payload &payload, const Backend &b) {
   if (payload.randomWeights())
     std::fprintf(stderr, "random weights: %llu bytes (seed %llu) filled in %.3f s\n",
                  (unsigned long long)payload.weightsSize(),
-                 (unsigned long long)payload.randomWeightsSeed(), fillSeconds);
+                 (unsigned long long)payload.randomWeightsSeed(), b.fillSeconds);
+  else if (b.device && b.randomWeights)
+    std::fprintf(stderr, "random weights: %llu bytes (pattern 0x%08x) filled on the GPU in %.3f s\n",
+                 (unsigned long long)payload.weightsSize(), kDeviceRandomWeightsPattern,
+                 b.fillSeconds);
+  else if (b.device)
+    std::fprintf(stderr, "weights: %llu bytes uploaded to the GPU in %.3f s (%.2f GB/s)\n",
+                 (unsigned long long)payload.weightsSize(), b.uploadSeconds,
+                 b.uploadSeconds > 0 ? double(payload.weightsSize()) / b.uploadSeconds * 1e-9
+                                     : 0.0);
+}
+
+/// GPU binaries: how the generated code's scratch allocations went.
+void printScratchStats(const Backend &b) {
+  if (!b.device)
+    return;
+  const ScratchCache::Stats &st = b.device->scratchStats();
+  std::fprintf(stderr, "gpu scratch: %llu device allocations, %llu reused, peak %s\n",
+               (unsigned long long)st.allocations, (unsigned long long)st.reuses,
+               formatBytes(st.peakBytes).c_str());
 }
 
 void printIdsLine(const char *label, int64_t pos, std::span<const int32_t> ids) {
@@ -326,9 +425,9 @@ int runChat(const Options &o, Payload &payload, EntryPoints entry, TextCodec &co
   const Manifest &m = payload.manifest();
   const int64_t V = m.model.vocabSize;
   setThreadCount(o.threads.value_or(defaultThreadCount()));
-  const double fillSeconds = prepareWeights(o, payload);
+  Backend backend = prepareBackend(o, payload, ctx);
   SamplerParams sp = samplerParams(o, m);
-  Session session(payload, entry, ctx);
+  Session session(payload, entry, ctx, backend.device.get(), backend.weights.data());
   Sampler sampler(sp, V);
   std::unordered_set<int32_t> stops;
   if (!o.ignoreEos) {
@@ -338,12 +437,10 @@ int runChat(const Options &o, Payload &payload, EntryPoints entry, TextCodec &co
   }
   Output out{o.printIds, &codec, o.showSpecial};
   const bool tty = ::isatty(STDIN_FILENO);
-  if (o.stats)
-    std::fprintf(stderr, "load: %.3f s (threads %d, context %lld, KV cache %llu bytes, weights %s)\n",
-                 seconds(tLoad, Clock::now()), globalThreadPool().size(), (long long)ctx,
-                 (unsigned long long)session.arena().size(), weightsSource(payload));
-  if (o.stats)
-    printRandomWeightsStats(payload, fillSeconds);
+  if (o.stats) {
+    printLoadStats(seconds(tLoad, Clock::now()), ctx, session, backend);
+    printWeightsStats(payload, backend);
+  }
   if (tty)
     std::fprintf(stderr, "Chatting with %s (context %lld tokens). End with Ctrl-D or /exit.\n",
                  m.model.name.empty() ? "the model" : m.model.name.c_str(), (long long)ctx);
@@ -422,9 +519,11 @@ int runChat(const Options &o, Payload &payload, EntryPoints entry, TextCodec &co
       throw Error(what + ": the reply reached the end of the context of " + std::to_string(ctx) +
                   ": the conversation is full (use a larger --max-context)");
   }
-  if (o.stats)
+  if (o.stats) {
     std::fprintf(stderr, "chat: %d turns, %lld of %lld context tokens used (seed %llu)\n", turn,
                  (long long)session.position(), (long long)ctx, (unsigned long long)sp.seed);
+    printScratchStats(backend);
+  }
   return rejected ? 1 : 0;
 }
 
@@ -531,10 +630,10 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
 
   int threads = o.threads.value_or(defaultThreadCount());
   setThreadCount(threads);
-  const double fillSeconds = prepareWeights(o, *payload);
+  Backend backend = prepareBackend(o, *payload, ctx);
   SamplerParams sp = samplerParams(o, m);
 
-  Session session(*payload, entry, ctx);
+  Session session(*payload, entry, ctx, backend.device.get(), backend.weights.data());
   if (F > 0)
     session.skipTo(F);
   auto tPrefill = Clock::now();
@@ -587,10 +686,8 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
                        std::strcmp(profileEnv, "all") == 0 ? SIZE_MAX : 25);
   if (o.stats) {
     double pf = seconds(tPrefill, tPrefillEnd);
-    std::fprintf(stderr, "load: %.3f s (threads %d, context %lld, KV cache %llu bytes, weights %s)\n",
-                 seconds(tLoad, tPrefill), globalThreadPool().size(), (long long)ctx,
-                 (unsigned long long)session.arena().size(), weightsSource(*payload));
-    printRandomWeightsStats(*payload, fillSeconds);
+    printLoadStats(seconds(tLoad, tPrefill), ctx, session, backend);
+    printWeightsStats(*payload, backend);
     std::fprintf(stderr, "prefill: %lld tokens in %.3f s (%.2f tokens/s)\n", (long long)P, pf,
                  pf > 0 ? double(P) / pf : 0.0);
     std::fprintf(stderr, "decode: %lld tokens in %.3f s (%.2f tokens/s)\n",
@@ -598,6 +695,7 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
                  r.decodeTime > 0 ? double(r.decodeCalls) / r.decodeTime : 0.0);
     std::fprintf(stderr, "generated: %lld tokens (seed %llu)\n", (long long)r.generated,
                  (unsigned long long)sp.seed);
+    printScratchStats(backend);
   }
   return 0;
 }

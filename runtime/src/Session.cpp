@@ -19,7 +19,18 @@ uint64_t KvArena::bytesFor(const Manifest &m, int64_t context) {
   return static_cast<uint64_t>(total);
 }
 
-KvArena::KvArena(uint64_t bytes) : size_(bytes) {
+KvArena::KvArena(uint64_t bytes, Device *device) : device_(device), size_(bytes) {
+  if (device) {
+    data_ = static_cast<uint8_t *>(device->alloc(std::max<uint64_t>(bytes, 1),
+                                                 "the KV cache (try a smaller --max-context)"));
+    try {
+      zero();
+    } catch (...) {
+      device->free(data_);
+      throw;
+    }
+    return;
+  }
   // Anonymous pages are zeroed and page aligned; untouched parts of a large
   // context cost no memory.
   uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
@@ -36,30 +47,71 @@ KvArena::KvArena(uint64_t bytes) : size_(bytes) {
 }
 
 KvArena::~KvArena() {
-  if (data_)
+  if (device_)
+    device_->free(data_);
+  else if (data_)
     ::munmap(data_, mapSize_);
 }
 
-Session::Session(const Payload &payload, EntryPoints entry, int64_t context)
+void KvArena::zero() {
+  if (device_) {
+    device_->fill32(data_, 0, size_);
+    device_->synchronize();
+  } else {
+    std::memset(data_, 0, static_cast<size_t>(size_));
+  }
+}
+
+Session::Session(const Payload &payload, EntryPoints entry, int64_t context, Device *device,
+                 const void *deviceWeights)
     : payload_(payload), entry_(entry), context_(context),
       vocab_(payload.manifest().model.vocabSize), chunk_(payload.manifest().prefillChunk),
-      arena_(KvArena::bytesFor(payload.manifest(), context)) {
+      device_(device),
+      weights_(const_cast<uint8_t *>(device ? static_cast<const uint8_t *>(deviceWeights)
+                                            : payload.weights())),
+      arena_(KvArena::bytesFor(payload.manifest(), context), device) {
   size_t bytes = static_cast<size_t>(chunk_) * static_cast<size_t>(vocab_) * sizeof(float);
   bytes = (bytes + 63) / 64 * 64;
+  if (device) {
+    if (!deviceWeights)
+      throw Error("a GPU session needs the weights on the device (internal error)");
+    deviceIds_ = DeviceBuffer(*device, uint64_t(chunk_) * sizeof(int32_t), "the token ids");
+    deviceLogits_ = DeviceBuffer(*device, bytes, "the logits");
+    logits_ = static_cast<float *>(device->allocHost(bytes, "the logits"));
+    return;
+  }
   logits_ = static_cast<float *>(std::aligned_alloc(64, bytes));
   if (!logits_)
     throw Error("cannot allocate " + std::to_string(bytes) + " bytes for logits");
 }
 
-Session::~Session() { std::free(logits_); }
+Session::~Session() {
+  if (device_)
+    device_->freeHost(logits_);
+  else
+    std::free(logits_);
+}
 
-static void call(gemma4_entry_fn fn, const int32_t *ids, int64_t n, int64_t pos, const KvArena &kv,
-                 int64_t context, const Payload &p, float *logits, int64_t vocab) {
-  auto *idp = const_cast<int32_t *>(ids);
-  auto *w = const_cast<uint8_t *>(p.weights());
-  fn(idp, idp, 0, n, 1, pos, kv.data(), kv.data(), 0, static_cast<int64_t>(kv.size()), 1,
-     context, w, w, 0, static_cast<int64_t>(p.weightsSize()), 1, logits, logits, 0, n, vocab,
-     vocab, 1);
+void Session::call(gemma4_entry_fn fn, const int32_t *ids, int64_t n) {
+  auto *kv = arena_.data();
+  const auto kvSize = static_cast<int64_t>(arena_.size());
+  const auto wSize = static_cast<int64_t>(payload_.weightsSize());
+  if (!device_) {
+    auto *idp = const_cast<int32_t *>(ids);
+    fn(idp, idp, 0, n, 1, pos_, kv, kv, 0, kvSize, 1, context_, weights_, weights_, 0, wSize, 1,
+       logits_, logits_, 0, n, vocab_, vocab_, 1);
+    // GPU code linked into a binary whose manifest has no "gpu" entry.
+    if (deviceErrorPending())
+      throwPendingDeviceError();
+    return;
+  }
+  auto *idp = static_cast<int32_t *>(deviceIds_.data());
+  auto *lp = static_cast<float *>(deviceLogits_.data());
+  device_->upload(idp, ids, uint64_t(n) * sizeof(int32_t));
+  fn(idp, idp, 0, n, 1, pos_, kv, kv, 0, kvSize, 1, context_, weights_, weights_, 0, wSize, 1, lp,
+     lp, 0, n, vocab_, vocab_, 1);
+  // Waits for the call's kernels; throws what they or the launches recorded.
+  device_->download(logits_, lp, uint64_t(n) * uint64_t(vocab_) * sizeof(float));
 }
 
 const float *Session::prefill(std::span<const int32_t> ids, const RowsFn &onRows) {
@@ -72,7 +124,7 @@ const float *Session::prefill(std::span<const int32_t> ids, const RowsFn &onRows
   int64_t done = 0, last = 0;
   while (done < total) {
     int64_t s = std::min(chunk_, total - done);
-    call(entry_.prefill, ids.data() + done, s, pos_, arena_, context_, payload_, logits_, vocab_);
+    call(entry_.prefill, ids.data() + done, s);
     if (onRows)
       onRows(done, s, logits_);
     pos_ += s;
@@ -90,15 +142,16 @@ void Session::skipTo(int64_t pos) {
                 std::to_string(context_));
   // Untouched anonymous pages all map the one shared zero page, which
   // reads from cache; writing the zeros gives the skipped rows real memory,
-  // so attention over them costs what it costs over a real cache.
-  std::memset(arena_.data(), 0, static_cast<size_t>(arena_.size()));
+  // so attention over them costs what it costs over a real cache. (Device
+  // memory is real already; zeroing it again costs little.)
+  arena_.zero();
   pos_ = pos;
 }
 
 const float *Session::decode(int32_t id) {
   if (pos_ + 1 > context_)
     throw Error("generation reached the end of the context of " + std::to_string(context_));
-  call(entry_.decode, &id, 1, pos_, arena_, context_, payload_, logits_, vocab_);
+  call(entry_.decode, &id, 1);
   pos_ += 1;
   return logits_;
 }

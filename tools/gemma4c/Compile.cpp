@@ -491,7 +491,7 @@ int compileMain(const CompileOptions &o, const char *argv0) {
     return fail(err);
   TempFile exe(o.output);
   std::string rtDir = findRuntimeDir(triple, argv0);
-  if (!linkExecutable(obj.path, exe.path, triple, rtDir, err))
+  if (!linkExecutable(obj.path, exe.path, triple, rtDir, err, backend->dynamicLibc()))
     return fail(err);
 
   auto writeWeights = [&](const std::function<void(const void *, size_t)> &sink) {

@@ -69,6 +69,38 @@ typedef void (*gemma4rt_body_fn)(void *ctx, int64_t begin, int64_t end);
 void gemma4rt_parallel_for(gemma4rt_body_fn body, void *ctx, int64_t n,
                            int64_t grain);
 
+/* ---- GPU binaries (manifest "gpu") ----------------------------------------
+ * The entry points have the signature above, but every pointer argument
+ * (ids, KV arena, weights, logits) is a device pointer (a CUdeviceptr cast
+ * to a pointer, 256-byte aligned): the generated host code never
+ * dereferences them, it launches kernels and allocates scratch through the
+ * functions below (runtime/include/gemma4rt/device.h). None of them throws
+ * or returns an error: the first error (a failed launch or allocation) is
+ * recorded, later launches are skipped, and the runtime reports it as one
+ * line after the entry point returns. CPU binaries link them but never call
+ * them.
+ *
+ * gemma4rt_gpu_launch launches kernel number `kernel` (an index into the
+ * manifest's gpu.kernels) on the runtime's stream with grid (gx,gy,gz),
+ * block (bx,by,bz) and `shared_bytes` bytes of dynamic shared memory (more
+ * than 48 KiB is allowed up to the GPU's limit); `args` are the kernel
+ * parameter pointers exactly as cuLaunchKernel's kernelParams. A grid with a
+ * 0 extent launches nothing. Kernels run in launch order, asynchronously.
+ *
+ * _mlir_memref_to_llvm_alloc / _aligned_alloc / _free are MLIR's generic
+ * allocation functions (finalize-memref-to-llvm{use-generic-functions}):
+ * device scratch for activations, at least 256-byte aligned (alignment <=
+ * 256), from a cache of freed blocks keyed by size (a decode step allocates
+ * and frees the same sizes every token without a device allocation). A block
+ * may be freed while kernels that use it are still queued: the next user is
+ * ordered after them on the one stream. */
+void gemma4rt_gpu_launch(int32_t kernel, int64_t gx, int64_t gy, int64_t gz,
+                         int64_t bx, int64_t by, int64_t bz, int32_t shared_bytes,
+                         void **args);
+void *_mlir_memref_to_llvm_alloc(uint64_t size);
+void *_mlir_memref_to_llvm_aligned_alloc(uint64_t alignment, uint64_t size);
+void _mlir_memref_to_llvm_free(void *ptr);
+
 /* ---- The payload appended to the executable -------------------------------
  * [ELF executable][zero pad to 4096][weights blob][tokenizer bytes]
  * [manifest JSON][trailer]. The trailer is the last 32 bytes of the file:
@@ -103,6 +135,19 @@ void gemma4rt_parallel_for(gemma4rt_body_fn body, void *ctx, int64_t n,
  *   "generation": { "temperature", "top_k", "top_p" },  // optional defaults
  *   "generation": { "temperature", "top_k", "top_p", "min_p",   // optional:
  *                   "repetition_penalty" }   // sampling defaults, flags win
+ *   "gpu": {                        // optional: a GPU binary (absent or
+ *                                   // null: a CPU binary)
+ *     "api": "cuda",
+ *     "arch": "sm_90",              // sm_XY[a|f]: the GPU the code is for;
+ *                                   // the PTX runs on XY or newer (a: XY
+ *                                   // exactly, f: the same major)
+ *     "kernels": ["gemma4_decode_k0", ...],   // gemma4rt_gpu_launch's table
+ *     "ptx": { "offset": O, "size": B },      // NUL-terminated PTX text
+ *                                   // (B counts the NUL); like "tokenizer",
+ *                                   // bytes of the file before the manifest
+ *     "cubin": { "offset": O, "size": B } | null  // ptxas output for arch,
+ *                                   // loaded when the GPU is exactly arch
+ *   }
  * }
  * The trailer's version is GEMMA4RT_ABI_VERSION. Unknown manifest keys are
  * ignored. */

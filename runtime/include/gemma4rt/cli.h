@@ -28,6 +28,7 @@ struct Options {
   std::optional<int64_t> maxNewTokens; ///< unset: until EOS or context full
   std::optional<int64_t> maxContext;   ///< unset: manifest default_context
   std::optional<int> threads;          ///< unset: all CPUs
+  int device = 0;                      ///< --device N: the GPU (GPU binaries)
 
   bool greedy = false;
   std::optional<double> temperature;

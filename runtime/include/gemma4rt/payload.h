@@ -49,6 +49,24 @@ struct GenerationDefaults {
   double repeatPenalty = -1;
 };
 
+/// Optional "gpu" object of the manifest: the kernels of a GPU binary, whose
+/// entry points take device pointers (abi.h). Absent in CPU binaries.
+struct GpuManifest {
+  std::string api;  ///< "api": "cuda"
+  std::string arch; ///< "arch": "sm_90", "sm_90a" (exactly 9.0), "sm_100f" (10.x)
+  int sm = 0;       ///< the arch's compute capability x 10 + minor: 90
+  char archSuffix = 0; ///< 0, 'a' or 'f' (the letter after the digits)
+  std::vector<std::string> kernels; ///< "kernels": gemma4rt_gpu_launch's table
+  uint64_t ptxOffset = 0, ptxSize = 0; ///< "ptx": NUL-terminated text, size with the NUL
+  bool hasCubin = false;               ///< "cubin": an object (not null/absent)
+  uint64_t cubinOffset = 0, cubinSize = 0;
+
+  /// Whether the PTX can be compiled for (and run on) a GPU of compute
+  /// capability `sm` (x 10 + minor): sm >= arch; "a": sm == arch; "f": the
+  /// same major, sm >= arch.
+  bool ptxRunsOn(int sm) const;
+};
+
 struct Manifest {
   int64_t abi = 0;
   ModelInfo model;
@@ -87,6 +105,8 @@ struct Manifest {
   /// "matmul_macs_per_token": multiply-adds of one token's matmuls (weight
   /// elements, weighted like weightsReadPerToken); -1 when absent.
   int64_t matmulMacsPerToken = -1;
+  /// "gpu": set in GPU binaries.
+  std::optional<GpuManifest> gpu;
 };
 
 /// Throws Error naming the first instruction-set extension in
@@ -161,6 +181,13 @@ public:
   const std::string &weightsPath() const { return weightsPath_; }
   /// The tokenizer bytes ("" when the manifest has tokenizer null).
   std::string_view tokenizerBytes() const { return tokenizer_; }
+  /// GPU binaries: the PTX text, its terminating NUL included (so data() is
+  /// a C string), and the cubin ("" when the manifest has none).
+  std::string_view gpuPtx() const { return gpuPtx_; }
+  std::string_view gpuCubin() const { return gpuCubin_; }
+  /// Unmaps the weights (weights() is null after it): a GPU binary's host
+  /// copy is not needed once they are on the device.
+  void releaseWeights();
 
 private:
   Payload() = default;
@@ -169,6 +196,7 @@ private:
   Manifest manifest_;
   MappedRegion weights_;
   std::string tokenizer_;
+  std::string gpuPtx_, gpuCubin_;
   std::optional<uint64_t> randomSeed_;
 };
 

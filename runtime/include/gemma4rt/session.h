@@ -3,6 +3,7 @@
 #define GEMMA4RT_SESSION_H
 
 #include "gemma4rt/abi.h"
+#include "gemma4rt/device.h"
 #include "gemma4rt/payload.h"
 
 #include <cstdint>
@@ -12,19 +13,23 @@
 namespace gemma4rt {
 
 /// Zeroed, page (hence 64-byte) aligned anonymous memory for the KV caches:
-/// kv_bytes_fixed + kv_bytes_per_context * context bytes.
+/// kv_bytes_fixed + kv_bytes_per_context * context bytes. With a device:
+/// device memory (256-byte aligned), zeroed once.
 class KvArena {
 public:
-  explicit KvArena(uint64_t bytes);
+  explicit KvArena(uint64_t bytes, Device *device = nullptr);
   ~KvArena();
   KvArena(const KvArena &) = delete;
   KvArena &operator=(const KvArena &) = delete;
-  uint8_t *data() const { return data_; }
+  uint8_t *data() const { return data_; } ///< a device pointer with a device
   uint64_t size() const { return size_; }
+  /// Writes zeros over the whole arena.
+  void zero();
   /// kv_bytes_fixed + kv_bytes_per_context * context; throws on overflow.
   static uint64_t bytesFor(const Manifest &m, int64_t context);
 
 private:
+  Device *device_ = nullptr;
   uint8_t *data_ = nullptr;
   uint64_t size_ = 0;
   size_t mapSize_ = 0;
@@ -38,10 +43,20 @@ struct EntryPoints {
 };
 
 /// One sequence: the KV arena, the position, a logits buffer.
+///
+/// With a device (GPU binaries), every pointer the entry points get is a
+/// device pointer: `deviceWeights` (uploadWeights / randomDeviceWeights), the
+/// KV arena in device memory, a device buffer for each call's ids (uploaded
+/// per call) and one for the logits (downloaded after every call into the
+/// host buffer prefill()/decode() return). A device error recorded during a
+/// call (launch, scratch allocation, kernel fault) is thrown after it.
 class Session {
 public:
-  Session(const Payload &payload, EntryPoints entry, int64_t context);
+  Session(const Payload &payload, EntryPoints entry, int64_t context, Device *device = nullptr,
+          const void *deviceWeights = nullptr);
   ~Session();
+  Session(const Session &) = delete;
+  Session &operator=(const Session &) = delete;
 
   /// Called with each chunk's logits: rows [firstRow, firstRow+rows) of the
   /// ids given to prefill(), each `vocab` floats, contiguous.
@@ -66,16 +81,23 @@ public:
   int64_t context() const { return context_; }
   int64_t vocab() const { return vocab_; }
   const KvArena &arena() const { return arena_; }
+  Device *device() const { return device_; }
 
 private:
+  void call(gemma4_entry_fn fn, const int32_t *ids, int64_t n);
+
   const Payload &payload_;
   EntryPoints entry_;
   int64_t context_;
   int64_t vocab_;
   int64_t chunk_;
   int64_t pos_ = 0;
+  Device *device_ = nullptr;
+  uint8_t *weights_ = nullptr; ///< device weights, or the payload's
   KvArena arena_;
-  float *logits_ = nullptr; ///< [chunk][vocab], 64-byte aligned
+  DeviceBuffer deviceIds_;    ///< [chunk] int32 (device)
+  DeviceBuffer deviceLogits_; ///< [chunk][vocab] f32 (device)
+  float *logits_ = nullptr;   ///< [chunk][vocab], 64-byte aligned (host)
 };
 
 } // namespace gemma4rt

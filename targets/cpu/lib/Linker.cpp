@@ -33,7 +33,7 @@ std::string findRuntimeDir(const std::string &triple, const char *argv0) {
 
 bool linkExecutable(const std::string &object, const std::string &exe,
                     const std::string &triple, const std::string &runtimeDir,
-                    std::string &error) {
+                    std::string &error, bool dynamicLibc) {
   std::string main = runtimeDir + "/libgemma4rt_main.a", rt = runtimeDir + "/libgemma4rt.a",
               tok = runtimeDir + "/libgemma4rt_tokenizer.a",
               pb = runtimeDir + "/libgemma4rt_protobuf_lite.a";
@@ -55,7 +55,14 @@ bool linkExecutable(const std::string &object, const std::string &exe,
     if (llvm::sys::fs::exists(pb))
       args.push_back(pb);
   }
-  if (cross) {
+  if (cross && dynamicLibc) {
+    // glibc from the device (a GPU binary dlopens the device's libcuda,
+    // which needs the system's loader); libstdc++ linked in.
+    args.push_back("--target=" + triple);
+    args.push_back("-static-libstdc++");
+    args.push_back("-static-libgcc");
+    args.push_back("-Wl,--gc-sections");
+  } else if (cross) {
     // Fully static (glibc, libstdc++, libm, pthreads from the cross sysroot):
     // the executable runs on the device with nothing installed.
     args.push_back("--target=" + triple);

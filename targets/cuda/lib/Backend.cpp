@@ -26,6 +26,7 @@ public:
   std::string ptx, cubin;
   std::vector<std::string> kernels;
 
+  bool dynamicLibc() const override { return true; }
   void prepareContext(mlir::MLIRContext &ctx) override {
     mlir::DialectRegistry registry;
     mlir::gemma4::registerCUDACompilerInterfaces(registry);

@@ -62,14 +62,14 @@ struct LowerLaunchesPass : mlir::gemma4::impl::Gemma4LowerGPULaunchesBase<LowerL
       Value one = LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(1));
       auto slotsTy = LLVM::LLVMArrayType::get(i64, maxArgs);
       auto ptrsTy = LLVM::LLVMArrayType::get(ptrTy, maxArgs);
-      Value slots = LLVM::AllocaOp::create(b, loc, ptrTy, slotsTy, one, 8);
-      Value ptrs = LLVM::AllocaOp::create(b, loc, ptrTy, ptrsTy, one, 8);
+      Value slots = LLVM::AllocaOp::create(b, loc, ptrTy, slotsTy, one, 16);
+      Value ptrs = LLVM::AllocaOp::create(b, loc, ptrTy, ptrsTy, one, 16);
       for (size_t i = 0; i < maxArgs; ++i) {
         Value slot = LLVM::GEPOp::create(b, loc, ptrTy, slotsTy, slots,
                                          ArrayRef<LLVM::GEPArg>{0, (int32_t)i});
         Value at = LLVM::GEPOp::create(b, loc, ptrTy, ptrsTy, ptrs,
                                        ArrayRef<LLVM::GEPArg>{0, (int32_t)i});
-        LLVM::StoreOp::create(b, loc, slot, at);
+        LLVM::StoreOp::create(b, loc, slot, at, /*alignment=*/8);
       }
       for (gpu::LaunchFuncOp l : launches) {
         auto it = index.find(l.getKernelName().getValue());
@@ -83,7 +83,7 @@ struct LowerLaunchesPass : mlir::gemma4::impl::Gemma4LowerGPULaunchesBase<LowerL
         for (auto [i, v] : llvm::enumerate(l.getKernelOperands())) {
           Value slot = LLVM::GEPOp::create(b, lloc, ptrTy, slotsTy, slots,
                                            ArrayRef<LLVM::GEPArg>{0, (int32_t)i});
-          LLVM::StoreOp::create(b, lloc, v, slot);
+          LLVM::StoreOp::create(b, lloc, v, slot, /*alignment=*/8);
         }
         auto toI64 = [&](Value v) -> Value {
           if (v.getType() == i64)

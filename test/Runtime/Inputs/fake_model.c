@@ -21,6 +21,10 @@
  * $FAKE_WEIGHTS_SUMMARY=1 prints, at the first call, the size, smallest and
  * largest byte and an FNV-1a hash of the weights (--random-weights tests). Logits are
  * filled through gemma4rt_parallel_for, checking every index is covered once.
+ * GPU-path hooks (a GPU binary run on the host test device, GEMMA4RT_DEVICE=host,
+ * where "device" pointers are host memory): $FAKE_SCRATCH=1 makes every call
+ * allocate, write and free scratch through _mlir_memref_to_llvm_alloc/_free;
+ * $FAKE_LAUNCH=N makes call N (from 1) launch kernel 0 via gemma4rt_gpu_launch.
  *===----------------------------------------------------------------------===*/
 #include "gemma4rt/abi.h"
 
@@ -105,6 +109,18 @@ static void run(int is_decode, int32_t *ids, int64_t ids_off, int64_t S, int64_t
     fprintf(stderr, "fake: weights %lld bytes in [0x%02x, 0x%02x] fnv %016llx\n",
             (long long)w_size, lo, hi, (unsigned long long)h);
   }
+
+  static long long ncalls = 0;
+  ++ncalls;
+  if (getenv("FAKE_SCRATCH")) {
+    float *scratch = (float *)_mlir_memref_to_llvm_alloc((uint64_t)(S * vocab) * sizeof(float));
+    if (scratch)
+      for (int64_t i = 0; i < S * vocab; ++i)
+        scratch[i] = (float)i;
+    _mlir_memref_to_llvm_free(scratch);
+  }
+  if (getenv("FAKE_LAUNCH") && atoll(getenv("FAKE_LAUNCH")) == ncalls)
+    gemma4rt_gpu_launch(0, 2, 1, 1, 64, 1, 1, 0, NULL);
 
   int64_t *calls = (int64_t *)kv, *next_pos = (int64_t *)kv + 1;
   if (pos == 0 && *calls != 0) fail("KV arena not fresh at pos 0", *calls, 0);

@@ -5,7 +5,9 @@ Layout (runtime/include/gemma4rt/abi.h): [ELF][zero pad to 4096][weights]
 [tokenizer][manifest JSON][trailer: "GEMMA4PL", u64 manifest_offset,
 u64 manifest_size, u64 version]. Weights are `--weights-size` bytes whose
 first byte is `--salt` (fake_model.c reads it). With --external NAME the
-weights go to NAME beside the executable instead.
+weights go to NAME beside the executable instead. With --gpu-ptx FILE the
+manifest gets a "gpu" object (a GPU binary): the PTX text (a NUL appended)
+and the --gpu-cubin bytes after the tokenizer.
 """
 import argparse
 import json
@@ -33,6 +35,11 @@ def main():
     ap.add_argument("--quant", help="the manifest's \"quant\" (absent by default)")
     ap.add_argument("--weights-read-per-token", type=int,
                     help="the manifest's \"weights_read_per_token\" (absent by default)")
+    ap.add_argument("--gpu-ptx", help="PTX file: makes a GPU binary (manifest \"gpu\")")
+    ap.add_argument("--gpu-cubin", help="cubin file for the GPU binary (default: none)")
+    ap.add_argument("--gpu-arch", default="sm_90")
+    ap.add_argument("--gpu-kernels", default="k0", help="comma-separated kernel names")
+    ap.add_argument("--gpu-json", help="raw \"gpu\" value (corruption tests)")
     ap.add_argument("--abi", type=int, default=1)
     ap.add_argument("--version", type=int, default=1, help="trailer version")
     ap.add_argument("--manifest-text", help="raw manifest text (corruption tests)")
@@ -46,7 +53,8 @@ def main():
         data = bytearray(f.read())
     data += b"\0" * (-len(data) % 4096)
 
-    blob = bytearray((i * 7 + 1) % 256 for i in range(a.weights_size))
+    period = bytes((i * 7 + 1) % 256 for i in range(256))  # byte i = (7i + 1) mod 256
+    blob = bytearray((period * (a.weights_size // 256 + 1))[:a.weights_size])
     if blob:
         blob[0] = a.salt
     if a.external:
@@ -63,6 +71,20 @@ def main():
             tok = f.read()
         tokenizer = {"offset": len(data), "size": len(tok), "format": "hf-json"}
         data += tok
+
+    gpu = None
+    if a.gpu_ptx:
+        with open(a.gpu_ptx, "rb") as f:
+            ptx = f.read() + b"\0"
+        gpu = {"api": "cuda", "arch": a.gpu_arch,
+               "kernels": [k for k in a.gpu_kernels.split(",") if k],
+               "ptx": {"offset": len(data), "size": len(ptx)}, "cubin": None}
+        data += ptx
+        if a.gpu_cubin:
+            with open(a.gpu_cubin, "rb") as f:
+                cubin = f.read()
+            gpu["cubin"] = {"offset": len(data), "size": len(cubin)}
+            data += cubin
 
     manifest = {
         "abi": a.abi,
@@ -86,6 +108,10 @@ def main():
         manifest["quant"] = a.quant
     if a.weights_read_per_token is not None:
         manifest["weights_read_per_token"] = a.weights_read_per_token
+    if gpu is not None:
+        manifest["gpu"] = gpu
+    if a.gpu_json is not None:
+        manifest["gpu"] = json.loads(a.gpu_json)
     text = (a.manifest_text if a.manifest_text is not None else json.dumps(manifest)).encode()
     moff = len(data)
     data += text

@@ -54,6 +54,9 @@ public:
   /// The CPU that runs the executable: the whole model on a CPU target, the
   /// host side (launches, sampling, I/O) on a GPU target.
   const CPUTarget &host() const { return host_; }
+  /// Whether a cross-compiled executable links the device's glibc
+  /// dynamically (GPU binaries dlopen the driver) rather than statically.
+  virtual bool dynamicLibc() const { return false; }
   /// Registers what this target's passes need in the context.
   virtual void prepareContext(mlir::MLIRContext &) {}
   /// The target-neutral graph rewrites, with this target's weight layouts.

@@ -22,10 +22,12 @@ struct PayloadPart {
 /// (clang++ from the LLVM 22 install and lld; -static-libstdc++ -static-libgcc
 /// for the host, fully -static when cross-compiling, e.g. for AArch64).
 /// `runtimeDir` holds libgemma4rt_main.a, libgemma4rt.a and, when present,
-/// libgemma4rt_tokenizer.a. Returns false with a one-line `error`.
+/// libgemma4rt_tokenizer.a. `dynamicLibc`: a cross executable links the
+/// device's glibc dynamically instead (GPU binaries, which dlopen the
+/// driver). Returns false with a one-line `error`.
 bool linkExecutable(const std::string &object, const std::string &exe,
                     const std::string &triple, const std::string &runtimeDir,
-                    std::string &error);
+                    std::string &error, bool dynamicLibc = false);
 
 /// Appends parts, then the manifest produced by `manifest(parts)` (called once
 /// all part offsets are known) and the trailer, to the file at `path`.

@@ -50,7 +50,9 @@ def Gemma4GatherGPUKernels : Pass<"gemma4-gather-gpu-kernels", "ModuleOp"> {
   let description = [{
     After gpu-kernel-outlining (one gpu.module per kernel), moves every
     kernel into one gpu.module @gemma4_kernels, names it `<entry>_k<N>`
-    in launch order, retargets the launches and records the names, in the
+    in launch order, keeps one of identical kernels (a layer's kernels
+    recur in every layer of its kind: the weights and caches are
+    arguments), retargets the launches and records the names, in the
     order the runtime's kernel table uses, as the module attribute
     `gemma4.gpu_kernels`.
   }];

@@ -1,0 +1,474 @@
+//===- CudaDevice.cpp - the CUDA device: driver API through dlopen -------===//
+//
+// A Device on an NVIDIA GPU through the CUDA driver API, loaded at run time
+// with dlopen("libcuda.so.1") (cuda.h gives the types only): binaries need
+// no CUDA library to link or to start, and a machine without the driver
+// gets one error line. One primary context, one non-blocking stream: ids
+// uploads, kernels and logits downloads are ordered on it, so scratch blocks
+// can be reused as soon as the generated code frees them.
+//
+// Kernels: the payload's cubin when the GPU's compute capability is exactly
+// gpu.arch, else its PTX compiled by the driver's JIT (cached by the driver
+// in ~/.nv/ComputeCache). GEMMA4RT_GPU_SYNC=1 waits after every launch, so a
+// faulting kernel is named (slow; for debugging generated code).
+//
+// Built without cuda.h (GEMMA4RT_HAVE_CUDA undefined), openCudaDevice and
+// listCudaDevices only say so.
+//
+//===----------------------------------------------------------------------===//
+#include "gemma4rt/device.h"
+#include "gemma4rt/error.h"
+#include "gemma4rt/payload.h"
+
+#ifdef GEMMA4RT_HAVE_CUDA
+
+#include <cuda.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+
+namespace gemma4rt {
+
+namespace {
+
+// The driver entry points used, by their versioned names (the unversioned
+// ones in cuda.h are macros for these).
+#define GEMMA4RT_CUDA_FUNCTIONS(X)                                                                 \
+  X(cuGetErrorName)                                                                                \
+  X(cuGetErrorString)                                                                              \
+  X(cuInit)                                                                                        \
+  X(cuDriverGetVersion)                                                                            \
+  X(cuDeviceGetCount)                                                                              \
+  X(cuDeviceGet)                                                                                   \
+  X(cuDeviceGetName)                                                                               \
+  X(cuDeviceGetAttribute)                                                                          \
+  X(cuDeviceTotalMem_v2)                                                                           \
+  X(cuDevicePrimaryCtxRetain)                                                                      \
+  X(cuDevicePrimaryCtxRelease_v2)                                                                  \
+  X(cuCtxSetCurrent)                                                                               \
+  X(cuMemGetInfo_v2)                                                                               \
+  X(cuMemAlloc_v2)                                                                                 \
+  X(cuMemFree_v2)                                                                                  \
+  X(cuMemAllocHost_v2)                                                                             \
+  X(cuMemFreeHost)                                                                                 \
+  X(cuMemcpyHtoDAsync_v2)                                                                          \
+  X(cuMemcpyDtoHAsync_v2)                                                                          \
+  X(cuMemsetD32Async)                                                                              \
+  X(cuMemsetD8Async)                                                                               \
+  X(cuStreamCreate)                                                                                \
+  X(cuStreamDestroy_v2)                                                                            \
+  X(cuStreamSynchronize)                                                                           \
+  X(cuModuleLoadData)                                                                              \
+  X(cuModuleLoadDataEx)                                                                            \
+  X(cuModuleUnload)                                                                                \
+  X(cuModuleGetFunction)                                                                           \
+  X(cuFuncSetAttribute)                                                                            \
+  X(cuLaunchKernel)
+
+/// libcuda.so.1's functions; `error` says why they are not there.
+struct CudaApi {
+#define GEMMA4RT_DECLARE(name) decltype(&::name) name = nullptr;
+  GEMMA4RT_CUDA_FUNCTIONS(GEMMA4RT_DECLARE)
+#undef GEMMA4RT_DECLARE
+  std::string error;
+  bool noGpu = false; ///< no driver or no GPU (rather than a broken driver)
+
+  /// "CUDA_ERROR_OUT_OF_MEMORY (out of memory)".
+  std::string text(CUresult r) const {
+    const char *name = nullptr, *what = nullptr;
+    if (cuGetErrorName)
+      cuGetErrorName(r, &name);
+    if (cuGetErrorString)
+      cuGetErrorString(r, &what);
+    std::string s = name ? name : "CUDA error " + std::to_string(int(r));
+    if (what)
+      s += std::string(" (") + what + ")";
+    return s;
+  }
+};
+
+/// Loads the driver once (never unloaded) and initialises it.
+const CudaApi &cudaApi() {
+  static const CudaApi api = [] {
+    CudaApi a;
+    void *lib = ::dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+      const char *why = ::dlerror();
+      a.error = std::string("no NVIDIA driver found (cannot load libcuda.so.1: ") +
+                (why ? why : "not found") + ")";
+      a.noGpu = true;
+      return a;
+    }
+#define GEMMA4RT_LOAD(name)                                                                        \
+  a.name = reinterpret_cast<decltype(a.name)>(::dlsym(lib, #name));                                \
+  if (!a.name) {                                                                                   \
+    a.error = "the NVIDIA driver's libcuda.so.1 lacks " #name " (the driver is too old)";         \
+    return a;                                                                                      \
+  }
+    GEMMA4RT_CUDA_FUNCTIONS(GEMMA4RT_LOAD)
+#undef GEMMA4RT_LOAD
+    if (CUresult r = a.cuInit(0); r != CUDA_SUCCESS) {
+      a.noGpu = r == CUDA_ERROR_NO_DEVICE;
+      a.error = a.noGpu ? "no NVIDIA GPU found (cuInit: " + a.text(r) + ")"
+                        : "cannot initialise the NVIDIA driver (cuInit: " + a.text(r) + ")";
+    }
+    return a;
+  }();
+  return api;
+}
+
+std::string smName(int sm) { return "sm_" + std::to_string(sm); }
+
+std::string gib1(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f GiB", double(bytes) / double(uint64_t(1) << 30));
+  return buf;
+}
+
+/// Name, compute capability (x 10 + minor) and memory of a device.
+struct GpuProps {
+  std::string name;
+  int sm = 0;
+  uint64_t totalBytes = 0;
+};
+
+GpuProps gpuProps(const CudaApi &cu, CUdevice dev) {
+  GpuProps p;
+  char name[256] = {};
+  if (cu.cuDeviceGetName(name, sizeof name - 1, dev) == CUDA_SUCCESS)
+    p.name = name;
+  if (p.name.empty())
+    p.name = "unnamed GPU";
+  int major = 0, minor = 0;
+  cu.cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev);
+  cu.cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev);
+  p.sm = major * 10 + minor;
+  size_t total = 0;
+  if (cu.cuDeviceTotalMem_v2(&total, dev) == CUDA_SUCCESS)
+    p.totalBytes = total;
+  return p;
+}
+
+CUdeviceptr dptr(const void *p) { return static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(p)); }
+
+class CudaDevice final : public Device {
+public:
+  CudaDevice(const CudaApi &cu, const Payload &payload, int ordinal, CUdevice dev)
+      : cu_(cu), ordinal_(ordinal), dev_(dev) {
+    try {
+      open(payload);
+    } catch (...) {
+      close();
+      throw;
+    }
+  }
+  ~CudaDevice() override {
+    releaseScratch();
+    close();
+  }
+
+  std::string description() const override {
+    return props_.name + " (" + smName(props_.sm) + ", " + gib1(props_.totalBytes) +
+           ", driver " + driverText() + ", " + (fromCubin_ ? "cubin" : "PTX JIT") + ")";
+  }
+  std::string label() const override {
+    return "GPU " + std::to_string(ordinal_) + " (" + props_.name + ")";
+  }
+
+  MemoryInfo memoryInfo() override {
+    size_t freeB = 0, totalB = 0;
+    check(cu_.cuMemGetInfo_v2(&freeB, &totalB), "cuMemGetInfo");
+    return {freeB, totalB};
+  }
+
+  void free(void *p) noexcept override {
+    if (p)
+      cu_.cuMemFree_v2(dptr(p));
+  }
+
+  void upload(void *dst, const void *src, uint64_t bytes) override {
+    // From pageable memory the call returns once `src` is staged.
+    if (bytes)
+      check(cu_.cuMemcpyHtoDAsync_v2(dptr(dst), src, bytes, stream_), "copying to the GPU");
+  }
+
+  void download(void *dst, const void *src, uint64_t bytes) override {
+    CUresult r = CUDA_SUCCESS;
+    if (bytes)
+      r = cu_.cuMemcpyDtoHAsync_v2(dst, dptr(src), bytes, stream_);
+    synchronize();
+    check(r, "copying from the GPU");
+  }
+
+  void fill32(void *dst, uint32_t pattern, uint64_t bytes) override {
+    if (reinterpret_cast<uintptr_t>(dst) % 4 != 0)
+      throw Error("fill32: unaligned device address (internal error)");
+    const uint64_t words = bytes / 4;
+    if (words)
+      check(cu_.cuMemsetD32Async(dptr(dst), pattern, words, stream_), "filling GPU memory");
+    for (uint64_t i = words * 4; i < bytes; ++i)
+      check(cu_.cuMemsetD8Async(dptr(dst) + i, uint8_t(pattern >> (8 * (i % 4))), 1, stream_),
+            "filling GPU memory");
+  }
+
+  void synchronize() override {
+    CUresult r = cu_.cuStreamSynchronize(stream_);
+    throwPendingDeviceError(); // the cause comes first: a failed launch or allocation
+    if (r != CUDA_SUCCESS)
+      throw Error("a GPU kernel failed on " + label() + ": " + cu_.text(r) +
+                  (syncEachLaunch_ ? "" : " (GEMMA4RT_GPU_SYNC=1 names the kernel)"));
+  }
+
+  void *allocHost(uint64_t bytes, const std::string &what) override {
+    void *p = nullptr;
+    if (cu_.cuMemAllocHost_v2(&p, std::max<uint64_t>(bytes, 1)) != CUDA_SUCCESS || !p)
+      return Device::allocHost(bytes, what); // page-locked memory is an optimisation
+    pinned_.push_back(p);
+    return p;
+  }
+  void freeHost(void *p) noexcept override {
+    auto it = std::find(pinned_.begin(), pinned_.end(), p);
+    if (it == pinned_.end())
+      return Device::freeHost(p);
+    pinned_.erase(it);
+    cu_.cuMemFreeHost(p);
+  }
+
+  void launch(int32_t kernel, const int64_t grid[3], const int64_t block[3], int32_t sharedBytes,
+              void **args) noexcept override {
+    if (kernel < 0 || size_t(kernel) >= functions_.size()) {
+      recordDeviceError("the generated code launched GPU kernel #" + std::to_string(kernel) +
+                        ", the manifest lists " + std::to_string(functions_.size()));
+      return;
+    }
+    unsigned g[3], b[3];
+    for (int i = 0; i < 3; ++i) {
+      if (grid[i] == 0)
+        return; // an empty grid: nothing to run
+      if (grid[i] < 0 || grid[i] > INT32_MAX || block[i] < 1 || block[i] > 1024 ||
+          sharedBytes < 0) {
+        recordDeviceError(launchText("has an invalid launch shape", kernel, grid, block,
+                                     sharedBytes));
+        return;
+      }
+      g[i] = unsigned(grid[i]);
+      b[i] = unsigned(block[i]);
+    }
+    CUfunction f = functions_[size_t(kernel)];
+    constexpr int32_t kDefaultShared = 48 << 10;
+    if (sharedBytes > kDefaultShared && sharedBytes > sharedLimit_[size_t(kernel)]) {
+      CUresult r = cu_.cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                          sharedBytes);
+      if (r != CUDA_SUCCESS) {
+        recordDeviceError(launchText("cannot have its shared memory", kernel, grid, block,
+                                     sharedBytes) + ": " + cu_.text(r));
+        return;
+      }
+      sharedLimit_[size_t(kernel)] = sharedBytes;
+    }
+    CUresult r = cu_.cuLaunchKernel(f, g[0], g[1], g[2], b[0], b[1], b[2], unsigned(sharedBytes),
+                                    stream_, args, nullptr);
+    if (r != CUDA_SUCCESS) {
+      recordDeviceError(launchText("failed to launch", kernel, grid, block, sharedBytes) + ": " +
+                        cu_.text(r));
+      return;
+    }
+    if (syncEachLaunch_) {
+      r = cu_.cuStreamSynchronize(stream_);
+      if (r != CUDA_SUCCESS)
+        recordDeviceError(launchText("failed", kernel, grid, block, sharedBytes) + ": " +
+                          cu_.text(r));
+    }
+  }
+
+protected:
+  void *tryAlloc(uint64_t bytes, std::string &error) noexcept override {
+    CUdeviceptr p = 0;
+    CUresult r = cu_.cuMemAlloc_v2(&p, std::max<uint64_t>(bytes, 1));
+    if (r != CUDA_SUCCESS) {
+      error = cu_.text(r);
+      return nullptr;
+    }
+    return reinterpret_cast<void *>(static_cast<uintptr_t>(p));
+  }
+
+private:
+  /// The CUDA version the driver implements, e.g. "13.0".
+  std::string driverText() const {
+    return std::to_string(driverVersion_ / 1000) + "." + std::to_string(driverVersion_ % 1000 / 10);
+  }
+
+  void check(CUresult r, const char *what) {
+    if (r == CUDA_SUCCESS)
+      return;
+    throwPendingDeviceError();
+    throw Error(std::string(what) + " failed on " + label() + ": " + cu_.text(r));
+  }
+
+  std::string launchText(const char *what, int32_t kernel, const int64_t grid[3],
+                         const int64_t block[3], int32_t sharedBytes) const {
+    char shape[160];
+    std::snprintf(shape, sizeof shape, " (grid %lldx%lldx%lld, block %lldx%lldx%lld, %d bytes shared)",
+                  (long long)grid[0], (long long)grid[1], (long long)grid[2], (long long)block[0],
+                  (long long)block[1], (long long)block[2], int(sharedBytes));
+    return "GPU kernel " + names_[size_t(kernel)] + shape + " " + what;
+  }
+
+  void open(const Payload &payload) {
+    const GpuManifest &g = *payload.manifest().gpu;
+    props_ = gpuProps(cu_, dev_);
+    cu_.cuDriverGetVersion(&driverVersion_);
+    if (!g.ptxRunsOn(props_.sm)) {
+      std::string needs = g.archSuffix == 'a'   ? g.arch + " (compute capability exactly " +
+                                                      std::to_string(g.sm / 10) + "." +
+                                                      std::to_string(g.sm % 10) + ")"
+                          : g.archSuffix == 'f' ? g.arch + " (compute capability " +
+                                                      std::to_string(g.sm / 10) + ".x, at least " +
+                                                      std::to_string(g.sm / 10) + "." +
+                                                      std::to_string(g.sm % 10) + ")"
+                                                : smName(g.sm) + " or newer";
+      throw Error(label() + " is " + smName(props_.sm) + ", this binary needs " + needs +
+                  ": recompile with --gpu=" + smName(props_.sm));
+    }
+    check(cu_.cuDevicePrimaryCtxRetain(&ctx_, dev_), "creating a CUDA context");
+    check(cu_.cuCtxSetCurrent(ctx_), "making the CUDA context current");
+    check(cu_.cuStreamCreate(&stream_, CU_STREAM_NON_BLOCKING), "creating a CUDA stream");
+
+    // A cubin the driver rejects falls back to the PTX.
+    std::string_view cubin = payload.gpuCubin();
+    if (CUmodule m = nullptr; !cubin.empty() && props_.sm == g.sm &&
+                              cu_.cuModuleLoadData(&m, cubin.data()) == CUDA_SUCCESS) {
+      module_ = m;
+      fromCubin_ = true;
+    }
+    if (!module_) {
+      char log[8192] = {};
+      CUjit_option opts[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+      void *values[] = {log, reinterpret_cast<void *>(uintptr_t(sizeof log - 1))};
+      std::string_view ptx = payload.gpuPtx();
+      CUresult r = cu_.cuModuleLoadDataEx(&module_, ptx.data(), 2, opts, values);
+      if (r != CUDA_SUCCESS) {
+        std::string first(log, strnlen(log, sizeof log));
+        first = first.substr(0, first.find('\n'));
+        if (r == CUDA_ERROR_UNSUPPORTED_PTX_VERSION)
+          first = "the NVIDIA driver (" + driverText() +
+                  ") is older than the CUDA toolkit gemma4c used: update the driver" +
+                  (first.empty() ? "" : " (" + first + ")");
+        throw Error("cannot compile the GPU code (PTX for " + g.arch + ") for " + label() + ", " +
+                    smName(props_.sm) + ": " + cu_.text(r) + (first.empty() ? "" : ": " + first));
+      }
+    }
+    for (size_t i = 0; i < g.kernels.size(); ++i) {
+      CUfunction f = nullptr;
+      CUresult r = cu_.cuModuleGetFunction(&f, module_, g.kernels[i].c_str());
+      if (r != CUDA_SUCCESS)
+        throw Error("the GPU code has no kernel \"" + g.kernels[i] + "\" (gpu.kernels[" +
+                    std::to_string(i) + "]; " + cu_.text(r) + ")");
+      functions_.push_back(f);
+    }
+    names_ = g.kernels;
+    sharedLimit_.assign(functions_.size(), 0);
+    const char *sync = std::getenv("GEMMA4RT_GPU_SYNC");
+    syncEachLaunch_ = sync && *sync && std::strcmp(sync, "0") != 0;
+  }
+
+  void close() noexcept {
+    if (module_)
+      cu_.cuModuleUnload(module_);
+    if (stream_)
+      cu_.cuStreamDestroy_v2(stream_);
+    if (ctx_)
+      cu_.cuDevicePrimaryCtxRelease_v2(dev_);
+    module_ = nullptr;
+    stream_ = nullptr;
+    ctx_ = nullptr;
+  }
+
+  const CudaApi &cu_;
+  int ordinal_;
+  CUdevice dev_;
+  GpuProps props_;
+  int driverVersion_ = 0;
+  CUcontext ctx_ = nullptr;
+  CUstream stream_ = nullptr;
+  CUmodule module_ = nullptr;
+  bool fromCubin_ = false;
+  bool syncEachLaunch_ = false;
+  std::vector<CUfunction> functions_;
+  std::vector<std::string> names_;
+  std::vector<int32_t> sharedLimit_; ///< dynamic shared memory allowed beyond 48 KiB
+  std::vector<void *> pinned_;       ///< allocHost blocks that are page-locked
+};
+
+} // namespace
+
+std::unique_ptr<Device> openCudaDevice(const Payload &payload, int ordinal) {
+  if (!payload.manifest().gpu)
+    throw Error("this binary has no GPU code (its manifest has no \"gpu\" entry)");
+  const CudaApi &cu = cudaApi();
+  if (!cu.error.empty())
+    throw Error(cu.error + (cu.noGpu ? "; this binary runs the model on a CUDA GPU" : ""));
+  int count = 0;
+  if (CUresult r = cu.cuDeviceGetCount(&count); r != CUDA_SUCCESS)
+    throw Error("cannot count the CUDA GPUs (cuDeviceGetCount: " + cu.text(r) + ")");
+  if (count <= 0)
+    throw Error("no NVIDIA GPU found (the driver reports none); this binary runs the model on a "
+                "CUDA GPU");
+  if (ordinal < 0 || ordinal >= count)
+    throw Error("--device " + std::to_string(ordinal) + ": this machine has " +
+                std::to_string(count) + " CUDA GPU" + (count == 1 ? " (--device 0)" :
+                "s (--device 0 to " + std::to_string(count - 1) + ")"));
+  CUdevice dev = 0;
+  if (CUresult r = cu.cuDeviceGet(&dev, ordinal); r != CUDA_SUCCESS)
+    throw Error("cannot open CUDA GPU " + std::to_string(ordinal) + " (cuDeviceGet: " +
+                cu.text(r) + ")");
+  return std::make_unique<CudaDevice>(cu, payload, ordinal, dev);
+}
+
+CudaListing listCudaDevices() {
+  CudaListing l;
+  const CudaApi &cu = cudaApi();
+  if (!cu.error.empty()) {
+    l.error = cu.error;
+    return l;
+  }
+  cu.cuDriverGetVersion(&l.driverVersion);
+  int count = 0;
+  if (CUresult r = cu.cuDeviceGetCount(&count); r != CUDA_SUCCESS) {
+    l.error = "cuDeviceGetCount: " + cu.text(r);
+    return l;
+  }
+  for (int i = 0; i < count; ++i) {
+    CUdevice dev = 0;
+    if (cu.cuDeviceGet(&dev, i) != CUDA_SUCCESS)
+      continue;
+    GpuProps p = gpuProps(cu, dev);
+    l.gpus.push_back({p.name, p.sm, p.totalBytes});
+  }
+  return l;
+}
+
+} // namespace gemma4rt
+
+#else // !GEMMA4RT_HAVE_CUDA
+
+namespace gemma4rt {
+
+namespace {
+const char *kNoCuda = "this runtime was built without CUDA support (no cuda.h at build time)";
+}
+
+std::unique_ptr<Device> openCudaDevice(const Payload &, int) { throw Error(kNoCuda); }
+
+CudaListing listCudaDevices() {
+  CudaListing l;
+  l.error = kNoCuda;
+  return l;
+}
+
+} // namespace gemma4rt
+
+#endif
