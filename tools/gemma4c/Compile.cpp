@@ -586,6 +586,8 @@ int compileMain(const CompileOptions &o, const char *argv0) {
     else
       m["tokenizer"] = nullptr;
     m["chat"] = chat;
+    if (!generation.empty())
+      m["generation"] = generation;
     std::map<std::string, std::pair<uint64_t, uint64_t>> placed;
     for (size_t i = 0; i < targetBlobs.size(); ++i)
       placed[targetBlobs[i].key] = {ps[firstBlob + i].offset, ps[firstBlob + i].size};
