@@ -2,17 +2,19 @@
 //
 // The host side of every GPU target: a launch is a call into the runtime's
 // device layer (runtime/include/gemma4rt/abi.h), which owns the loaded
-// kernels, the stream and the device memory. Each function gets one array
-// of 8-byte parameter slots and one array of pointers to them (filled once
-// at entry): a launch stores its operands into the slots and passes the
-// pointer array, as cuLaunchKernel's kernelParams (the driver copies the
-// parameters when the launch is queued, so the slots are reused).
+// kernels, the stream and the device memory. Each function gets one
+// parameter buffer (each operand at its ABI alignment, as large as its
+// largest launch needs) and one array of pointers into it: a launch stores
+// its operands and their addresses and passes the pointer array, as
+// cuLaunchKernel's kernelParams (the driver copies the parameters when the
+// launch is queued, so the buffer is reused).
 //
 //===----------------------------------------------------------------------===//
 #include "gemma4c/Target/GPU/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/FunctionCallUtils.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/Interfaces/DataLayoutInterfaces.h"
 
 namespace mlir::gemma4 {
 #define GEN_PASS_DEF_GEMMA4LOWERGPULAUNCHES
@@ -54,23 +56,35 @@ struct LowerLaunchesPass : mlir::gemma4::impl::Gemma4LowerGPULaunchesBase<LowerL
       fn.walk([&](gpu::LaunchFuncOp l) { launches.push_back(l); });
       if (launches.empty())
         continue;
+      // Each operand's slot at its ABI alignment (vector parameters are
+      // wider than 8 bytes); one buffer of the largest launch's size.
+      DataLayout dl = DataLayout::closest(fn);
       size_t maxArgs = 1;
-      for (auto l : launches)
+      uint64_t maxBytes = 8;
+      auto layout = [&](gpu::LaunchFuncOp l) {
+        SmallVector<uint64_t> offsets;
+        uint64_t off = 0;
+        for (Value v : l.getKernelOperands()) {
+          uint64_t align = std::max<uint64_t>(1, dl.getTypeABIAlignment(v.getType()));
+          off = (off + align - 1) / align * align;
+          offsets.push_back(off);
+          off += dl.getTypeSize(v.getType());
+        }
+        maxBytes = std::max(maxBytes, off);
+        return offsets;
+      };
+      for (auto l : launches) {
         maxArgs = std::max<size_t>(maxArgs, l.getKernelOperands().size());
+        layout(l);
+      }
       Location loc = fn.getLoc();
       b.setInsertionPointToStart(&fn.getBody().front());
       Value one = LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(1));
-      auto slotsTy = LLVM::LLVMArrayType::get(i64, maxArgs);
+      auto i8 = IntegerType::get(ctx, 8);
+      auto slotsTy = LLVM::LLVMArrayType::get(i8, maxBytes);
       auto ptrsTy = LLVM::LLVMArrayType::get(ptrTy, maxArgs);
-      Value slots = LLVM::AllocaOp::create(b, loc, ptrTy, slotsTy, one, 16);
+      Value slots = LLVM::AllocaOp::create(b, loc, ptrTy, slotsTy, one, 64);
       Value ptrs = LLVM::AllocaOp::create(b, loc, ptrTy, ptrsTy, one, 16);
-      for (size_t i = 0; i < maxArgs; ++i) {
-        Value slot = LLVM::GEPOp::create(b, loc, ptrTy, slotsTy, slots,
-                                         ArrayRef<LLVM::GEPArg>{0, (int32_t)i});
-        Value at = LLVM::GEPOp::create(b, loc, ptrTy, ptrsTy, ptrs,
-                                       ArrayRef<LLVM::GEPArg>{0, (int32_t)i});
-        LLVM::StoreOp::create(b, loc, slot, at, /*alignment=*/8);
-      }
       for (gpu::LaunchFuncOp l : launches) {
         auto it = index.find(l.getKernelName().getValue());
         if (it == index.end()) {
@@ -78,12 +92,17 @@ struct LowerLaunchesPass : mlir::gemma4::impl::Gemma4LowerGPULaunchesBase<LowerL
                           << "' is not in gemma4.gpu_kernels";
           return signalPassFailure();
         }
+        SmallVector<uint64_t> offsets = layout(l);
         b.setInsertionPoint(l);
         Location lloc = l.getLoc();
         for (auto [i, v] : llvm::enumerate(l.getKernelOperands())) {
           Value slot = LLVM::GEPOp::create(b, lloc, ptrTy, slotsTy, slots,
-                                           ArrayRef<LLVM::GEPArg>{0, (int32_t)i});
-          LLVM::StoreOp::create(b, lloc, v, slot, /*alignment=*/8);
+                                           ArrayRef<LLVM::GEPArg>{0, (int32_t)offsets[i]});
+          LLVM::StoreOp::create(b, lloc, v, slot,
+                                /*alignment=*/dl.getTypeABIAlignment(v.getType()));
+          Value at = LLVM::GEPOp::create(b, lloc, ptrTy, ptrsTy, ptrs,
+                                         ArrayRef<LLVM::GEPArg>{0, (int32_t)i});
+          LLVM::StoreOp::create(b, lloc, slot, at, /*alignment=*/8);
         }
         auto toI64 = [&](Value v) -> Value {
           if (v.getType() == i64)

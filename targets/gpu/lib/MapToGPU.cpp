@@ -17,6 +17,7 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
+#include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/SetVector.h"
 
 #include <functional>
@@ -383,7 +384,24 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
     copyAttrs(p, launch);
     p.erase();
     sequentializeNested(launch);
+    sinkConstants(launch);
     return success();
+  }
+
+  /// Constants the kernel uses are rematerialised inside it (vector
+  /// constants too, which gpu-kernel-outlining would pass as parameters).
+  void sinkConstants(gpu::LaunchOp launch) {
+    SetVector<Value> above;
+    getUsedValuesDefinedAbove(launch.getBody(), above);
+    OpBuilder::InsertionGuard g(*b);
+    b->setInsertionPointToStart(&launch.getBody().front());
+    for (Value v : above) {
+      Operation *def = v.getDefiningOp();
+      if (!def || !def->hasTrait<OpTrait::ConstantLike>())
+        continue;
+      Operation *cl = b->clone(*def);
+      replaceAllUsesInRegionWith(v, cl->getResult(0), launch.getBody());
+    }
   }
 
   void copyAttrs(Operation *from, gpu::LaunchOp to) {
@@ -466,6 +484,7 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
     copyAttrs(p, launch);
     p.erase();
     sequentializeNested(launch);
+    sinkConstants(launch);
     return success();
   }
 
