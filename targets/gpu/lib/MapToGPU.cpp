@@ -488,13 +488,113 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
     return success();
   }
 
-  /// Whether some op reads memory after another wrote it (on other lanes).
+  /// The buffers an op (and the ops in its regions) reads and writes; an
+  /// effect on no particular value makes `unknown` true.
+  struct Access {
+    SmallVector<Value> reads, writes;
+    bool unknown = false;
+  };
+  static void collectAccess(Operation *op, Access &acc) {
+    if (auto mem = dyn_cast<MemoryEffectOpInterface>(op)) {
+      SmallVector<MemoryEffects::EffectInstance> effects;
+      mem.getEffects(effects);
+      for (auto &e : effects) {
+        Value v = e.getValue();
+        bool w = isa<MemoryEffects::Write, MemoryEffects::Free, MemoryEffects::Allocate>(e.getEffect());
+        bool r = isa<MemoryEffects::Read>(e.getEffect());
+        if ((w || r) && !v) {
+          acc.unknown = true;
+          continue;
+        }
+        if (w)
+          acc.writes.push_back(v);
+        if (r)
+          acc.reads.push_back(v);
+      }
+    } else if (!op->hasTrait<OpTrait::HasRecursiveMemoryEffects>() && !isMemoryEffectFree(op)) {
+      acc.unknown = true;
+    }
+    for (Region &r : op->getRegions())
+      for (Operation &inner : r.getOps())
+        collectAccess(&inner, acc);
+  }
+  /// A buffer as (root, byte range): views of one allocation or argument
+  /// at constant offsets with static sizes; range {-1, -1} when unknown.
+  struct Extent {
+    Value root;
+    int64_t begin = -1, end = -1;
+  };
+  static Extent extentOf(Value m) {
+    int64_t off = 0;
+    bool known = true;
+    int64_t bytes = -1;
+    if (auto t = dyn_cast<MemRefType>(m.getType()); t && t.hasStaticShape() &&
+                                                    t.getLayout().isIdentity())
+      bytes = t.getNumElements() * std::max<int64_t>(1, t.getElementTypeBitWidth() / 8);
+    while (Operation *d = m.getDefiningOp()) {
+      if (auto v = dyn_cast<memref::ViewOp>(d)) {
+        std::optional<int64_t> c = getConstantIntValue(v.getByteShift());
+        if (!c)
+          known = false;
+        else
+          off += *c;
+        m = v.getSource();
+        continue;
+      }
+      if (auto view = dyn_cast<ViewLikeOpInterface>(d)) {
+        known = false; // subviews, reshapes: the same root, extent unknown
+        m = view.getViewSource();
+        continue;
+      }
+      break;
+    }
+    if (!known || bytes < 0)
+      return {m, -1, -1};
+    return {m, off, off + bytes};
+  }
+  /// Whether a and b may share bytes: not when they are distinct entry
+  /// arguments or allocations, or disjoint byte ranges of one.
+  static bool mayAlias(Value a, Value b) {
+    if (a == b)
+      return true;
+    Extent ea = extentOf(a), eb = extentOf(b);
+    auto distinctRoot = [](Value r) {
+      return isa<BlockArgument>(r) || isa_and_nonnull<memref::AllocOp>(r.getDefiningOp());
+    };
+    if (ea.root != eb.root)
+      return !(distinctRoot(ea.root) && distinctRoot(eb.root));
+    if (ea.begin < 0 || eb.begin < 0)
+      return true;
+    return ea.begin < eb.end && eb.begin < ea.end;
+  }
+  static bool overlaps(ArrayRef<Value> xs, ArrayRef<Value> ys) {
+    for (Value x : xs)
+      for (Value y : ys)
+        if (mayAlias(x, y))
+          return true;
+    return false;
+  }
+  /// Whether `op` touches memory an earlier op (summarised in `before`)
+  /// wrote, or writes memory it read: the lanes that run them differ (lane
+  /// 0, all lanes, each lane its share), so a barrier goes between them.
+  static bool conflicts(Operation *op, const Access &before) {
+    Access now;
+    collectAccess(op, now);
+    bool beforeAny = before.unknown || !before.reads.empty() || !before.writes.empty();
+    bool nowAny = now.unknown || !now.reads.empty() || !now.writes.empty();
+    if ((now.unknown && beforeAny) || (before.unknown && nowAny))
+      return true;
+    return overlaps(now.reads, before.writes) || overlaps(now.writes, before.writes) ||
+           overlaps(now.writes, before.reads);
+  }
+  static void addAccess(Operation *op, Access &acc) { collectAccess(op, acc); }
+
   bool needsBarrier(Block &body) {
-    bool wrote = false;
+    Access before;
     for (Operation &op : body.without_terminator()) {
-      if (wrote && readsMemory(&op))
+      if (conflicts(&op, before))
         return true;
-      wrote = wrote || writesMemory(&op);
+      addAccess(&op, before);
     }
     return false;
   }
@@ -502,24 +602,23 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
   /// Clones `body` for one lane of a subgroup (see Passes.td).
   void emitLanesBody(Block &body, IRMapping &map, Value lane, int64_t sg) {
     Value isLane0 = arith::CmpIOp::create(*b, loc, arith::CmpIPredicate::eq, lane, c(0));
-    bool wrote = false;
+    Access before;
     auto barrierIfNeeded = [&](Operation *op) {
-      if (wrote && readsMemory(op)) {
+      if (conflicts(op, before)) {
         gpu::BarrierOp::create(*b, loc);
-        wrote = false;
+        before = Access();
       }
+      addAccess(op, before);
     };
     for (Operation &op : body.without_terminator()) {
       barrierIfNeeded(&op);
       StringRef mark = lanesMark(&op);
       if (auto f = dyn_cast<scf::ForOp>(op); f && (mark == "reduce" || mark == "map")) {
         emitSharedFor(f, map, lane, sg, isLane0, mark == "reduce");
-        wrote = wrote || writesMemory(&op);
         continue;
       }
       if (auto np = dyn_cast<scf::ParallelOp>(op)) {
         emitSharedParallel(np, map, lane, sg);
-        wrote = wrote || writesMemory(&op);
         continue;
       }
       if (writesMemory(&op)) {
@@ -528,7 +627,6 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
         OpBuilder::InsertionGuard g(*b);
         b->setInsertionPoint(once.thenBlock()->getTerminator());
         b->clone(op, map);
-        wrote = true;
         continue;
       }
       Operation *cl = b->clone(op, map);

@@ -14,8 +14,12 @@
 // CHECK: vector.fma
 // CHECK: %[[R:.*]] = vector.reduction <add>
 // CHECK: %[[S:.*]] = gpu.subgroup_reduce add %[[R]] uniform
+// The store writes a buffer the loop does not read: no barrier, so four
+// subgroups share a block.
+// CHECK-NOT: gpu.barrier
 // CHECK: scf.if
 // CHECK-NEXT: memref.store %[[S]]
+// CHECK-NOT: gpu.barrier
 // CHECK: gpu.terminator
 func.func @matvec(%w: memref<256x512xf32>, %x: memref<512xf32>, %y: memref<256xf32>) {
   %c0 = arith.constant 0 : index
@@ -104,6 +108,39 @@ func.func @serial_norm(%arena: memref<8192xi8>, %x: memref<1x2048xf32>) {
     %o = arith.mulf %v, %rv : vector<16xf32>
     vector.store %o, %y[%c0, %k] : memref<1x2048xf32>, vector<16xf32>
   } {gemma4.lanes = "map"}
+  return
+}
+
+// -----
+
+// In place: lane 0 writes what the lanes' shares of the reduction read, so a
+// barrier separates them (and a block holds one subgroup).
+// CHECK-LABEL: func.func @inplace_norm
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c32
+// CHECK: gpu.subgroup_reduce add
+// CHECK: gpu.barrier
+// CHECK: scf.if
+// CHECK: memref.store
+func.func @inplace_norm(%x: memref<4x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c64 = arith.constant 64 : index
+  %zero = arith.constant 0.0 : f32
+  scf.parallel (%r) = (%c0) to (%c4) step (%c1) {
+    %ss = scf.for %k = %c0 to %c64 step %c1 iter_args(%a = %zero) -> (f32) {
+      %v = memref.load %x[%r, %k] : memref<4x64xf32>
+      %sq = arith.mulf %v, %v : f32
+      %n = arith.addf %a, %sq : f32
+      scf.yield %n : f32
+    } {gemma4.lanes = "reduce"}
+    scf.for %k = %c0 to %c64 step %c1 {
+      %v = memref.load %x[%r, %k] : memref<4x64xf32>
+      %y = arith.mulf %v, %ss : f32
+      memref.store %y, %x[%r, %k] : memref<4x64xf32>
+    }
+    scf.reduce
+  }
   return
 }
 
