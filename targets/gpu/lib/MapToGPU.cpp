@@ -363,13 +363,31 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
       bs = std::min<int64_t>(bs, std::max<int64_t>(32, (*n + 31) / 32 * 32));
     Value threads = c(bs);
     Value blocks = arith::CeilDivUIOp::create(*b, loc, total, threads);
+    emitLaunch(
+        p, total, extents, blocks, bs,
+        [&](gpu::LaunchOp l) {
+          return arith::AddIOp::create(*b, loc,
+                                       arith::MulIOp::create(*b, loc, l.getBlockIds().x, threads),
+                                       l.getThreadIds().x);
+        },
+        [&](IRMapping &map, gpu::LaunchOp) {
+          for (Operation &op : p.getBody()->without_terminator())
+            b->clone(op, map);
+        });
+    return success();
+  }
+
+  /// Replaces `p` by a launch of `blocks` blocks of `threads` threads whose
+  /// iteration linear(launch) runs, when below `total`, what body(map,
+  /// launch) emits with p's induction variables mapped.
+  void emitLaunch(scf::ParallelOp p, Value total, ArrayRef<Value> extents, Value blocks,
+                  int64_t threads, function_ref<Value(gpu::LaunchOp)> linear,
+                  function_ref<void(IRMapping &, gpu::LaunchOp)> body) {
     Value one = c(1);
-    auto launch = gpu::LaunchOp::create(*b, loc, blocks, one, one, threads, one, one);
+    auto launch = gpu::LaunchOp::create(*b, loc, blocks, one, one, c(threads), one, one);
     Block &kb = launch.getBody().front();
     b->setInsertionPointToStart(&kb);
-    Value lin = arith::AddIOp::create(
-        *b, loc, arith::MulIOp::create(*b, loc, launch.getBlockIds().x, threads),
-        launch.getThreadIds().x);
+    Value lin = linear(launch);
     Value inRange = arith::CmpIOp::create(*b, loc, arith::CmpIPredicate::ult, lin, total);
     auto guard = scf::IfOp::create(*b, loc, inRange, /*withElse=*/false);
     b->setInsertionPoint(guard.thenBlock()->getTerminator());
@@ -377,15 +395,13 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
     IRMapping map;
     for (auto [old, iv] : llvm::zip(p.getInductionVars(), ivs))
       map.map(old, iv);
-    for (Operation &op : p.getBody()->without_terminator())
-      b->clone(op, map);
+    body(map, launch);
     b->setInsertionPointToEnd(&kb);
     gpu::TerminatorOp::create(*b, loc);
     copyAttrs(p, launch);
     p.erase();
     sequentializeNested(launch);
     sinkConstants(launch);
-    return success();
   }
 
   /// Constants the kernel uses are rematerialised inside it (vector
@@ -462,29 +478,17 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
     if (auto n = getConstantIntValue(total))
       spb = std::min<int64_t>(spb, std::max<int64_t>(1, *n));
     Value blocks = arith::CeilDivUIOp::create(*b, loc, total, c(spb));
-    Value one = c(1);
-    auto launch = gpu::LaunchOp::create(*b, loc, blocks, one, one, c(sg * spb), one, one);
-    Block &kb = launch.getBody().front();
-    b->setInsertionPointToStart(&kb);
-    Value tid = launch.getThreadIds().x;
-    Value lane = arith::RemUIOp::create(*b, loc, tid, c(sg));
-    Value lin = arith::AddIOp::create(
-        *b, loc, arith::MulIOp::create(*b, loc, launch.getBlockIds().x, c(spb)),
-        arith::DivUIOp::create(*b, loc, tid, c(sg)));
-    Value inRange = arith::CmpIOp::create(*b, loc, arith::CmpIPredicate::ult, lin, total);
-    auto guard = scf::IfOp::create(*b, loc, inRange, /*withElse=*/false);
-    b->setInsertionPoint(guard.thenBlock()->getTerminator());
-    SmallVector<Value> ivs = delinearize(p, extents, lin);
-    IRMapping map;
-    for (auto [old, iv] : llvm::zip(p.getInductionVars(), ivs))
-      map.map(old, iv);
-    emitLanesBody(*p.getBody(), map, lane, sg);
-    b->setInsertionPointToEnd(&kb);
-    gpu::TerminatorOp::create(*b, loc);
-    copyAttrs(p, launch);
-    p.erase();
-    sequentializeNested(launch);
-    sinkConstants(launch);
+    Value lane;
+    emitLaunch(
+        p, total, extents, blocks, sg * spb,
+        [&](gpu::LaunchOp l) {
+          Value tid = l.getThreadIds().x;
+          lane = arith::RemUIOp::create(*b, loc, tid, c(sg));
+          return arith::AddIOp::create(*b, loc,
+                                       arith::MulIOp::create(*b, loc, l.getBlockIds().x, c(spb)),
+                                       arith::DivUIOp::create(*b, loc, tid, c(sg)));
+        },
+        [&](IRMapping &map, gpu::LaunchOp) { emitLanesBody(*p.getBody(), map, lane, sg); });
     return success();
   }
 
