@@ -11,6 +11,9 @@
 // gpu.arch, else its PTX compiled by the driver's JIT (cached by the driver
 // in ~/.nv/ComputeCache). GEMMA4RT_GPU_SYNC=1 waits after every launch, so a
 // faulting kernel is named (slow; for debugging generated code).
+// GEMMA4RT_GPU_PROFILE=1 also waits after every launch and, at exit, prints
+// per kernel its calls, the time from launch to completion and its last
+// launch shape, the largest first (where a decode step's time goes).
 //
 // Built without cuda.h (GEMMA4RT_HAVE_CUDA undefined), openCudaDevice and
 // listCudaDevices only say so.
@@ -25,6 +28,7 @@
 #include <cuda.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -166,6 +170,7 @@ public:
     }
   }
   ~CudaDevice() override {
+    printProfile();
     releaseScratch();
     close();
   }
@@ -269,8 +274,23 @@ public:
       }
       sharedLimit_[size_t(kernel)] = sharedBytes;
     }
+    std::chrono::steady_clock::time_point t0;
+    if (profile_) {
+      cu_.cuStreamSynchronize(stream_);
+      t0 = std::chrono::steady_clock::now();
+    }
     CUresult r = cu_.cuLaunchKernel(f, g[0], g[1], g[2], b[0], b[1], b[2], unsigned(sharedBytes),
                                     stream_, args, nullptr);
+    if (profile_ && r == CUDA_SUCCESS) {
+      cu_.cuStreamSynchronize(stream_);
+      ProfileEntry &e = profile_entries_[size_t(kernel)];
+      e.calls += 1;
+      e.ns += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::steady_clock::now() - t0)
+                  .count();
+      e.grid = g[0] * uint64_t(g[1]) * g[2];
+      e.block = b[0] * b[1] * b[2];
+    }
     if (r != CUDA_SUCCESS) {
       recordDeviceError(launchText("failed to launch", kernel, grid, block, sharedBytes) + ": " +
                         cu_.text(r));
@@ -373,6 +393,9 @@ private:
     sharedLimit_.assign(functions_.size(), 0);
     const char *sync = std::getenv("GEMMA4RT_GPU_SYNC");
     syncEachLaunch_ = sync && *sync && std::strcmp(sync, "0") != 0;
+    const char *prof = std::getenv("GEMMA4RT_GPU_PROFILE");
+    profile_ = prof && *prof && std::strcmp(prof, "0") != 0;
+    profile_entries_.assign(functions_.size(), ProfileEntry{});
   }
 
   void close() noexcept {
@@ -386,6 +409,38 @@ private:
     stream_ = nullptr;
     ctx_ = nullptr;
   }
+
+  /// GEMMA4RT_GPU_PROFILE: the kernels by time, largest first (stderr).
+  void printProfile() const noexcept {
+    if (!profile_)
+      return;
+    std::vector<size_t> order;
+    uint64_t calls = 0, ns = 0;
+    for (size_t i = 0; i < profile_entries_.size(); ++i)
+      if (profile_entries_[i].calls) {
+        order.push_back(i);
+        calls += profile_entries_[i].calls;
+        ns += profile_entries_[i].ns;
+      }
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return profile_entries_[a].ns > profile_entries_[b].ns;
+    });
+    std::fprintf(stderr, "gpu profile: %llu launches, %.3f ms from launch to completion (each "
+                         "launch waited for)\n",
+                 (unsigned long long)calls, double(ns) / 1e6);
+    for (size_t i : order) {
+      const ProfileEntry &e = profile_entries_[i];
+      std::fprintf(stderr, "  %-28s %8llu calls %10.1f us/call %6.1f%%  grid %llu x block %llu\n",
+                   names_[i].c_str(), (unsigned long long)e.calls,
+                   double(e.ns) / 1e3 / double(e.calls), ns ? 100.0 * double(e.ns) / double(ns) : 0,
+                   (unsigned long long)e.grid, (unsigned long long)e.block);
+    }
+  }
+  struct ProfileEntry {
+    uint64_t calls = 0, ns = 0, grid = 0, block = 0;
+  };
+  bool profile_ = false;
+  std::vector<ProfileEntry> profile_entries_;
 
   const CudaApi &cu_;
   int ordinal_;
