@@ -389,8 +389,9 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   req.optLevel = (int)o.opt;
   req.cpuOnlyFlags = o.cpuOnlyFlags;
   std::string targetError;
-  std::unique_ptr<Target> backend = o.cuda ? makeCUDATarget(req, targetError)
-                                           : makeCPUTarget(req, targetError);
+  std::unique_ptr<Target> backend = o.cuda                       ? makeCUDATarget(req, targetError)
+                                    : o.triple == "gpu-emulator" ? makeGPUEmulatorTarget(req, targetError)
+                                                                 : makeCPUTarget(req, targetError);
   if (!backend)
     throw InputError(targetError);
   const CPUTarget &target = backend->host();

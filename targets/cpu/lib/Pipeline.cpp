@@ -38,6 +38,10 @@ void mlir::gemma4::buildCPULoweringPipeline(OpPassManager &pm, const CPUPipeline
   pm.addPass(createCSEPass());
   pm.addPass(createLoopInvariantCodeMotionPass());
   pm.addPass(createGemma4PlanBuffers());
+  buildCPUToLLVMPipeline(pm, opts);
+}
+
+void mlir::gemma4::buildCPUToLLVMPipeline(OpPassManager &pm, const CPUPipelineOptions &opts) {
   if (opts.threads)
     pm.addPass(createGemma4OutlineParallelLoops());
   pm.addPass(createGemma4ApproximateMath());

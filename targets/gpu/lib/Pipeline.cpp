@@ -8,6 +8,13 @@
 using namespace mlir;
 
 void mlir::gemma4::buildGPUKernelPipeline(OpPassManager &pm, const GPULoweringOptions &opts) {
+  buildGPUMappingPipeline(pm, opts);
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createGemma4GatherGPUKernels());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::gemma4::buildGPUMappingPipeline(OpPassManager &pm, const GPULoweringOptions &opts) {
   // What each op computes, as loops: the same lowering as the CPU's with
   // none of its CPU strategies (integer dot rows, prefetch, row tiles).
   Gemma4ToLoopsOptions loopOpts;
@@ -26,9 +33,6 @@ void mlir::gemma4::buildGPUKernelPipeline(OpPassManager &pm, const GPULoweringOp
   mapOpts.blockSize = opts.blockSize;
   mapOpts.subgroupSize = opts.subgroupSize;
   pm.addPass(createGemma4MapToGPU(mapOpts));
-  pm.addPass(createGpuKernelOutliningPass());
-  pm.addPass(createGemma4GatherGPUKernels());
-  pm.addPass(createCanonicalizerPass());
 }
 
 void mlir::gemma4::registerGPUPipeline() {

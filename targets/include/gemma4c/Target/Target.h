@@ -88,6 +88,8 @@ protected:
 /// with a one-line `error` for a target or flags they cannot take.
 std::unique_ptr<Target> makeCPUTarget(const CodegenRequest &req, std::string &error);
 std::unique_ptr<Target> makeCUDATarget(const CodegenRequest &req, std::string &error);
+/// Tests only: the GPU mapping run as CPU loops (targets/gpu).
+std::unique_ptr<Target> makeGPUEmulatorTarget(const CodegenRequest &req, std::string &error);
 
 } // namespace gemma4c
 

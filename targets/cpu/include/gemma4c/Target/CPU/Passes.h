@@ -32,6 +32,9 @@ struct CPUPipelineOptions {
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &opts = {});
 void buildGraphPipeline(OpPassManager &pm, const CPUPipelineOptions &opts = {});
 void buildCPULoweringPipeline(OpPassManager &pm, const CPUPipelineOptions &opts = {});
+/// The loops (after gemma4-plan-buffers) to the LLVM dialect: thread-pool
+/// outlining, math approximations, the standard conversions.
+void buildCPUToLLVMPipeline(OpPassManager &pm, const CPUPipelineOptions &opts = {});
 /// Registers gemma4-cpu-pipeline with gemma4c-opt.
 void registerCPUPipeline();
 

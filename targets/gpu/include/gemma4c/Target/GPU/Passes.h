@@ -29,6 +29,10 @@ struct GPULoweringOptions {
 /// own (targets/cuda: NVVM and PTX).
 void buildGPUKernelPipeline(OpPassManager &pm, const GPULoweringOptions &opts = {});
 
+/// The loops and their gpu.launch kernels (buildGPUKernelPipeline without
+/// the outlining).
+void buildGPUMappingPipeline(OpPassManager &pm, const GPULoweringOptions &opts = {});
+
 /// Registers gemma4-gpu-kernel-pipeline with gemma4c-opt.
 void registerGPUPipeline();
 

@@ -73,4 +73,23 @@ def Gemma4LowerGPULaunches : Pass<"gemma4-lower-gpu-launches", "ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def Gemma4EmulateGPULaunches : Pass<"gemma4-emulate-gpu-launches", "ModuleOp"> {
+  let summary = "run gpu.launch kernels as sequential CPU loops (tests)";
+  let description = [{
+    For testing the GPU mapping where there is no GPU (the hidden gemma4c
+    target gpu-emulator, whose binaries are checked against the goldens):
+    each launch of gemma4-map-to-gpu becomes a loop over its blocks; its
+    guarded body is split at top-level barriers and subgroup reductions
+    into phases, each a loop over the block's threads, with the values
+    that cross phases kept per thread and each subgroup's partial sums
+    added for all its lanes.
+  }];
+  let options = [
+    Option<"subgroupSize", "subgroup-size", "int64_t", /*default=*/"32",
+           "lanes a gpu.subgroup_reduce adds over">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif
