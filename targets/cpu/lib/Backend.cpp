@@ -53,10 +53,7 @@ public:
   void describe(nlohmann::json &m,
                 const std::map<std::string, std::pair<uint64_t, uint64_t>> &) const override {
     nlohmann::json &c = m["compiler"];
-    c["triple"] = resolvedTriple(host_);
-    c["cpu"] = resolvedCPU(host_);
-    c["x86_features"] = requiredX86Features(host_);
-    c["aarch64_features"] = requiredAArch64Features(host_);
+    describeHost(c);
     c["activations"] = po.intDot == "none" ? "f32" : "int8 (" + po.intDot + ")";
     c["weight_prefetch_bytes"] = po.weightPrefetch;
     c["decode_row_tile"] = po.decodeRowTile;

@@ -86,11 +86,8 @@ public:
     m["gpu"] = {{"api", "cuda"}, {"arch", gpu.chip}, {"kernels", kernels},
                 {"ptx", part("ptx")}, {"cubin", part("cubin")}};
     nlohmann::json &c = m["compiler"];
-    c["triple"] = resolvedTriple(host_);
-    c["cpu"] = resolvedCPU(host_);
+    describeHost(c);
     c["gpu"] = gpu.chip;
-    c["x86_features"] = requiredX86Features(host_);
-    c["aarch64_features"] = requiredAArch64Features(host_);
     c["activations"] = "f32";
   }
 };

@@ -30,10 +30,7 @@ public:
   void describe(nlohmann::json &m,
                 const std::map<std::string, std::pair<uint64_t, uint64_t>> &) const override {
     nlohmann::json &c = m["compiler"];
-    c["triple"] = resolvedTriple(host_);
-    c["cpu"] = resolvedCPU(host_);
-    c["x86_features"] = requiredX86Features(host_);
-    c["aarch64_features"] = requiredAArch64Features(host_);
+    describeHost(c);
     c["activations"] = "f32 (gpu-emulator)";
   }
 };

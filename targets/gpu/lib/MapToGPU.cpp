@@ -68,22 +68,6 @@ bool writesMemory(Operation *op) {
   return false;
 }
 
-bool readsMemory(Operation *op) {
-  if (isMemoryEffectFree(op))
-    return false;
-  if (auto mem = dyn_cast<MemoryEffectOpInterface>(op)) {
-    SmallVector<MemoryEffects::EffectInstance> effects;
-    mem.getEffects(effects);
-    if (llvm::any_of(effects, [](auto &e) { return isa<MemoryEffects::Read>(e.getEffect()); }))
-      return true;
-  }
-  for (Region &r : op->getRegions())
-    for (Operation &inner : r.getOps())
-      if (readsMemory(&inner))
-        return true;
-  return !isa<MemoryEffectOpInterface>(op) && !op->hasTrait<OpTrait::HasRecursiveMemoryEffects>();
-}
-
 /// Whether every carried value of `f` is only summed: the body adds a term
 /// that does not depend on it (arith.addf either side, or the accumulator of
 /// vector.fma / math.fma) and yields the sum.

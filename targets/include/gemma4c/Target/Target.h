@@ -81,6 +81,14 @@ public:
                         const std::map<std::string, std::pair<uint64_t, uint64_t>> &placed) const = 0;
 
 protected:
+  /// The manifest's "compiler" entries of the code the host CPU runs.
+  void describeHost(nlohmann::json &compiler) const {
+    compiler["triple"] = resolvedTriple(host_);
+    compiler["cpu"] = resolvedCPU(host_);
+    compiler["x86_features"] = requiredX86Features(host_);
+    compiler["aarch64_features"] = requiredAArch64Features(host_);
+  }
+
   CPUTarget host_;
 };
 
