@@ -5,9 +5,14 @@
 // generation_config.json and bf16 safetensors (sharded at 4 GiB with an
 // index for big models). Weights are streamed from a fast xorshift
 // generator through a table of normal samples, so nothing close to the model
-// size is ever held in memory. The output is written to a temporary sibling
-// directory, checked with Checkpoint::open and renamed into place; a failure
-// or an interrupt removes the partial output.
+// size is ever held in memory. With --zeros every tensor is all zeros and the
+// files are sparse: the header is written and the file is extended with
+// ftruncate, so the data region is a hole that takes no disk (for building
+// benchmark binaries of big models whose weights the runtime fills at
+// start-up with --random-weights: only the shapes matter). The output is
+// written to a temporary sibling directory, checked with Checkpoint::open
+// and renamed into place; a failure or an interrupt removes the partial
+// output.
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
@@ -18,6 +23,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -26,6 +32,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace gemma4c {
@@ -35,7 +42,7 @@ namespace fs = std::filesystem;
 
 const char *kUsage =
     "Usage: gemma4c synth --preset <e2b|e4b|26b-a4b|31b|tiny|file.json> -o <dir>\n"
-    "                     [--seed N] [--wrapper conditional|causal] [--force]\n\n"
+    "                     [--seed N | --zeros] [--wrapper conditional|causal] [--force]\n\n"
     "Writes a checkpoint with random bf16 weights and the shapes of a Gemma 4\n"
     "variant: config.json, generation_config.json and model.safetensors (or\n"
     "shards of at most 4 GiB plus model.safetensors.index.json).\n\n"
@@ -45,6 +52,10 @@ const char *kUsage =
     "                 (a full config or just its text_config)\n"
     "  -o DIR         output directory (must not exist or be empty)\n"
     "  --seed N       random seed (default 0)\n"
+    "  --zeros        all-zero weights written as sparse files (the data is a\n"
+    "                 hole: no disk used, however big the model); for building\n"
+    "                 binaries that run with --random-weights, where only the\n"
+    "                 shapes matter. The model computes nothing useful\n"
     "  --wrapper W    conditional (Gemma4ForConditionalGeneration, default) or\n"
     "                 causal (Gemma4ForCausalLM)\n"
     "  --force        replace DIR if it exists\n"
@@ -134,6 +145,48 @@ void writeText(const fs::path &p, const std::string &text) {
     throw InputError(p.string() + ": cannot write");
 }
 
+/// A safetensors file whose tensors are all zeros, as a sparse file: the
+/// header, then ftruncate to the full size so the data region is a hole
+/// (reads as zeros, takes no disk). Written under a temporary name and
+/// renamed, like writeSafetensorsStreaming.
+void writeZeroSafetensors(const std::string &path, const std::vector<TensorSpec> &tensors) {
+  std::string header = safetensorsHeader(tensors, {{"format", "pt"}});
+  uint64_t size = header.size();
+  for (const TensorSpec &t : tensors)
+    size += t.nbytes();
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  auto fail = [&](const char *what) {
+    int err = errno;
+    throw InputError(path + ": " + what + ": " + std::strerror(err));
+  };
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    fail("cannot create");
+  try {
+    for (size_t done = 0; done < header.size();) {
+      ssize_t w = ::write(fd, header.data() + done, header.size() - done);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        fail("write failed");
+      done += static_cast<size_t>(w);
+    }
+    if (::ftruncate(fd, static_cast<off_t>(size)) != 0)
+      fail("cannot extend to its full size");
+    int rc = ::close(fd);
+    fd = -1;
+    if (rc != 0)
+      fail("close failed");
+    if (::rename(tmp.c_str(), path.c_str()) != 0)
+      fail("cannot rename the temporary file into place");
+  } catch (...) {
+    if (fd >= 0)
+      ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+}
+
 std::string readText(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in || fs::is_directory(path))
@@ -147,6 +200,7 @@ struct Options {
   std::string preset, out, wrapper;
   uint64_t seed = 0;
   bool force = false;
+  bool zeros = false;
 };
 
 int synth(const Options &opt) {
@@ -239,6 +293,12 @@ int synth(const Options &opt) {
         inits.push_back(initOf(specs[i].name));
         weightMap[specs[i].name] = name;
       }
+      if (gInterrupted)
+        throw InputError("interrupted");
+      if (opt.zeros) {
+        writeZeroSafetensors((tmp / name).string(), part);
+        continue;
+      }
       writeSafetensorsStreaming((tmp / name).string(), part,
                                 [&](size_t i, uint64_t off, uint8_t *buf, uint64_t n) {
                                   if (gInterrupted)
@@ -263,10 +323,10 @@ int synth(const Options &opt) {
   }
   double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("wrote %s: %s, %zu tensors, %.2f GiB in %zu file%s, %.1f s\n", out.c_str(),
+  std::printf("wrote %s: %s, %zu tensors, %.2f GiB in %zu file%s%s, %.1f s\n", out.c_str(),
               guessVariant(c) == "unknown" ? opt.preset.c_str() : guessVariant(c).c_str(),
               specs.size(), double(total) / double(1ull << 30), shards.size(),
-              shards.size() == 1 ? "" : "s", secs);
+              shards.size() == 1 ? "" : "s", opt.zeros ? " (zeros, sparse)" : "", secs);
   return 0;
 }
 } // namespace
@@ -320,6 +380,8 @@ int runSynth(const Args &args) {
       opt.wrapper = *v;
     } else if (a == "--force") {
       opt.force = true;
+    } else if (a == "--zeros") {
+      opt.zeros = true;
     } else {
       std::fprintf(stderr, "gemma4c synth: error: unknown argument '%s' (see --help)\n",
                    a.c_str());
