@@ -37,8 +37,10 @@
 #endif
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace gemma4c {
@@ -518,14 +520,54 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   std::string weightsName = llvm::sys::path::filename(o.output).str() + ".weights";
   std::unique_ptr<TempFile> wfile;
   if (external) {
+    // Written in aligned 64 KiB blocks; a block that is all zeros is skipped
+    // (a hole, read back as zeros) and the file is extended to its full size
+    // at the end, so a zero checkpoint's weights (synth --zeros) take no disk.
+    // Same bytes as a plain write.
     wfile = std::make_unique<TempFile>(o.output + ".weights");
-    FILE *f = std::fopen(wfile->path.c_str(), "wb");
-    if (!f)
+    int fd = ::open(wfile->path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0)
       return fail("cannot write '" + o.output + ".weights': " + std::strerror(errno));
-    bool ok = true;
-    writeWeights([&](const void *p, size_t n) { ok = ok && std::fwrite(p, 1, n, f) == n; });
-    if (std::fclose(f) != 0 || !ok)
-      return fail("writing '" + o.output + ".weights' failed");
+    constexpr size_t kBlock = 64 << 10;
+    static const char kZeros[kBlock] = {0};
+    std::vector<char> buf(kBlock);
+    size_t fill = 0;   // bytes in buf
+    uint64_t at = 0;   // file offset of buf[0], a multiple of kBlock
+    int werr = 0;      // first errno
+    auto put = [&](const char *p, size_t n) { // one block at `at`, unless all zeros
+      if (std::memcmp(p, kZeros, n) != 0)
+        for (size_t done = 0; done < n && !werr;) {
+          ssize_t w = ::pwrite(fd, p + done, n - done, static_cast<off_t>(at + done));
+          if (w < 0 && errno == EINTR)
+            continue;
+          if (w <= 0)
+            werr = w < 0 ? errno : EIO;
+          else
+            done += static_cast<size_t>(w);
+        }
+      at += n;
+    };
+    writeWeights([&](const void *data, size_t n) {
+      const char *p = static_cast<const char *>(data);
+      while (n && !werr) {
+        if (fill == 0 && n >= kBlock) { // whole blocks straight from the source
+          put(p, kBlock), p += kBlock, n -= kBlock;
+          continue;
+        }
+        size_t k = std::min(n, kBlock - fill);
+        std::memcpy(buf.data() + fill, p, k), fill += k, p += k, n -= k;
+        if (fill == kBlock)
+          put(buf.data(), kBlock), fill = 0;
+      }
+    });
+    if (fill)
+      put(buf.data(), fill);
+    if (!werr && ::ftruncate(fd, static_cast<off_t>(at)) != 0)
+      werr = errno;
+    if (::close(fd) != 0 && !werr)
+      werr = errno;
+    if (werr)
+      return fail("writing '" + o.output + ".weights' failed: " + std::strerror(werr));
   } else {
     parts.push_back({weightsSize, 4096, writeWeights});
   }
