@@ -248,6 +248,24 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
                      << "gemma4-map-to-gpu: a value computed on the device is used outside "
                         "its kernel";
     }
+    // Loops the CPU lowering leaves serial (a decode step's small vectors:
+    // an embedding row, the RoPE table, an activation pass) whose
+    // iterations touch disjoint elements: a loop on its own becomes a
+    // parallel loop (an iteration per thread), one in a run is shared by
+    // the run's subgroup.
+    for (auto &g : groups) {
+      if (isa<scf::ParallelOp>(g.front()) && g.size() == 1)
+        continue;
+      for (Operation *&op : g) {
+        auto f = dyn_cast<scf::ForOp>(op);
+        if (!f || !lanesMark(f).empty() || !independentIterations(f))
+          continue;
+        if (g.size() == 1)
+          op = toParallel(f);
+        else
+          f->setAttr(kLanesAttr, b->getStringAttr("map"));
+      }
+    }
     for (auto &g : groups) {
       if (auto p = dyn_cast<scf::ParallelOp>(g.front()); p && g.size() == 1) {
         if (failed(mapParallel(p)))
@@ -257,6 +275,114 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
       }
     }
     return success();
+  }
+
+  /// v as iv * coeff + (a value defined outside `f`): the coefficient, or
+  /// nullopt when v is not of that form.
+  static std::optional<int64_t> ivCoefficient(Value v, scf::ForOp f) {
+    if (v == f.getInductionVar())
+      return 1;
+    if (!f->isAncestor(v.getParentBlock()->getParentOp()) && v.getParentBlock() != f.getBody())
+      return 0; // loop-invariant
+    Operation *d = v.getDefiningOp();
+    if (!d)
+      return std::nullopt; // an inner loop's induction variable
+    if (auto a = dyn_cast<arith::AddIOp>(d)) {
+      auto x = ivCoefficient(a.getLhs(), f), y = ivCoefficient(a.getRhs(), f);
+      if (x && y)
+        return *x + *y;
+      return std::nullopt;
+    }
+    if (auto m = dyn_cast<arith::MulIOp>(d)) {
+      std::optional<int64_t> cl = getConstantIntValue(m.getLhs()), cr = getConstantIntValue(m.getRhs());
+      if (cr)
+        if (auto x = ivCoefficient(m.getLhs(), f))
+          return *x * *cr;
+      if (cl)
+        if (auto y = ivCoefficient(m.getRhs(), f))
+          return *y * *cl;
+      return std::nullopt;
+    }
+    if (getConstantIntValue(v))
+      return 0;
+    return std::nullopt;
+  }
+
+  /// Whether the iterations of `f` (no results) are independent: every
+  /// store's index has a position that is iv * c + invariant with |c| at
+  /// least the stored vector's width there, so iterations write disjoint
+  /// elements, and a buffer the loop writes is read only at the indices
+  /// its one store writes (by the same iteration). Only loads, stores,
+  /// views and pure ops (and loops of them) are allowed.
+  bool independentIterations(scf::ForOp f) {
+    if (f.getNumResults() != 0)
+      return false;
+    std::optional<int64_t> step = getConstantIntValue(f.getStep());
+    if (!step || *step <= 0)
+      return false;
+    SmallVector<Operation *> stores, loads;
+    bool ok = true;
+    f.getBody()->walk([&](Operation *op) {
+      if (isa<memref::StoreOp, vector::StoreOp>(op))
+        stores.push_back(op);
+      else if (isa<memref::LoadOp, vector::LoadOp>(op))
+        loads.push_back(op);
+      else if (isa<scf::ForOp, scf::IfOp, scf::YieldOp>(op) || isHostOnlyMemrefOp(op))
+        ok = ok && !isa<memref::AllocOp, memref::DeallocOp>(op);
+      else if (!isMemoryEffectFree(op) || op->getNumRegions() > 0)
+        ok = false;
+    });
+    if (!ok || stores.empty())
+      return false;
+    auto memOf = [](Operation *op) { return op->getOperand(isa<memref::LoadOp, vector::LoadOp>(op) ? 0 : 1); };
+    auto indicesOf = [](Operation *op) {
+      return op->getOperands().drop_front(isa<memref::LoadOp, vector::LoadOp>(op) ? 1 : 2);
+    };
+    for (Operation *st : stores) {
+      ValueRange idx = indicesOf(st);
+      int64_t width = 1;
+      if (auto vs = dyn_cast<vector::StoreOp>(st))
+        width = vs.getVectorType().getNumElements();
+      bool disjoint = false;
+      for (auto [i, v] : llvm::enumerate(idx)) {
+        std::optional<int64_t> cf = ivCoefficient(v, f);
+        if (!cf || *cf == 0)
+          continue;
+        int64_t stride = std::abs(*cf * *step);
+        if (i + 1 == idx.size() ? stride >= width : true) {
+          disjoint = true;
+          break;
+        }
+      }
+      if (!disjoint)
+        return false;
+      // Stores to buffers another store may share: the same indices only.
+      for (Operation *other : stores)
+        if (other != st && mayAlias(memOf(st), memOf(other)) &&
+            !(memOf(st) == memOf(other) && llvm::equal(idx, indicesOf(other))))
+          return false;
+    }
+    for (Operation *ld : loads)
+      for (Operation *st : stores)
+        if (mayAlias(memOf(ld), memOf(st)) &&
+            !(memOf(ld) == memOf(st) && llvm::equal(indicesOf(ld), indicesOf(st)) &&
+              ld->getResult(0).getType() == st->getOperand(0).getType()))
+          return false;
+    return true;
+  }
+
+  /// `f` (independentIterations) as the scf.parallel loop it is.
+  Operation *toParallel(scf::ForOp f) {
+    OpBuilder::InsertionGuard g(*b);
+    b->setInsertionPoint(f);
+    auto p = scf::ParallelOp::create(*b, f.getLoc(), ValueRange{f.getLowerBound()},
+                                     ValueRange{f.getUpperBound()}, ValueRange{f.getStep()});
+    Block *body = p.getBody();
+    f.getInductionVar().replaceAllUsesWith(p.getInductionVars()[0]);
+    body->getOperations().splice(body->begin(), f.getBody()->getOperations(),
+                                 f.getBody()->begin(), std::prev(f.getBody()->end()));
+    f.erase();
+    return p;
   }
 
   /// Whether `m` views a buffer the entry function never writes (the

@@ -195,3 +195,68 @@ func.func @weight_scalar(%w: memref<?xi8> {gemma4.arg = "weights"}, %x: memref<1
   return
 }
 
+
+// -----
+
+// A serial loop whose iterations touch disjoint elements (a decode step's
+// vector activation pass) runs as a parallel loop: an iteration per thread.
+// CHECK-LABEL: func.func @independent_loop
+// CHECK: %[[N:.*]] = arith.ceildivui %{{.*}}, %c256
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[N]], {{.*}}) threads({{.*}}) in ({{.*}} = %c256
+// CHECK-NOT: scf.for
+// CHECK: math.tanh {{.*}} : vector<16xf32>
+// CHECK: vector.store
+// CHECK: gpu.terminator
+func.func @independent_loop(%g: memref<1x2048xf32>, %u: memref<1x2048xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %c128 = arith.constant 128 : index
+  scf.for %i = %c0 to %c128 step %c1 {
+    %k = arith.muli %i, %c16 : index
+    %x = vector.load %g[%c0, %k] : memref<1x2048xf32>, vector<16xf32>
+    %y = vector.load %u[%c0, %k] : memref<1x2048xf32>, vector<16xf32>
+    %t = math.tanh %x : vector<16xf32>
+    %p = arith.mulf %t, %y : vector<16xf32>
+    vector.store %p, %g[%c0, %k] : memref<1x2048xf32>, vector<16xf32>
+  }
+  return
+}
+
+// -----
+
+// In a run of device ops, such a loop (a copy) is shared by the run's
+// lanes, with a barrier before the reduction that reads what other lanes
+// wrote; a loop reading what an earlier iteration wrote stays serial.
+// CHECK-LABEL: func.func @independent_in_run
+// CHECK: gpu.launch
+// CHECK: arith.remui %{{.*}}, %c32
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c64{{.*}} step %
+// CHECK: memref.store
+// CHECK: gpu.barrier
+// CHECK: gpu.subgroup_reduce
+// CHECK: scf.for %{{.*}} = %c1{{.*}} to %c64{{.*}} step %c1
+// CHECK: gpu.terminator
+// CHECK-NOT: gpu.launch
+func.func @independent_in_run(%a: memref<64xf32>, %b: memref<64xf32>, %s: memref<1xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %z = arith.constant 0.0 : f32
+  scf.for %i = %c0 to %c64 step %c1 {
+    %v = memref.load %a[%i] : memref<64xf32>
+    memref.store %v, %b[%i] : memref<64xf32>
+  }
+  %sum = scf.for %i = %c0 to %c64 step %c1 iter_args(%acc = %z) -> (f32) {
+    %v = memref.load %b[%i] : memref<64xf32>
+    %n = arith.addf %acc, %v : f32
+    scf.yield %n : f32
+  } {gemma4.lanes = "reduce"}
+  memref.store %sum, %s[%c0] : memref<1xf32>
+  scf.for %i = %c1 to %c64 step %c1 {
+    %im1 = arith.subi %i, %c1 : index
+    %v = memref.load %a[%im1] : memref<64xf32>
+    memref.store %v, %a[%i] : memref<64xf32>
+  }
+  return
+}
