@@ -25,6 +25,7 @@ int main(int argc, char **argv) {
   mlir::gemma4::registerGemma4Pipelines();
   mlir::gemma4::registerGemma4CPUPasses();
   mlir::gemma4::registerCPUPipeline();
+  mlir::gemma4::registerCPULoweringStrategy();
   mlir::gemma4::registerGemma4GPUPasses();
   mlir::gemma4::registerGPUPipeline();
   mlir::gemma4::registerGemma4CUDAPasses();

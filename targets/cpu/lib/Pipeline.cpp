@@ -28,8 +28,10 @@ void mlir::gemma4::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions 
 
 void mlir::gemma4::buildCPULoweringPipeline(OpPassManager &pm, const CPUPipelineOptions &opts) {
   // Buffers and loops.
+  registerCPULoweringStrategy();
   Gemma4ToLoopsOptions loopOpts;
   loopOpts.bf16Activations = opts.bf16Activations;
+  loopOpts.strategy = "cpu";
   loopOpts.intDot = opts.intDot;
   loopOpts.weightPrefetch = opts.weightPrefetch;
   loopOpts.decodeRowTile = opts.decodeRowTile;

@@ -1,5 +1,6 @@
 //===- Pipeline.cpp - gemma4 loops -> gpu-dialect kernels (any GPU) -------===//
 #include "gemma4c/Target/GPU/Passes.h"
+#include "gemma4c/Target/CPU/Passes.h"
 
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -17,6 +18,7 @@ void mlir::gemma4::buildGPUKernelPipeline(OpPassManager &pm, const GPULoweringOp
 void mlir::gemma4::buildGPUMappingPipeline(OpPassManager &pm, const GPULoweringOptions &opts) {
   // What each op computes, as loops: the same lowering as the CPU's with
   // none of its CPU strategies (integer dot rows, prefetch, row tiles).
+  registerCPULoweringStrategy();
   Gemma4ToLoopsOptions loopOpts;
   loopOpts.bf16Activations = opts.bf16Activations;
   loopOpts.intDot = "none";

@@ -64,30 +64,40 @@ def Gemma4ToLoops : Pass<"convert-gemma4-to-loops", "ModuleOp"> {
     bfloat16 (round to nearest even), emulating a model evaluated in bf16
     the way transformers does (f32 accumulation inside matmuls and norms,
     bf16 tensors between ops).
+
+    What each op computes is target-neutral (compiler/lib/Conversion); how
+    the loops run (matmul rows and tiles, dot kernels, the decode
+    attention's split) is the strategy's that `strategy` names, which a
+    target registers (targets/cpu/lib/Strategy, targets/gpu/lib/Strategy).
+    The options after `strategy` are the cpu strategy's; others ignore them.
   }];
   let options = [
     Option<"bf16Activations", "bf16-activations", "bool", "false",
            "round every activation tensor to bfloat16 between ops">,
+    Option<"strategy", "strategy", "std::string", "\"cpu\"",
+           "how the target runs the loops: a registered LoweringStrategy "
+           "(cpu: threads, integer dots, row tiles; gpu: loops for "
+           "gemma4-map-to-gpu)">,
     Option<"intDot", "int-dot", "std::string", "\"none\"",
-           "integer dot products for quantized weights: none (activations stay "
+           "cpu strategy: integer dot products for quantized weights: none (activations stay "
            "f32, weights are widened in registers), x86-vnni (activations "
            "quantized to int8 per 32-element block, AVX-512 VNNI vpdpbusd), "
            "x86-vnni-512 (the same, interleaved int4 rows read 64 bytes per "
            "load with 512-bit vpdpbusd) or arm-dotprod (the same with AArch64 "
            "NEON sdot)">,
     Option<"weightPrefetch", "weight-prefetch", "int64_t", "0",
-           "software-prefetch the weight bytes this far ahead of each load of a "
+           "cpu strategy: software-prefetch the weight bytes this far ahead of each load of a "
            "one-token matrix-vector product (decode), one prefetch per 64 "
            "bytes; 0 (default): none">,
     Option<"decodeRowTile", "decode-row-tile", "int64_t", "4",
-           "weight rows per step of a one-token matrix-vector product "
+           "cpu strategy: weight rows per step of a one-token matrix-vector product "
            "(decode), taken from equal parts of the matrix so each is its own "
            "sequential stream and the rows share the activation loads; 1: one "
            "row per step">,
     Option<"accumulators", "accumulators", "int64_t", "4",
-           "independent vector accumulators a dot product spreads its K steps "
+           "cpu strategy: independent vector accumulators a dot product spreads its K steps "
            "over when it has few rows and tokens (so a CPU's FMA latency does "
-           "not bound a memory-bound loop); 1 where lanes share K instead (GPU)">
+           "not bound a memory-bound loop)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",

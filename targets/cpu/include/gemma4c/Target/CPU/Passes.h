@@ -37,6 +37,9 @@ void buildCPULoweringPipeline(OpPassManager &pm, const CPUPipelineOptions &opts 
 void buildCPUToLLVMPipeline(OpPassManager &pm, const CPUPipelineOptions &opts = {});
 /// Registers gemma4-cpu-pipeline with gemma4c-opt.
 void registerCPUPipeline();
+/// Registers the CPU's LoweringStrategy as "cpu" for convert-gemma4-to-loops
+/// (lib/Strategy; the CPU pipelines register it themselves).
+void registerCPULoweringStrategy();
 
 } // namespace mlir::gemma4
 

@@ -1,0 +1,455 @@
+//===- Ops.cpp - what each gemma4 op computes, as loops -------------------===//
+//
+// One branch per op: its buffers, and its arithmetic as loops built from
+// the LoopEmitter's shared pieces. The ops whose loops a target runs its
+// own way call the strategy: linear and the MLP's projections
+// (LoweringStrategy::matmul, mlpGateUp), attention (attendDecode,
+// attendPrefill); every dot product goes through LoweringStrategy::dotTile.
+//
+//===----------------------------------------------------------------------===//
+#include "gemma4c/Conversion/LoopEmitter.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::gemma4;
+
+LogicalResult LoopEmitter::lower(Operation *op) {
+  auto S = [&]() { return tokens; };
+  auto shapeOf = [](Value v) { return cast<ShapedType>(v.getType()).getShape(); };
+
+  if (auto w = dyn_cast<WeightOp>(op)) {
+    if (!w.getOffset())
+      return w.emitOpError() << "has no offset: run gemma4-layout-weights first";
+    auto t = w.getResult().getType();
+    int64_t base = static_cast<int64_t>(*w.getOffset());
+    if (QuantAttr q = getQuant(t)) {
+      // Packed data, scales and mins at their QuantLayout.h offsets.
+      int64_t K = t.getShape().back();
+      int64_t rows = t.getNumElements() / K;
+      ::gemma4::quant::Layout l = ::gemma4::quant::layout(q.getSpec(), rows, K);
+      SmallVector<int64_t> dShape(t.getShape()), sShape(t.getShape());
+      const int64_t PK = ::gemma4::quant::panelElems(q.getSpec(), K);
+      dShape.back() = q.getBits() == 4 ? PK / 2 : PK;
+      sShape.back() = PK / l.group;
+      if (PK != K) { // K panels, panel-major (QuantLayout.h)
+        dShape.insert(dShape.begin(), K / PK);
+        sShape.insert(sShape.begin(), K / PK);
+      }
+      auto view = [&](ArrayRef<int64_t> shape, Type et, uint64_t off) -> Value {
+        return memref::ViewOp::create(b, loc, MemRefType::get(shape, et), weightsArg,
+                                      c(base + static_cast<int64_t>(off)), ValueRange{});
+      };
+      QuantView qv;
+      qv.attr = q;
+      qv.group = l.group;
+      qv.interleaved = ::gemma4::quant::int4Interleaved(q.getSpec(), K);
+      qv.panels = K / PK;
+      qv.panelK = PK;
+      qv.tile = std::max<int64_t>(1, q.getSpec().tile);
+      if (qv.tile > 1) { // one stream (QuantLayout.h row tiles)
+        int64_t perTile = static_cast<int64_t>(::gemma4::quant::tileSuperBytes(q.getSpec())) * (K / 256);
+        qv.data = view({rows / qv.tile, perTile}, b.getI8Type(), l.dataOffset);
+      } else {
+        qv.data = view(dShape, b.getI8Type(), l.dataOffset);
+        qv.scales = view(sShape, q.getScaleType(), l.scaleOffset);
+        if (!q.getSymmetric())
+          qv.mins = view(sShape, q.getScaleType(), l.minOffset);
+      }
+      quantViews[qv.data] = qv;
+      set(w.getResult(), qv.data, false);
+      return success();
+    }
+    auto mt = MemRefType::get(t.getShape(), t.getElementType());
+    Value v = memref::ViewOp::create(b, loc, mt, weightsArg, c(base), ValueRange{});
+    set(w.getResult(), v, false);
+    return success();
+  }
+  if (auto v = dyn_cast<KVCacheViewOp>(op)) {
+    Value ctx = buf.lookup(v.getContext()) ? buf.lookup(v.getContext()) : v.getContext();
+    Value off = iadd(c(v.getOffset()), imul(c(v.getOffsetPerContext()), ctx));
+    SmallVector<Value> sizes;
+    if (static_cast<int64_t>(v.getCapacity()) < 0)
+      sizes.push_back(ctx);
+    Value m = memref::ViewOp::create(b, loc, v.getResult().getType(), get(v.getArena()), off, sizes);
+    set(v.getResult(), m, false);
+    return success();
+  }
+  if (auto e = dyn_cast<EmbeddingLookupOp>(op)) {
+    Value table = get(e.getTable()), ids = get(e.getIds());
+    Value out = resultBuffer(e.getResult());
+    int64_t H = shapeOf(e.getResult())[1];
+    int64_t V = shapeOf(e.getTable())[0];
+    float scale = e.getScale().convertToFloat();
+    parallel({S()}, [&](ValueRange iv) {
+      Value id = arith::IndexCastOp::create(b, loc, b.getIndexType(), memref::LoadOp::create(b, loc, ids, iv[0]));
+      id = arith::MinUIOp::create(b, loc, id, c(V - 1));
+      loop(c(H), [&](Value j) { store(mul(load(table, {id, j}), cf(scale)), out, {iv[0], j}); });
+    }, rowGrain(H));
+    set(e.getResult(), out);
+    return success();
+  }
+  if (auto n = dyn_cast<RMSNormOp>(op)) {
+    Value in = get(n.getInput());
+    Value w = n.getWeight() ? get(n.getWeight()) : Value();
+    Value out = inPlaceOr(n.getInput(), n.getResult());
+    auto shape = shapeOf(n.getInput());
+    int64_t D = shape.back();
+    SmallVector<Value> ubs;
+    for (int64_t i = 0; i + 1 < (int64_t)shape.size(); ++i)
+      ubs.push_back(ShapedType::isDynamic(shape[i]) ? S() : c(shape[i]));
+    float eps = n.getEpsilon().convertToFloat();
+    if (ubs.empty())
+      rmsNormRow(in, {}, out, {}, D, w, eps);
+    else
+      parallel(ubs, [&](ValueRange iv) { rmsNormRow(in, iv, out, iv, D, w, eps); }, rowGrain(D));
+    set(n.getResult(), out);
+    return success();
+  }
+  if (auto l = dyn_cast<LinearOp>(op)) {
+    auto ws = shapeOf(l.getWeight());
+    Value out = resultBuffer(l.getResult());
+    strategy.matmul(*this, get(l.getInput()), get(l.getWeight()), out, ws[0], ws[1]);
+    set(l.getResult(), out);
+    return success();
+  }
+  if (auto r = dyn_cast<ReshapeOp>(op)) {
+    Value in = get(r.getInput());
+    auto inShape = shapeOf(r.getInput()), outShape = shapeOf(r.getResult());
+    auto mt = MemRefType::get(outShape, b.getF32Type());
+    Value m;
+    if (inShape.size() == 2 && outShape.size() == 3)
+      m = memref::ExpandShapeOp::create(b, loc, mt, in, ArrayRef<ReassociationIndices>{{0}, {1, 2}},
+                                        ArrayRef<OpFoldResult>{ShapedType::isDynamic(outShape[0]) ? OpFoldResult(S()) : OpFoldResult(b.getIndexAttr(outShape[0])), b.getIndexAttr(outShape[1]),
+                                                               b.getIndexAttr(outShape[2])});
+    else if (inShape.size() == 3 && outShape.size() == 2)
+      m = memref::CollapseShapeOp::create(b, loc, in, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+    else if (inShape == outShape)
+      m = in;
+    else
+      return r.emitOpError() << "reshape between these ranks is not lowered yet";
+    buf[r.getResult()] = m; // aliases the input buffer
+    return success();
+  }
+  if (auto rp = dyn_cast<RopeOp>(op)) {
+    Value in = get(rp.getInput());
+    Value out = inPlaceOr(rp.getInput(), rp.getResult());
+    auto shape = shapeOf(rp.getInput());
+    int64_t Hh = shape[1], D = shape[2];
+    Value pos = rp.getPositionBase();
+    RopeTable tab = ropeTable(rp.getRope(), pos, D);
+    parallel({S(), c(Hh)}, [&](ValueRange iv) {
+      if (out != in)
+        loop(c(D), [&](Value d) { store(load(in, {iv[0], iv[1], d}), out, {iv[0], iv[1], d}); });
+      ropeRow(out, iv, D, rp.getRope(), tab, iv[0]);
+    }, rowGrain(D));
+    set(rp.getResult(), out);
+    return success();
+  }
+  if (auto u = dyn_cast<KVCacheUpdateOp>(op)) {
+    Value k = get(u.getKey()), v = get(u.getValue());
+    Value kc = get(u.getKeyCache()), vc = get(u.getValueCache());
+    auto shape = shapeOf(u.getKey());
+    Value pos = u.getPositionBase();
+    Value cap = dim(kc, 0);
+    parallel({S(), c(shape[1])}, [&](ValueRange iv) {
+      Value row = irem(iadd(pos, iv[0]), cap);
+      loop(c(shape[2]), [&](Value d) {
+        store(load(k, {iv[0], iv[1], d}), kc, {row, iv[1], d});
+        store(load(v, {iv[0], iv[1], d}), vc, {row, iv[1], d});
+      });
+    }, rowGrain(shape[2]));
+    return success();
+  }
+  if (auto a = dyn_cast<AttentionOp>(op)) {
+    Value q = get(a.getQuery());
+    Value out = resultBuffer(a.getResult());
+    auto shape = shapeOf(a.getQuery());
+    int64_t nh = shape[1], D = shape[2];
+    int64_t kvh = cast<ShapedType>(a.getKeyCache().getType()).getDimSize(1);
+    AttentionArgs args{q, get(a.getKeyCache()), get(a.getValueCache()), out, a.getPositionBase(),
+                       nh, D, nh / kvh, a.getSlidingWindow(), a.getScale().convertToFloat()};
+    if (canAttendDecode(q, args.kc, D))
+      strategy.attendDecode(*this, args);
+    else
+      strategy.attendPrefill(*this, args, {});
+    set(a.getResult(), out);
+    return success();
+  }
+  if (auto fa = dyn_cast<FusedAttentionOp>(op)) {
+    auto shape = shapeOf(fa.getQuery());
+    int64_t nh = shape[1], D = shape[2];
+    int64_t kvh = cast<ShapedType>(fa.getKeyCache().getType()).getDimSize(1);
+    float eps = fa.getEpsilon().convertToFloat();
+    Value kc = get(fa.getKeyCache()), vc = get(fa.getValueCache());
+    Value pos = fa.getPositionBase();
+    RopeTable tab = ropeTable(fa.getRope(), pos, D);
+    if (fa.getKey()) {
+      // K: norm + RoPE straight into the cache row; V: scale-free norm.
+      Value k = get(fa.getKey()), v = get(fa.getValue()), kn = get(fa.getKeyNorm());
+      Value cap = dim(kc, 0);
+      parallel({S(), c(kvh)}, [&](ValueRange iv) {
+        Value p = iadd(pos, iv[0]);
+        Value row = irem(p, cap);
+        rmsNormRow(k, iv, kc, {row, iv[1]}, D, kn, eps);
+        ropeRow(kc, {row, iv[1]}, D, fa.getRope(), tab, iv[0]);
+        rmsNormRow(v, iv, vc, {row, iv[1]}, D, Value(), eps);
+      }, rowGrain(2 * D));
+    }
+    // Q: norm + RoPE in place (the raw projection dies here), then attend.
+    Value q = get(fa.getQuery());
+    Value qn = inPlaceOr(fa.getQuery(), fa.getQuery());
+    Value out = resultBuffer(fa.getResult());
+    Value qNorm = get(fa.getQueryNorm());
+    auto normRope = [&](ValueRange iv) {
+      rmsNormRow(q, iv, qn, iv, D, qNorm, eps);
+      ropeRow(qn, iv, D, fa.getRope(), tab, iv[0]);
+    };
+    AttentionArgs args{qn, kc, vc, out, pos, nh, D, nh / kvh, fa.getSlidingWindow(),
+                       fa.getScale().convertToFloat()};
+    if (canAttendDecode(q, kc, D)) {
+      parallel({S(), c(nh)}, normRope, rowGrain(D));
+      strategy.attendDecode(*this, args);
+    } else {
+      strategy.attendPrefill(*this, args, normRope);
+    }
+    set(fa.getResult(), out);
+    return success();
+  }
+  if (auto g = dyn_cast<GeluMulOp>(op)) {
+    Value gate = get(g.getGate()), up = get(g.getUp());
+    Value out = inPlaceOr(g.getGate(), g.getResult());
+    int64_t N = shapeOf(g.getGate())[1];
+    parallel({S(), c(N)}, [&](ValueRange iv) {
+      store(mul(rnd(geluTanh(load(gate, iv))), load(up, iv)), out, iv);
+    }, elementGrain());
+    set(g.getResult(), out);
+    return success();
+  }
+  if (auto m = dyn_cast<MLPOp>(op)) {
+    Value x = get(m.getInput());
+    auto gs = shapeOf(m.getGateWeight());
+    int64_t I = gs[0], H = gs[1];
+    Value gbuf = alloc(RankedTensorType::get({ShapedType::kDynamic, I}, b.getF32Type()));
+    Value wg = get(m.getGateWeight()), wu = get(m.getUpWeight()), wd = get(m.getDownWeight());
+    prepareActs(x, wg, H);
+    prepareActs(x, wu, H);
+    strategy.mlpGateUp(*this, MLPArgs{x, wg, wu, wd, gbuf, I, H});
+    Value out = resultBuffer(m.getResult());
+    strategy.matmul(*this, gbuf, wd, out, H, I);
+    set(m.getResult(), out);
+    return success();
+  }
+  if (auto r = dyn_cast<RouterOp>(op)) {
+    Value x = get(r.getInput());
+    Value rw = get(r.getRouterWeight()), rs = get(r.getRouterScale()),
+          pes = get(r.getPerExpertScale());
+    auto rws = shapeOf(r.getRouterWeight());
+    int64_t E = rws[0], H = rws[1], K = r.getTopK();
+    float eps = r.getEpsilon().convertToFloat();
+    Value z = alloc(RankedTensorType::get({ShapedType::kDynamic, H}, b.getF32Type()));
+    Value probs = alloc(RankedTensorType::get({ShapedType::kDynamic, E}, b.getF32Type()));
+    auto idxTy = cast<RankedTensorType>(r.getExperts().getType());
+    Value experts = resultBuffer(r.getExperts());
+    Value weights = resultBuffer(r.getWeights());
+    (void)idxTy;
+    float rootSize = static_cast<float>(std::pow((double)H, -0.5));
+    parallel({S()}, [&](ValueRange iv) {
+      Value s = iv[0];
+      rmsNormRow(x, {s}, z, {s}, H, Value(), eps);
+      loop(c(H), [&](Value j) {
+        store(mul(mul(load(z, {s, j}), load(rs, {j})), cf(rootSize)), z, {s, j});
+      });
+      // logits, then softmax over experts
+      loop(c(E), [&](Value e) {
+        store(dot(rw, {e}, H, z, {s}), probs, {s, e});
+      });
+      Value mx = reduce(c(0), c(E), {cf(-1e30)}, [&](Value e, ValueRange acc) {
+                   return SmallVector<Value>{arith::MaximumFOp::create(b, loc, acc[0], load(probs, {s, e}))};
+                 })[0];
+      Value tot = sum(c(E), [&](Value e) {
+        Value ex = math::ExpOp::create(b, loc, sub(load(probs, {s, e}), mx));
+        store(ex, probs, {s, e});
+        return ex;
+      });
+      Value invTot = div(cf(1.0), tot);
+      loop(c(E), [&](Value e) { store(mul(load(probs, {s, e}), invTot), probs, {s, e}); });
+      // top-k by repeated argmax (lowest index wins ties), taken entries -> -1
+      Value ksum = reduce(c(0), c(K), {cf(0.0)}, [&](Value kk, ValueRange acc) {
+        auto best = reduce(c(0), c(E), {cf(-2.0), c(0)}, [&](Value e, ValueRange a2) {
+          Value pv = load(probs, {s, e});
+          Value gt = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, pv, a2[0]);
+          return SmallVector<Value>{arith::SelectOp::create(b, loc, gt, pv, a2[0]),
+                                    arith::SelectOp::create(b, loc, gt, e, a2[1])};
+        });
+        store(cf(-1.0), probs, {s, best[1]});
+        store(arith::IndexCastOp::create(b, loc, b.getI32Type(), best[1]), experts, {s, kk});
+        store(best[0], weights, {s, kk});
+        return SmallVector<Value>{add(acc[0], best[0])};
+      })[0];
+      Value invK = div(cf(1.0), ksum);
+      loop(c(K), [&](Value kk) {
+        Value e = arith::IndexCastOp::create(b, loc, b.getIndexType(), memref::LoadOp::create(b, loc, experts, ValueRange{s, kk}));
+        store(mul(mul(load(weights, {s, kk}), invK), load(pes, {e})), weights, {s, kk});
+      });
+    });
+    set(r.getExperts(), experts);
+    set(r.getWeights(), weights);
+    return success();
+  }
+  if (auto x = dyn_cast<ExpertFFNOp>(op)) {
+    Value in = get(x.getInput()), experts = get(x.getExperts()), weights = get(x.getWeights());
+    Value gu = get(x.getGateUpWeight()), down = get(x.getDownWeight());
+    auto ds = shapeOf(x.getDownWeight());
+    int64_t H = ds[1], Ie = ds[2];
+    int64_t K = shapeOf(x.getExperts())[1];
+    int64_t E = shapeOf(x.getDownWeight())[0];
+    auto f32 = b.getF32Type();
+    Value act = alloc(RankedTensorType::get({ShapedType::kDynamic, K, Ie}, f32));
+    Value out = resultBuffer(x.getResult());
+    auto expertOf = [&](Value s, Value kk) {
+      return arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                        memref::LoadOp::create(b, loc, experts, ValueRange{s, kk}));
+    };
+    // act[s, kk, :] = gelu(gate_e x_s) * (up_e x_s) for e = experts[s, kk].
+    auto gateUp = [&](Value s, Value kk, Value e, Value i) {
+      Value gate = dot(gu, {e, i}, H, in, {s}), up = dot(gu, {e, iadd(i, c(Ie))}, H, in, {s});
+      store(mul(geluTanh(gate), up), act, {s, kk, i});
+    };
+    /// Runs `body` when experts[s, kk] == e.
+    auto ifRouted = [&](Value s, Value kk, Value e, function_ref<void()> body) {
+      Value hit = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, expertOf(s, kk), e);
+      auto ifOp = scf::IfOp::create(b, loc, hit, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+      body();
+    };
+    auto shapeIn = cast<ShapedType>(x.getInput().getType());
+    prepareActs(in, gu, H);
+    if (!shapeIn.isDynamicDim(0) && shapeIn.getDimSize(0) == 1) {
+      // Decode: one token, parallel over its k experts' rows, then over outputs.
+      parallel({S(), c(K), c(Ie)}, [&](ValueRange iv) {
+        gateUp(iv[0], iv[1], expertOf(iv[0], iv[1]), iv[2]);
+      });
+      prepareActs(act, down, Ie);
+      parallel({S(), c(H)}, [&](ValueRange iv) {
+        Value s = iv[0], j = iv[1];
+        Value y = sum(c(K), [&](Value kk) {
+          Value e = expertOf(s, kk);
+          Value d = dot(down, {e, j}, Ie, act, {s, kk});
+          return mul(load(weights, {s, kk}), d);
+        });
+        store(y, out, {s, j});
+      });
+    } else {
+      // Prefill: expert-major. Each expert gathers the (token, slot) pairs
+      // routed to it and streams its weights once for all of them; outputs
+      // go to per-slot partials, then a scatter-add sums the k slots.
+      Value partial = alloc(RankedTensorType::get({ShapedType::kDynamic, K, H}, f32));
+      parallel({c(E), c(Ie)}, [&](ValueRange iv) {
+        Value e = iv[0], i = iv[1];
+        loop(S(), [&](Value s) {
+          loop(c(K), [&](Value kk) { ifRouted(s, kk, e, [&] { gateUp(s, kk, e, i); }); });
+        });
+      });
+      prepareActs(act, down, Ie);
+      parallel({c(E), c(H)}, [&](ValueRange iv) {
+        Value e = iv[0], j = iv[1];
+        loop(S(), [&](Value s) {
+          loop(c(K), [&](Value kk) {
+            ifRouted(s, kk, e, [&] {
+              Value d = dot(down, {e, j}, Ie, act, {s, kk});
+              store(mul(load(weights, {s, kk}), d), partial, {s, kk, j});
+            });
+          });
+        });
+      });
+      parallel({S(), c(H)}, [&](ValueRange iv) {
+        Value s = iv[0], j = iv[1];
+        store(sum(c(K), [&](Value kk) { return load(partial, {s, kk, j}); }), out, {s, j});
+      });
+    }
+    set(x.getResult(), out);
+    return success();
+  }
+  if (auto p = dyn_cast<PerLayerInputsOp>(op)) {
+    Value ids = get(p.getIds()), h = get(p.getHidden()), table = get(p.getTable()),
+          pw = get(p.getProjectionWeight()), nw = get(p.getNormWeight());
+    auto rs = shapeOf(p.getResult());
+    int64_t NL = rs[1], P = rs[2];
+    int64_t H = shapeOf(p.getHidden())[1];
+    int64_t Vp = shapeOf(p.getTable())[0];
+    float eps = p.getEpsilon().convertToFloat();
+    float ts = p.getTableScale().convertToFloat(), ps = p.getProjectionScale().convertToFloat();
+    Value out = resultBuffer(p.getResult());
+    // projection, scaled, written as [S, L, P]
+    prepareActs(h, pw, H);
+    parallel({S(), c(NL), c(P)}, [&](ValueRange iv) {
+      Value n = iadd(imul(iv[1], c(P)), iv[2]);
+      Value acc = dot(pw, {n}, H, h, {iv[0]});
+      store(mul(acc, cf(ps)), out, {iv[0], iv[1], iv[2]});
+    });
+    parallel({S(), c(NL)}, [&](ValueRange iv) {
+      Value s = iv[0], l = iv[1];
+      rmsNormRow(out, {s, l}, out, {s, l}, P, nw, eps);
+      Value id = arith::IndexCastOp::create(b, loc, b.getIndexType(), memref::LoadOp::create(b, loc, ids, s));
+      id = arith::MinUIOp::create(b, loc, id, c(Vp - 1));
+      loop(c(P), [&](Value j) {
+        Value tok = mul(load(table, {id, iadd(imul(l, c(P)), j)}), cf(ts));
+        store(mul(add(load(out, {s, l, j}), tok), cf(1.0 / std::sqrt(2.0))), out, {s, l, j});
+      });
+    }, rowGrain(2 * P));
+    set(p.getResult(), out);
+    return success();
+  }
+  if (auto ls = dyn_cast<LayerSliceOp>(op)) {
+    Value in = get(ls.getInput());
+    int64_t P = shapeOf(ls.getResult())[1];
+    Value out = resultBuffer(ls.getResult());
+    Value l = c(ls.getLayer());
+    parallel({S()}, [&](ValueRange iv) {
+      loop(c(P), [&](Value j) { store(load(in, {iv[0], l, j}), out, {iv[0], j}); });
+    }, rowGrain(P));
+    set(ls.getResult(), out);
+    return success();
+  }
+  // Elementwise ops over [S, N] or [S, A, B].
+  auto elementwise = [&](Value result, Value first, function_ref<Value(ValueRange)> f) {
+    Value out = inPlaceOr(first, result);
+    auto shape = shapeOf(result);
+    SmallVector<Value> ubs{S()};
+    for (int64_t i = 1; i < (int64_t)shape.size(); ++i)
+      ubs.push_back(c(shape[i]));
+    parallel(ubs, [&](ValueRange iv) { store(f(iv), out, iv); }, elementGrain());
+    set(result, out);
+  };
+  if (auto a = dyn_cast<AddOp>(op)) {
+    Value x = get(a.getLhs()), y = get(a.getRhs());
+    elementwise(a.getResult(), a.getLhs(), [&](ValueRange iv) { return add(load(x, iv), load(y, iv)); });
+    return success();
+  }
+  if (auto sc = dyn_cast<ScaleOp>(op)) {
+    Value x = get(sc.getInput());
+    Value factor = cf(sc.getFactor().convertToFloat());
+    if (sc.getScalar()) {
+      Value sm = get(sc.getScalar());
+      auto st = cast<MemRefType>(sm.getType());
+      SmallVector<Value> zeros(st.getRank(), c(0));
+      factor = mul(factor, load(sm, zeros));
+    }
+    elementwise(sc.getResult(), sc.getInput(), [&](ValueRange iv) { return mul(load(x, iv), factor); });
+    return success();
+  }
+  if (auto sc = dyn_cast<SoftcapOp>(op)) {
+    Value x = get(sc.getInput());
+    float cap = sc.getCap().convertToFloat();
+    elementwise(sc.getResult(), sc.getInput(), [&](ValueRange iv) {
+      return mul(cf(cap), math::TanhOp::create(b, loc, div(load(x, iv), cf(cap))));
+    });
+    return success();
+  }
+  return op->emitOpError() << "has no lowering to loops";
+}
+
