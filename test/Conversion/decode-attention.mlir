@@ -9,6 +9,13 @@
 // attention row per (token, head).
 //
 // RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops -canonicalize -cse | FileCheck %s
+// The gpu strategy splits the keys the same way, without the V prefetch.
+// RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=strategy=gpu -canonicalize -cse | FileCheck %s --check-prefix=GPU --implicit-check-not=memref.prefetch
+// GPU-LABEL: func.func @decode_global
+// GPU: scf.parallel
+// GPU: math.exp
+// GPU-LABEL: func.func @decode_sliding
+// GPU-LABEL: func.func @prefill_sliding
 
 // Global layer: a context-sized cache (dynamic capacity: the context,
 // %arg3), 4 query heads sharing one KV head (the unit KV-head dimension of

@@ -28,6 +28,7 @@ int main(int argc, char **argv) {
   mlir::gemma4::registerCPULoweringStrategy();
   mlir::gemma4::registerGemma4GPUPasses();
   mlir::gemma4::registerGPUPipeline();
+  mlir::gemma4::registerGPULoweringStrategy();
   mlir::gemma4::registerGemma4CUDAPasses();
   mlir::gemma4::registerCUDAPipeline();
   return mlir::asMainReturnCode(

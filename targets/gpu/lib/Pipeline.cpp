@@ -1,6 +1,5 @@
 //===- Pipeline.cpp - gemma4 loops -> gpu-dialect kernels (any GPU) -------===//
 #include "gemma4c/Target/GPU/Passes.h"
-#include "gemma4c/Target/CPU/Passes.h"
 
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -16,15 +15,12 @@ void mlir::gemma4::buildGPUKernelPipeline(OpPassManager &pm, const GPULoweringOp
 }
 
 void mlir::gemma4::buildGPUMappingPipeline(OpPassManager &pm, const GPULoweringOptions &opts) {
-  // What each op computes, as loops: the same lowering as the CPU's with
-  // none of its CPU strategies (integer dot rows, prefetch, row tiles).
-  registerCPULoweringStrategy();
+  // What each op computes (compiler/lib/Conversion), as the loops a GPU
+  // kernel is made of (the gpu strategy, lib/Strategy).
+  registerGPULoweringStrategy();
   Gemma4ToLoopsOptions loopOpts;
   loopOpts.bf16Activations = opts.bf16Activations;
-  loopOpts.intDot = "none";
-  loopOpts.weightPrefetch = 0;
-  loopOpts.decodeRowTile = 1;
-  loopOpts.accumulators = 1; // a subgroup's lanes share the K steps instead
+  loopOpts.strategy = "gpu";
   pm.addPass(createGemma4ToLoops(loopOpts));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

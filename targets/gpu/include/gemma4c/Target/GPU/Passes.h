@@ -35,6 +35,9 @@ void buildGPUMappingPipeline(OpPassManager &pm, const GPULoweringOptions &opts =
 
 /// Registers gemma4-gpu-kernel-pipeline with gemma4c-opt.
 void registerGPUPipeline();
+/// Registers the GPU's LoweringStrategy as "gpu" for convert-gemma4-to-loops
+/// (lib/Strategy; buildGPUMappingPipeline registers it itself).
+void registerGPULoweringStrategy();
 
 } // namespace mlir::gemma4
 
