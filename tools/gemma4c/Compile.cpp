@@ -1,24 +1,26 @@
 //===- Compile.cpp - gemma4c compile --------------------------------------===//
 //
-// checkpoint -> gemma4 dialect -> graph passes -> CPU lowering -> LLVM IR ->
-// object -> linked with the runtime -> payload (weights, tokenizer, manifest)
-// appended. Every output is written under a temporary name and renamed only
-// when complete, so a failure never leaves a partial file behind.
+// checkpoint -> gemma4 dialect -> the target's graph and lowering pipelines
+// (Target.h) -> host LLVM IR -> object -> linked with the runtime ->
+// payload (weights, tokenizer, manifest, the target's device code)
+// appended. Every output is written under a temporary name and renamed
+// only when complete, so a failure never leaves a partial file behind.
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
 #include "Options.h"
 #include "WeightPacking.h"
 
+#include "gemma4/IR/Gemma4Ops.h"
 #include "gemma4c/Frontend/Checkpoint.h"
 #include "gemma4c/Frontend/Importer.h"
 #include "gemma4c/Quant/Scheme.h"
 #include "gemma4c/Target/CPU/Linker.h"
 #include "gemma4c/Target/CPU/ObjectEmitter.h"
-#include "gemma4c/Target/CPU/Passes.h"
 #include "gemma4c/Target/CUDA/Toolkit.h"
 #include "gemma4c/Target/Target.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"

@@ -17,7 +17,7 @@
 #include "gemma4c/Frontend/Importer.h"
 #include "gemma4c/Quant/Pack.h"
 #include "gemma4c/Quant/Scheme.h"
-#include "gemma4c/Target/CPU/Passes.h"
+#include "gemma4c/Transforms/Passes.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
@@ -63,7 +63,7 @@ int fakeQuant(const std::string &dir, const std::string &scheme, const std::stri
   ImportOptions io;
   auto module = importCheckpoint(ctx, *ckpt, io);
   mlir::PassManager pm(&ctx);
-  mlir::gemma4::CPUPipelineOptions po;
+  mlir::gemma4::GraphPipelineOptions po;
   po.quant = scheme;
   mlir::gemma4::buildGraphPipeline(pm, po);
   if (mlir::failed(pm.run(*module))) {

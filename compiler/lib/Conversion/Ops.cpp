@@ -170,7 +170,7 @@ LogicalResult LoopEmitter::lower(Operation *op) {
     int64_t nh = shape[1], D = shape[2];
     int64_t kvh = cast<ShapedType>(a.getKeyCache().getType()).getDimSize(1);
     AttentionArgs args{q, get(a.getKeyCache()), get(a.getValueCache()), out, a.getPositionBase(),
-                       nh, D, nh / kvh, a.getSlidingWindow(), a.getScale().convertToFloat()};
+                       nh, D, nh / kvh, static_cast<int64_t>(a.getSlidingWindow()), a.getScale().convertToFloat()};
     if (canAttendDecode(q, args.kc, D))
       strategy.attendDecode(*this, args);
     else
@@ -207,7 +207,7 @@ LogicalResult LoopEmitter::lower(Operation *op) {
       rmsNormRow(q, iv, qn, iv, D, qNorm, eps);
       ropeRow(qn, iv, D, fa.getRope(), tab, iv[0]);
     };
-    AttentionArgs args{qn, kc, vc, out, pos, nh, D, nh / kvh, fa.getSlidingWindow(),
+    AttentionArgs args{qn, kc, vc, out, pos, nh, D, nh / kvh, static_cast<int64_t>(fa.getSlidingWindow()),
                        fa.getScale().convertToFloat()};
     if (canAttendDecode(q, kc, D)) {
       parallel({S(), c(nh)}, normRope, rowGrain(D));

@@ -1,4 +1,10 @@
 //===- Pipeline.cpp - gemma4 -> LLVM dialect for CPU targets --------------===//
+//
+// The CPU's lowering after the target-neutral graph pipeline (compiler/lib
+// /Transforms/Pipelines.cpp): the loops in the cpu strategy (lib/Strategy),
+// buffer planning, thread-pool outlining and the LLVM dialect.
+//
+//===----------------------------------------------------------------------===//
 #include "gemma4c/Target/CPU/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -7,19 +13,6 @@
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
-
-void mlir::gemma4::buildGraphPipeline(OpPassManager &pm, const CPUPipelineOptions &opts) {
-  // Target-neutral graph rewrites.
-  pm.addPass(createGemma4MoEDispatch());
-  if (opts.fuseAttention)
-    pm.addPass(createGemma4FuseAttention());
-  Gemma4QuantizeWeightsOptions q;
-  q.schemeName = opts.quant;
-  q.kPanel = opts.kPanel;
-  q.rowTile = opts.rowTile;
-  pm.addPass(createGemma4QuantizeWeights(q));
-  pm.addPass(createGemma4LayoutWeights());
-}
 
 void mlir::gemma4::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &opts) {
   buildGraphPipeline(pm, opts);

@@ -9,8 +9,6 @@
 #include "gemma4c/Target/CUDA/Toolkit.h"
 #include "gemma4c/Target/Target.h"
 
-#include "gemma4c/Target/CPU/Passes.h"
-
 #include "llvm/TargetParser/Triple.h"
 
 #include <cstdio>
@@ -21,7 +19,7 @@ namespace {
 class CUDABackend : public Target {
 public:
   GPUPreset gpu{};
-  mlir::gemma4::CPUPipelineOptions graph;
+  mlir::gemma4::GraphPipelineOptions graph;
   mlir::gemma4::CUDAPipelineOptions cuda;
   std::string ptx, cubin;
   std::vector<std::string> kernels;

@@ -15,6 +15,8 @@
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
 
+#include <string>
+
 namespace mlir::gemma4 {
 
 /// Discardable i64 attribute on the scf.parallel loops convert-gemma4-to-loops
@@ -47,8 +49,24 @@ inline constexpr llvm::StringLiteral kLanesAttr = "gemma4.lanes";
 #define GEN_PASS_REGISTRATION
 #include "gemma4c/Transforms/Passes.h.inc"
 
-/// Registers the named pipelines (gemma4-cpu-pipeline, ...) with the
-/// global pass registry for gemma4c-opt.
+/// What the graph pipeline takes from the target: whether to fuse
+/// attention, the --quant scheme and the weight layouts the target's
+/// kernels read (gemma4-quantize-weights k-panel and row-tile; 0 = none).
+struct GraphPipelineOptions {
+  bool fuseAttention = true;
+  std::string quant = "bf16"; ///< --quant scheme (gemma4c/Quant/Scheme.h)
+  int64_t kPanel = 3072;      ///< gemma4-quantize-weights k-panel (0 = no K panels)
+  int64_t rowTile = 4;        ///< gemma4-quantize-weights row-tile (0 = no row tiles)
+};
+
+/// The target-neutral graph rewrites every target runs first: MoE dispatch,
+/// attention fusion, weight quantization (in the target's layouts) and the
+/// weight blob's layout. A target's lowering pipeline follows.
+void buildGraphPipeline(OpPassManager &pm, const GraphPipelineOptions &opts = {});
+
+/// Registers the named target-neutral pipelines (gemma4-graph-pipeline)
+/// with the global pass registry for gemma4c-opt; each target registers
+/// its own (gemma4-cpu-pipeline, ...).
 void registerGemma4Pipelines();
 
 } // namespace mlir::gemma4
