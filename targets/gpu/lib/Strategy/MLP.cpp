@@ -2,8 +2,7 @@
 //
 // gbuf = gelu(W_g x) * (W_u x) as loops for GPU kernels. Decode: one
 // parallel iteration per row i computes the gate's and the up's dot
-// products (each a lane-shared K reduction) and stores them raw; a second
-// loop applies the activation 16 elements at a time. Prefill: the
+// products (each a lane-shared K reduction) and their activation. Prefill: the
 // matmul's tiles (Matmul.cpp) for both weights at once.
 //
 //===----------------------------------------------------------------------===//
@@ -13,34 +12,20 @@ using namespace mlir;
 using namespace mlir::gemma4;
 using namespace mlir::gemma4::gpu;
 
-static constexpr int64_t VL = LoopEmitter::VL;
 
 void GPUStrategy::mlpGateUp(LoopEmitter &e, const MLPArgs &m) {
   OpBuilder &b = e.b;
   Value x = m.x, wg = m.wg, wu = m.wu, gbuf = m.gbuf;
   int64_t I = m.I, H = m.H;
   if (LoopEmitter::isOneToken(x)) {
-    bool vec = I % VL == 0;
-    Value ubuf = vec ? e.alloc(RankedTensorType::get({ShapedType::kDynamic, I}, b.getF32Type())) : Value();
+    // The activation of each row right after its two dot products (every
+    // lane has the sums; lane 0 stores): no second pass over gbuf.
     e.parallel({e.c(I)}, [&](ValueRange iv) {
       Value i = iv[0];
       SmallVector<XRow> xr{XRow{x, {e.c(0)}}};
       Value gate = e.dotRows(wg, {i}, H, xr)[0], up = e.dotRows(wu, {i}, H, xr)[0];
-      if (vec) {
-        e.store(gate, gbuf, {e.c(0), i});
-        e.store(up, ubuf, {e.c(0), i});
-      } else {
-        e.store(e.geluGate(gate, up), gbuf, {e.c(0), i});
-      }
+      e.store(e.geluGate(gate, up), gbuf, {e.c(0), i});
     });
-    auto act = [&](ValueRange pre, Value k) {
-      return e.geluGate(e.vload(gbuf, pre, k, b.getF32Type()), e.vload(ubuf, pre, k, b.getF32Type()));
-    };
-    if (vec)
-      e.loop(e.c(I / VL), [&](Value v) {
-        Value k = e.imul(v, e.c(VL));
-        vector::StoreOp::create(b, e.loc, act({e.c(0)}, k), gbuf, LoopEmitter::rowIdx({e.c(0)}, k));
-      });
     return;
   }
   if (rowTiled(e, wg, I, H) && rowTiled(e, wu, I, H)) {
