@@ -70,7 +70,14 @@ namespace {
   X(cuModuleUnload)                                                                                \
   X(cuModuleGetFunction)                                                                           \
   X(cuFuncSetAttribute)                                                                            \
-  X(cuLaunchKernel)
+  X(cuLaunchKernel)                                                                                \
+  X(cuStreamBeginCapture_v2)                                                                       \
+  X(cuStreamEndCapture)                                                                            \
+  X(cuGraphInstantiateWithFlags)                                                                   \
+  X(cuGraphExecUpdate_v2)                                                                          \
+  X(cuGraphLaunch)                                                                                 \
+  X(cuGraphExecDestroy)                                                                            \
+  X(cuGraphDestroy)
 
 /// libcuda.so.1's functions; `error` says why they are not there.
 struct CudaApi {
@@ -242,6 +249,65 @@ public:
     cu_.cuMemFreeHost(p);
   }
 
+  /// CUDA graphs: an entry point's launches are captured from the stream
+  /// into a graph and submitted with one cuGraphLaunch, so the GPU runs a
+  /// decode step's hundreds of small kernels back to back instead of each
+  /// waiting for its launch. The executable graph of each entry point is
+  /// kept and updated in place with the next call's parameters (positions,
+  /// grid sizes) when its shape is the same, else instantiated anew.
+  /// GEMMA4RT_CUDA_GRAPH=0 launches one by one (as do GEMMA4RT_GPU_SYNC
+  /// and GEMMA4RT_GPU_PROFILE, which wait for each kernel).
+  void beginEntry(const void *key) noexcept override {
+    capturing_ = false;
+    if (!useGraphs_ || deviceErrorPending())
+      return;
+    if (cu_.cuStreamBeginCapture_v2(stream_, CU_STREAM_CAPTURE_MODE_RELAXED) != CUDA_SUCCESS) {
+      useGraphs_ = false;
+      return;
+    }
+    capturing_ = true;
+    graphKey_ = key;
+  }
+
+  bool endEntry() noexcept override {
+    if (!capturing_)
+      return true;
+    capturing_ = false;
+    CUgraph graph = nullptr;
+    CUresult r = cu_.cuStreamEndCapture(stream_, &graph);
+    if (r != CUDA_SUCCESS || !graph) {
+      // Something in the call could not be captured: from now on, launch
+      // one by one; the caller runs the call again.
+      useGraphs_ = false;
+      if (graph)
+        cu_.cuGraphDestroy(graph);
+      return deviceErrorPending(); // a recorded error is reported, not retried
+    }
+    CUgraphExec &exec = graphs_[graphKey_];
+    bool ok = false;
+    if (exec) {
+      CUgraphExecUpdateResultInfo info{};
+      ok = cu_.cuGraphExecUpdate_v2(exec, graph, &info) == CUDA_SUCCESS;
+      if (!ok) {
+        cu_.cuGraphExecDestroy(exec);
+        exec = nullptr;
+      }
+    }
+    if (!ok)
+      r = cu_.cuGraphInstantiateWithFlags(&exec, graph, 0);
+    cu_.cuGraphDestroy(graph);
+    if (!ok && r != CUDA_SUCCESS) {
+      exec = nullptr;
+      useGraphs_ = false;
+      return false;
+    }
+    r = cu_.cuGraphLaunch(exec, stream_);
+    if (r != CUDA_SUCCESS)
+      recordDeviceError("running the GPU kernels of a step (a CUDA graph) failed on " + label() +
+                        ": " + cu_.text(r) + " (GEMMA4RT_CUDA_GRAPH=0 launches them one by one)");
+    return true;
+  }
+
   void launch(int32_t kernel, const int64_t grid[3], const int64_t block[3], int32_t sharedBytes,
               void **args) noexcept override {
     if (kernel < 0 || size_t(kernel) >= functions_.size()) {
@@ -396,9 +462,15 @@ private:
     const char *prof = std::getenv("GEMMA4RT_GPU_PROFILE");
     profile_ = prof && *prof && std::strcmp(prof, "0") != 0;
     profile_entries_.assign(functions_.size(), ProfileEntry{});
+    const char *graphs = std::getenv("GEMMA4RT_CUDA_GRAPH");
+    useGraphs_ = !syncEachLaunch_ && !profile_ && !(graphs && std::strcmp(graphs, "0") == 0);
   }
 
   void close() noexcept {
+    for (auto &[key, exec] : graphs_)
+      if (exec)
+        cu_.cuGraphExecDestroy(exec);
+    graphs_.clear();
     if (module_)
       cu_.cuModuleUnload(module_);
     if (stream_)
@@ -452,6 +524,10 @@ private:
   CUmodule module_ = nullptr;
   bool fromCubin_ = false;
   bool syncEachLaunch_ = false;
+  bool useGraphs_ = false;  ///< capture entry points into CUDA graphs
+  bool capturing_ = false;  ///< between beginEntry and endEntry
+  const void *graphKey_ = nullptr;
+  std::map<const void *, CUgraphExec> graphs_; ///< entry point -> its executable graph
   std::vector<CUfunction> functions_;
   std::vector<std::string> names_;
   std::vector<int32_t> sharedLimit_; ///< dynamic shared memory allowed beyond 48 KiB

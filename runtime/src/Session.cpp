@@ -108,8 +108,14 @@ void Session::call(gemma4_entry_fn fn, const int32_t *ids, int64_t n) {
   auto *idp = static_cast<int32_t *>(deviceIds_.data());
   auto *lp = static_cast<float *>(deviceLogits_.data());
   device_->upload(idp, ids, uint64_t(n) * sizeof(int32_t));
-  fn(idp, idp, 0, n, 1, pos_, kv, kv, 0, kvSize, 1, context_, weights_, weights_, 0, wSize, 1, lp,
-     lp, 0, n, vocab_, vocab_, 1);
+  auto run = [&] {
+    fn(idp, idp, 0, n, 1, pos_, kv, kv, 0, kvSize, 1, context_, weights_, weights_, 0, wSize, 1,
+       lp, lp, 0, n, vocab_, vocab_, 1);
+  };
+  device_->beginEntry(reinterpret_cast<const void *>(fn));
+  run();
+  if (!device_->endEntry())
+    run(); // the recording failed: the launches one by one
   // Waits for the call's kernels; throws what they or the launches recorded.
   device_->download(logits_, lp, uint64_t(n) * uint64_t(vocab_) * sizeof(float));
 }

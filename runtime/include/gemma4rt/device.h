@@ -120,6 +120,15 @@ public:
   virtual void *allocHost(uint64_t bytes, const std::string &what);
   virtual void freeHost(void *p) noexcept;
 
+  /// Around one call of an entry point (Session::call): a device may record
+  /// the call's launches and submit them as one unit (CUDA graphs) instead
+  /// of one by one. `key` tells the entry points apart (a recording of the
+  /// same entry point is updated in place, not rebuilt). endEntry() submits
+  /// what was recorded; it returns false when nothing ran and the entry
+  /// point must be called again, unrecorded (the recording failed).
+  virtual void beginEntry(const void *key) noexcept { (void)key; }
+  virtual bool endEntry() noexcept { return true; }
+
   // ---- The generated code's services (abi.h); never throw -----------------
   /// gemma4rt_gpu_launch: kernel `kernel` of the manifest's gpu.kernels.
   virtual void launch(int32_t kernel, const int64_t grid[3], const int64_t block[3],
