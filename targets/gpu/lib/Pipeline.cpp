@@ -31,6 +31,11 @@ void mlir::gemma4::buildGPUMappingPipeline(OpPassManager &pm, const GPULoweringO
   mapOpts.blockSize = opts.blockSize;
   mapOpts.subgroupSize = opts.subgroupSize;
   pm.addPass(createGemma4MapToGPU(mapOpts));
+  if (opts.allocAlignment > 0) {
+    Gemma4AlignVectorAccessOptions alignOpts;
+    alignOpts.allocAlignment = opts.allocAlignment;
+    pm.addPass(createGemma4AlignVectorAccess(alignOpts));
+  }
 }
 
 void mlir::gemma4::registerGPUPipeline() {

@@ -21,6 +21,10 @@ struct GPULoweringOptions {
   bool bf16Activations = false;
   int64_t blockSize = 256;
   int64_t subgroupSize = 32;
+  /// Bytes every device buffer (entry argument, allocation) is aligned to,
+  /// from which gemma4-align-vector-access proves vector accesses aligned;
+  /// 0: leave them at their element's alignment (the CPU emulator).
+  int64_t allocAlignment = 0;
 };
 
 /// The loops of every entry function (convert-gemma4-to-loops with the GPU

@@ -93,3 +93,27 @@ def Gemma4EmulateGPULaunches : Pass<"gemma4-emulate-gpu-launches", "ModuleOp"> {
 }
 
 #endif
+
+def Gemma4AlignVectorAccess : Pass<"gemma4-align-vector-access", "ModuleOp"> {
+  let summary = "give vector loads and stores in kernels the alignment their indices prove";
+  let description = [{
+    A vector.load without an alignment is lowered with its element's (2
+    bytes for bf16), and a GPU backend must then split it into one load per
+    element: a lane's 16 bf16 weights become 16 two-byte loads instead of
+    two 16-byte ones. For every vector.load/store inside a gpu.launch, this
+    pass proves the access's byte alignment from its buffer and indices:
+    the buffer's base (an entry-function argument or an allocation:
+    `alloc-alignment` bytes, device memory; a memref.view adds its byte
+    shift), the strides of its identity layout, and each index's known
+    power-of-two factor (constants, loop induction variables from their
+    lower bound and step, sums and products). The proven alignment, capped
+    at the vector's size, becomes the op's `alignment`. Only for targets
+    whose allocations are at least `alloc-alignment`-aligned (device
+    memory); 0 does nothing.
+  }];
+  let options = [
+    Option<"allocAlignment", "alloc-alignment", "int64_t", /*default=*/"256",
+           "bytes every entry argument and allocation is aligned to">,
+  ];
+  let dependentDialects = ["::mlir::vector::VectorDialect"];
+}
