@@ -32,35 +32,27 @@ constexpr int64_t kKeyChunk = 64;
 constexpr int64_t VL = LoopEmitter::VL;
 } // namespace
 
-/// max(init, f(i)) over i in [0, n): a serial loop every lane runs (not
-/// marked for the lanes: only sums are shared).
-static Value serialMax(LoopEmitter &e, Value n, function_ref<Value(Value)> f) {
+/// f(i, acc) folded over i in [0, n) from `init`, serial within a lane:
+/// unmarked, so the lanes do not share it (only sums can be shared, and a
+/// vector sum whose surrounding loop is folded away, a head dim of one
+/// vector, would otherwise become a lane-shared vector reduction).
+static Value serialFold(LoopEmitter &e, Value n, Value init, function_ref<Value(Value, Value)> f) {
   OpBuilder &b = e.b;
-  auto loop = scf::ForOp::create(b, e.loc, e.c(0), n, e.c(1), ValueRange{e.cf(-1e30)},
-                                 [&](OpBuilder &, Location, Value i, ValueRange acc) {
-                                   Value m = arith::MaximumFOp::create(b, e.loc, acc[0], f(i));
-                                   scf::YieldOp::create(b, e.loc, m);
-                                 });
-  return loop.getResult(0);
-}
-
-/// acc + sum_i f(i) over i in [0, n) for a vector accumulator, serial
-/// within a lane: unmarked, so when the loop around it is folded away (a
-/// head dim of one vector) the lanes do not share it instead.
-static Value serialVectorSum(LoopEmitter &e, Value n, function_ref<Value(Value, Value)> f) {
-  OpBuilder &b = e.b;
-  auto loop = scf::ForOp::create(b, e.loc, e.c(0), n, e.c(1), ValueRange{e.vzero()},
+  auto loop = scf::ForOp::create(b, e.loc, e.c(0), n, e.c(1), ValueRange{init},
                                  [&](OpBuilder &, Location, Value i, ValueRange acc) {
                                    scf::YieldOp::create(b, e.loc, f(i, acc[0]));
                                  });
   return loop.getResult(0);
 }
+static Value serialMax(LoopEmitter &e, Value n, function_ref<Value(Value)> f) {
+  return serialFold(e, n, e.cf(-1e30), [&](Value i, Value acc) {
+    return arith::MaximumFOp::create(e.b, e.loc, acc, f(i)).getResult();
+  });
+}
 
 void GPUStrategy::attendDecode(LoopEmitter &e, const AttentionArgs &a) {
   OpBuilder &b = e.b;
   Type f32 = b.getF32Type();
-  auto kt = cast<MemRefType>(a.kc.getType());
-  (void)kt;
   int64_t nh = a.nh, D = a.D, G = a.group;
   Value cap = e.dim(a.kc, 0);
   Value C = e.c(kKeyChunk);
@@ -92,7 +84,7 @@ void GPUStrategy::attendDecode(LoopEmitter &e, const AttentionArgs &a) {
     Value l = e.sum(n, [&](Value jj) { return math::ExpOp::create(b, e.loc, e.sub(e.load(sc, {h, ci, jj}), m)); });
     // 3. Unnormalised output, 16 elements of D per lane.
     e.reduceStep(e.c(0), e.c(D), e.c(VL), {}, [&](Value d, ValueRange) {
-      Value acc = serialVectorSum(e, n, [&](Value jj, Value acc) {
+      Value acc = serialFold(e, n, e.vzero(), [&](Value jj, Value acc) {
         Value row = e.irem(e.iadd(j0, jj), cap);
         Value p = math::ExpOp::create(b, e.loc, e.sub(e.load(sc, {h, ci, jj}), m));
         return e.vfma(e.vsplat(p), e.vloadWeight(a.vc, {row, kh}, d), acc);
@@ -113,7 +105,7 @@ void GPUStrategy::attendDecode(LoopEmitter &e, const AttentionArgs &a) {
     });
     Value invL = e.vsplat(e.div(e.cf(1.0), L));
     e.reduceStep(e.c(0), e.c(D), e.c(VL), {}, [&](Value d, ValueRange) {
-      Value acc = serialVectorSum(e, nChunks, [&](Value c, Value acc) {
+      Value acc = serialFold(e, nChunks, e.vzero(), [&](Value c, Value acc) {
         Value w = math::ExpOp::create(b, e.loc, e.sub(e.load(pm, {h, c}), M));
         return e.vfma(e.vsplat(w), e.vload(part, {h, c}, d, f32), acc);
       });
