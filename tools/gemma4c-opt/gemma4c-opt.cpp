@@ -3,6 +3,7 @@
 #include "gemma4c/Target/CPU/Passes.h"
 #include "gemma4c/Target/CUDA/Passes.h"
 #include "gemma4c/Target/GPU/Passes.h"
+#include "gemma4c/Target/Vulkan/Passes.h"
 #include "gemma4c/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -19,6 +20,7 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
   mlir::NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  mlir::gemma4::registerVulkanCompilerInterfaces(registry);
   mlir::registerAllPasses();
   registry.insert<mlir::gemma4::Gemma4Dialect>();
   mlir::gemma4::registerGemma4Passes();
@@ -31,6 +33,8 @@ int main(int argc, char **argv) {
   mlir::gemma4::registerGPULoweringStrategy();
   mlir::gemma4::registerGemma4CUDAPasses();
   mlir::gemma4::registerCUDAPipeline();
+  mlir::gemma4::registerGemma4VulkanPasses();
+  mlir::gemma4::registerVulkanPipeline();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "gemma4c optimizer driver\n", registry));
 }

@@ -54,13 +54,20 @@ Compiles a Hugging Face Gemma 4 checkpoint into a standalone executable.
 
 Options:
   -o <path>                 output file ('-' = stdout for text forms)
-  --emit=<kind>             exe (default) | obj | asm | llvm | mlir | ptx
+  --emit=<kind>             exe (default) | obj | asm | llvm | mlir | ptx | spirv
                             (mlir: the gemma4 dialect after the graph passes;
                             with --target=cuda obj/asm/llvm are the host code,
-                            ptx the kernels)
-  --target=<triple>|cuda    target triple (default: the host), e.g. x86_64-linux-gnu;
+                            ptx the kernels; spirv: the Vulkan kernels' SPIR-V
+                            binary)
+  --target=<triple>|cuda|vulkan
+                            target triple (default: the host), e.g. x86_64-linux-gnu;
                             cuda: the model runs on an NVIDIA GPU (the host
                             code for this machine, or the --gpu board's)
+                            vulkan: the model runs on any Vulkan 1.2 GPU
+                            (SPIR-V kernels; the host code for this machine
+                            or --host)
+  --host=<triple>           with --target=vulkan: the host code's triple,
+                            e.g. aarch64-linux-gnu
   --gpu=<name>              with --target=cuda: sm_80, sm_86, sm_87, sm_89,
                             sm_90 (default) or jetson-orin (sm_87 with an
                             AArch64 Jetson host); see gemma4c targets
@@ -119,6 +126,8 @@ Options:
 struct CompileOptions {
   std::string checkpoint, output, emit = "exe", triple, cpu, weights = "embedded", quant = "bf16";
   bool cuda = false;   ///< --target=cuda
+  bool vulkan = false; ///< --target=vulkan
+  std::string host;    ///< --host (vulkan)
   std::string gpu;     ///< --gpu value (empty: sm_90)
   std::vector<std::string> cpuOnlyFlags; ///< CPU strategy flags given (an error with cuda)
   std::string actQuant = "auto";
@@ -141,12 +150,17 @@ CompileOptions parse(const Args &args, bool &help) {
     }
     if (cur.match("-o", &v)) o.output = v;
     else if (cur.match("--emit", &v)) {
-      if (v != "exe" && v != "obj" && v != "asm" && v != "llvm" && v != "mlir" && v != "ptx")
-        throw UsageError("invalid value '" + v + "' for --emit (expected exe, obj, asm, llvm, mlir or ptx)");
+      if (v != "exe" && v != "obj" && v != "asm" && v != "llvm" && v != "mlir" && v != "ptx" &&
+          v != "spirv")
+        throw UsageError("invalid value '" + v +
+                         "' for --emit (expected exe, obj, asm, llvm, mlir, ptx or spirv)");
       o.emit = v;
     } else if (cur.match("--target", &v)) {
       o.triple = v;
       o.cuda = v == "cuda";
+      o.vulkan = v == "vulkan";
+    } else if (cur.match("--host", &v)) {
+      o.host = v;
     } else if (cur.match("--gpu", &v)) {
       std::string err;
       if (!findGPU(v, err))
@@ -210,6 +224,12 @@ CompileOptions parse(const Args &args, bool &help) {
     throw UsageError("--gpu needs --target=cuda");
   if (o.emit == "ptx" && !o.cuda)
     throw UsageError("--emit=ptx needs --target=cuda");
+  if (o.emit == "spirv" && !o.vulkan)
+    throw UsageError("--emit=spirv needs --target=vulkan");
+  if (!o.host.empty() && !o.vulkan)
+    throw UsageError("--host needs --target=vulkan (a CPU target takes the triple as --target)");
+  if (o.emit == "spirv" && o.output == "-")
+    throw UsageError("-o - is only for text outputs (--emit=mlir|llvm|asm|ptx)");
   if (o.output == "-" && (o.emit == "exe" || o.emit == "obj"))
     throw UsageError("-o - is only for text outputs (--emit=mlir|llvm|asm)");
   if (o.weights == "external" && o.emit != "exe")
@@ -381,6 +401,7 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   req.target = o.triple;
   req.cpu = o.cpu;
   req.gpu = o.gpu;
+  req.host = o.host;
   req.quant = o.quant;
   req.actQuant = o.actQuant;
   req.weightPrefetch = o.weightPrefetch;
@@ -394,6 +415,7 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   req.cpuOnlyFlags = o.cpuOnlyFlags;
   std::string targetError;
   std::unique_ptr<Target> backend = o.cuda                       ? makeCUDATarget(req, targetError)
+                                    : o.vulkan                   ? makeVulkanTarget(req, targetError)
                                     : o.triple == "gpu-emulator" ? makeGPUEmulatorTarget(req, targetError)
                                                                  : makeCPUTarget(req, targetError);
   if (!backend)

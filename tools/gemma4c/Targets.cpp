@@ -57,6 +57,11 @@ int runTargets(const Args &args) {
   std::puts("  --gpu:");
   for (const GPUPreset &p : gpuPresets())
     std::printf("            %-12s %s\n", p.name, p.description);
+  std::puts("vulkan (--target=vulkan: the model runs on any Vulkan 1.2 GPU through SPIR-V");
+  std::puts("        kernels; the host code on this machine's architecture or --host's)");
+  std::puts("  status: supported (the executable loads libvulkan.so.1 at start-up)");
+  std::puts("  needs:  bufferDeviceAddress, shaderInt64/Int16/Int8, 8- and 16-bit storage");
+  std::puts("          buffer access, subgroup shuffles, subgroups of a multiple of 8 lanes");
   return 0;
 }
 

@@ -32,6 +32,7 @@ struct CodegenRequest {
   std::string target;   ///< --target: a triple, "cuda", or empty (the host)
   std::string cpu;      ///< --cpu
   std::string gpu;      ///< --gpu (cuda)
+  std::string host;     ///< --host (vulkan): the host code's triple, empty = this machine's
   std::string quant = "bf16";
   std::string actQuant = "auto";
   int64_t weightPrefetch = -1, decodeRowTile = 4, kPanel = 3072, rowTile = -1;
@@ -92,10 +93,12 @@ protected:
   CPUTarget host_;
 };
 
-/// The backends: a CPU triple (targets/cpu), "cuda" (targets/cuda). Null
+/// The backends: a CPU triple (targets/cpu), "cuda" (targets/cuda), "vulkan". Null
 /// with a one-line `error` for a target or flags they cannot take.
 std::unique_ptr<Target> makeCPUTarget(const CodegenRequest &req, std::string &error);
 std::unique_ptr<Target> makeCUDATarget(const CodegenRequest &req, std::string &error);
+/// "vulkan" (targets/vulkan): SPIR-V kernels for any Vulkan 1.2 GPU.
+std::unique_ptr<Target> makeVulkanTarget(const CodegenRequest &req, std::string &error);
 /// Tests only: the GPU mapping run as CPU loops (targets/gpu).
 std::unique_ptr<Target> makeGPUEmulatorTarget(const CodegenRequest &req, std::string &error);
 

@@ -1,0 +1,114 @@
+//===- Backend.cpp - the Vulkan target behind gemma4c compile -------------===//
+//
+// The model's kernels as one SPIR-V module (any Vulkan 1.2 GPU with buffer
+// device addresses, 8/16-bit storage and subgroup shuffles), the host code
+// for this machine's architecture or --host's. The runtime loads the
+// driver with dlopen("libvulkan.so.1").
+//
+//===----------------------------------------------------------------------===//
+#include "gemma4c/Target/Target.h"
+#include "gemma4c/Target/Vulkan/Passes.h"
+
+#include "llvm/TargetParser/Triple.h"
+
+namespace gemma4c {
+namespace {
+
+class VulkanBackend : public Target {
+public:
+  mlir::gemma4::GraphPipelineOptions graph;
+  mlir::gemma4::VulkanPipelineOptions vulkan;
+  std::string spirv;
+  std::vector<std::string> kernels;
+  nlohmann::json kernelInfo = nlohmann::json::array();
+
+  bool dynamicLibc() const override { return true; }
+  void prepareContext(mlir::MLIRContext &ctx) override {
+    mlir::DialectRegistry registry;
+    mlir::gemma4::registerVulkanCompilerInterfaces(registry);
+    ctx.appendDialectRegistry(registry);
+  }
+  void buildGraphPipeline(mlir::OpPassManager &pm) const override {
+    mlir::gemma4::buildGraphPipeline(pm, graph);
+  }
+  void buildLoweringPipeline(mlir::OpPassManager &pm) const override {
+    mlir::gemma4::buildVulkanLoweringPipeline(pm, vulkan);
+  }
+  bool finish(mlir::ModuleOp module, const std::string &emit, std::string &error) override {
+    auto bin = module->getAttrOfType<mlir::StringAttr>("gemma4.spirv");
+    auto info = module->getAttrOfType<mlir::ArrayAttr>("gemma4.spirv_kernels");
+    auto names = module->getAttrOfType<mlir::ArrayAttr>("gemma4.gpu_kernels");
+    if (!bin || !info || !names || info.size() != names.size()) {
+      error = "the Vulkan lowering produced no SPIR-V";
+      return false;
+    }
+    spirv = bin.getValue().str();
+    for (auto [n, k] : llvm::zip(names, info)) {
+      kernels.push_back(llvm::cast<mlir::StringAttr>(n).getValue().str());
+      auto a = llvm::cast<mlir::DenseI64ArrayAttr>(k).asArrayRef();
+      kernelInfo.push_back({{"params", a[0]}, {"workgroup", {a[1], a[2], a[3]}}});
+    }
+    for (const char *a : {"gemma4.spirv", "gemma4.spirv_kernels", "gemma4.gpu_kernels",
+                          "gemma4.gpu_objects"})
+      module->removeAttr(a);
+    return true;
+  }
+  std::optional<std::string> emitDeviceCode(const std::string &kind) const override {
+    if (kind == "spirv")
+      return spirv;
+    return std::nullopt;
+  }
+  std::vector<TargetBlob> blobs() const override { return {{"spirv", spirv, 16}}; }
+  void describe(nlohmann::json &m,
+                const std::map<std::string, std::pair<uint64_t, uint64_t>> &placed) const override {
+    auto it = placed.find("spirv");
+    nlohmann::json part = nullptr;
+    if (it != placed.end())
+      part = {{"offset", it->second.first}, {"size", it->second.second}};
+    m["gpu"] = {{"api", "vulkan"},
+                {"kernels", kernels},
+                {"spirv", part},
+                {"kernel_info", kernelInfo},
+                {"subgroup_size", vulkan.gpu.subgroupSize}};
+    nlohmann::json &c = m["compiler"];
+    describeHost(c);
+    c["gpu"] = "vulkan";
+    c["activations"] = "f32";
+  }
+};
+
+} // namespace
+
+std::unique_ptr<Target> makeVulkanTarget(const CodegenRequest &req, std::string &error) {
+  if (!req.cpuOnlyFlags.empty()) {
+    error = req.cpuOnlyFlags.front() + " applies to CPU targets only, not --target=vulkan";
+    return nullptr;
+  }
+  if (req.actQuant == "int8") {
+    error = "--act-quant=int8 applies to CPU targets only, not --target=vulkan";
+    return nullptr;
+  }
+  if (!req.gpu.empty()) {
+    error = "--gpu applies to --target=cuda only (a Vulkan binary runs on any Vulkan GPU)";
+    return nullptr;
+  }
+  auto t = std::make_unique<VulkanBackend>();
+  CPUTarget &host = const_cast<CPUTarget &>(t->host());
+  host.triple = req.host;
+  host.optLevel = req.optLevel;
+  host.cpu = !req.cpu.empty() ? req.cpu
+             : llvm::Triple(resolvedTriple(host)).isX86() ? "x86-64"
+                                                          : "generic";
+  if (!isSupportedCPUTriple(llvm::Triple(resolvedTriple(host)))) {
+    error = "unsupported --host '" + resolvedTriple(host) + "' for --target=vulkan";
+    return nullptr;
+  }
+  t->graph.fuseAttention = req.fuseAttention;
+  t->graph.quant = req.quant;
+  t->graph.kPanel = 0; // K panels and row tiles are CPU cache strategies
+  t->graph.rowTile = 0;
+  t->vulkan.gpu.bf16Activations = req.bf16;
+  return t;
+}
+
+} // namespace gemma4c
