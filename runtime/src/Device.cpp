@@ -325,6 +325,9 @@ std::unique_ptr<Device> openDevice(const Payload &payload, int ordinal) {
   if (env && *env)
     throw Error(std::string("GEMMA4RT_DEVICE=") + env +
                 ": unknown device (unset it, or \"host\" for the test device)");
+  const Manifest &m = payload.manifest();
+  if (m.gpu && m.gpu->api == "vulkan")
+    return openVulkanDevice(payload, ordinal);
   return openCudaDevice(payload, ordinal);
 }
 

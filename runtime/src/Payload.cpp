@@ -234,8 +234,10 @@ Manifest parseManifest(std::string_view text, const std::string &where) {
       return v.get<std::string>();
     };
     gm.api = string("api");
-    if (gm.api != "cuda")
-      throw bad("manifest \"gpu.api\" is \"" + gm.api + "\": this runtime supports \"cuda\"");
+    if (gm.api != "cuda" && gm.api != "vulkan")
+      throw bad("manifest \"gpu.api\" is \"" + gm.api +
+                "\": this runtime supports \"cuda\" and \"vulkan\"");
+    if (gm.api == "cuda") {
     gm.arch = string("arch");
     {
       // sm_<major><minor>[a|f], e.g. sm_90, sm_90a, sm_100f, sm_120.
@@ -269,6 +271,40 @@ Manifest parseManifest(std::string_view text, const std::string &where) {
       gm.hasCubin = true;
       gm.cubinOffset = static_cast<uint64_t>(integer(*c, "offset", "gpu.cubin.", 0));
       gm.cubinSize = static_cast<uint64_t>(integer(*c, "size", "gpu.cubin.", 1));
+    }
+    } else {
+      const json &k = member(g, "kernels", "gpu.");
+      if (!k.is_array())
+        throw bad("manifest \"gpu.kernels\" is not a list of kernel names");
+      for (const json &name : k) {
+        if (!name.is_string() || name.get<std::string>().empty())
+          throw bad("manifest \"gpu.kernels\" holds something other than a kernel name");
+        gm.kernels.push_back(name.get<std::string>());
+      }
+      const json &sp = member(g, "spirv", "gpu.");
+      if (!sp.is_object())
+        throw bad("manifest \"gpu.spirv\" is not an object");
+      gm.spirvOffset = static_cast<uint64_t>(integer(sp, "offset", "gpu.spirv.", 0));
+      gm.spirvSize = static_cast<uint64_t>(integer(sp, "size", "gpu.spirv.", 4));
+      const json &ki = member(g, "kernel_info", "gpu.");
+      if (!ki.is_array() || ki.size() != gm.kernels.size())
+        throw bad("manifest \"gpu.kernel_info\" is not one entry per kernel");
+      for (const json &e : ki) {
+        if (!e.is_object())
+          throw bad("manifest \"gpu.kernel_info\" holds something other than an object");
+        GpuManifest::VulkanKernel vk;
+        vk.paramBytes = static_cast<uint32_t>(integer(e, "params", "gpu.kernel_info.", 0));
+        const json &wg = member(e, "workgroup", "gpu.kernel_info.");
+        if (!wg.is_array() || wg.size() != 3)
+          throw bad("manifest \"gpu.kernel_info.workgroup\" is not [x, y, z]");
+        for (int d = 0; d < 3; ++d) {
+          if (!wg[d].is_number_integer() || wg[d].get<int64_t>() < 1 || wg[d].get<int64_t>() > 1024)
+            throw bad("manifest \"gpu.kernel_info.workgroup\" is not [x, y, z] in 1..1024");
+          vk.workgroup[d] = static_cast<uint32_t>(wg[d].get<int64_t>());
+        }
+        gm.vulkanKernels.push_back(vk);
+      }
+      gm.subgroupSize = integer(g, "subgroup_size", "gpu.", 1);
     }
     m.gpu = std::move(gm);
   }
@@ -494,11 +530,19 @@ std::unique_ptr<Payload> Payload::open(const std::string &exePath, bool mapWeigh
       out.resize(size);
       preadAll(f.fd, out.data(), size, off, exePath);
     };
-    read("ptx", m.gpu->ptxOffset, m.gpu->ptxSize, p->gpuPtx_);
-    if (p->gpuPtx_.back() != '\0' || p->gpuPtx_.find('\0') != p->gpuPtx_.size() - 1)
-      throw bad("gpu.ptx is not one NUL-terminated text");
-    if (m.gpu->hasCubin)
-      read("cubin", m.gpu->cubinOffset, m.gpu->cubinSize, p->gpuCubin_);
+    if (m.gpu->api == "vulkan") {
+      read("spirv", m.gpu->spirvOffset, m.gpu->spirvSize, p->gpuSpirv_);
+      if (p->gpuSpirv_.size() % 4 != 0 || p->gpuSpirv_.size() < 20 ||
+          static_cast<uint8_t>(p->gpuSpirv_[0]) != 0x03 ||
+          static_cast<uint8_t>(p->gpuSpirv_[3]) != 0x07)
+        throw bad("gpu.spirv is not a SPIR-V module");
+    } else {
+      read("ptx", m.gpu->ptxOffset, m.gpu->ptxSize, p->gpuPtx_);
+      if (p->gpuPtx_.back() != '\0' || p->gpuPtx_.find('\0') != p->gpuPtx_.size() - 1)
+        throw bad("gpu.ptx is not one NUL-terminated text");
+      if (m.gpu->hasCubin)
+        read("cubin", m.gpu->cubinOffset, m.gpu->cubinSize, p->gpuCubin_);
+    }
   }
 
   if (!m.weightsExternal) {

@@ -40,7 +40,26 @@ std::string baseName(const char *argv0) {
 }
 
 /// --info of a GPU binary: its "gpu" entry and the machine's CUDA GPUs.
-void printGpuInfo(const GpuManifest &g) {
+void printGpuInfo(const Payload &p, const GpuManifest &g) {
+  if (g.api == "vulkan") {
+    std::printf("gpu: vulkan, %zu kernel%s, SPIR-V %llu bytes, subgroup reductions over %lld "
+                "lanes\n",
+                g.kernels.size(), g.kernels.size() == 1 ? "" : "s",
+                (unsigned long long)g.spirvSize, (long long)g.subgroupSize);
+    std::printf("vulkan features used: bufferDeviceAddress, shaderInt64, shaderInt16, "
+                "shaderInt8, storageBuffer16BitAccess, storageBuffer8BitAccess, subgroup "
+                "shuffle (compute), subgroup size a multiple of %lld\n",
+                (long long)g.subgroupSize);
+    std::string error;
+    std::vector<std::string> devices = listVulkanDevices(p, error);
+    if (!error.empty()) {
+      std::printf("Vulkan devices: none: %s\n", error.c_str());
+      return;
+    }
+    for (const std::string &d : devices)
+      std::printf("%s\n", d.c_str());
+    return;
+  }
   std::string cubin = g.hasCubin ? std::to_string(g.cubinSize) + " bytes" : "none";
   std::printf("gpu: %s %s, %zu kernel%s, PTX %llu bytes, cubin %s\n", g.api.c_str(),
               g.arch.c_str(), g.kernels.size(), g.kernels.size() == 1 ? "" : "s",
@@ -104,7 +123,7 @@ void printInfo(const Payload &p) {
   add("repeat-penalty", g.repeatPenalty, g.repeatPenalty > 0);
   std::printf("sampling defaults: %s\n", gen.empty() ? "none (runtime defaults)" : gen.c_str());
   if (m.gpu)
-    printGpuInfo(*m.gpu);
+    printGpuInfo(p, *m.gpu);
 }
 
 SamplerParams samplerParams(const Options &o, const Manifest &m) {

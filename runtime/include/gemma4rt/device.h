@@ -194,6 +194,14 @@ std::unique_ptr<Device> openDevice(const Payload &payload, int ordinal);
 /// ordinal out of range, a GPU older than gpu.arch, PTX that does not
 /// compile, a missing kernel.
 std::unique_ptr<Device> openCudaDevice(const Payload &payload, int ordinal);
+/// Vulkan (runtime/vulkan/VulkanDevice.cpp). Throws Error: no Vulkan loader,
+/// no device, ordinal out of range, a device without a feature the SPIR-V
+/// needs (named), a pipeline that does not compile.
+std::unique_ptr<Device> openVulkanDevice(const Payload &payload, int ordinal);
+/// What --info prints about the machine's Vulkan devices (one line each:
+/// name, API version, memory, and which of the needed features it lacks).
+/// Never throws.
+std::vector<std::string> listVulkanDevices(const Payload &payload, std::string &error);
 /// Host memory for device memory; launch() records an error. For tests.
 std::unique_ptr<Device> openHostDevice(const Payload &payload);
 

@@ -52,7 +52,7 @@ struct GenerationDefaults {
 /// Optional "gpu" object of the manifest: the kernels of a GPU binary, whose
 /// entry points take device pointers (abi.h). Absent in CPU binaries.
 struct GpuManifest {
-  std::string api;  ///< "api": "cuda"
+  std::string api;  ///< "api": "cuda" or "vulkan"
   std::string arch; ///< "arch": "sm_90", "sm_90a" (exactly 9.0), "sm_100f" (10.x)
   int sm = 0;       ///< the arch's compute capability x 10 + minor: 90
   char archSuffix = 0; ///< 0, 'a' or 'f' (the letter after the digits)
@@ -60,6 +60,16 @@ struct GpuManifest {
   uint64_t ptxOffset = 0, ptxSize = 0; ///< "ptx": NUL-terminated text, size with the NUL
   bool hasCubin = false;               ///< "cubin": an object (not null/absent)
   uint64_t cubinOffset = 0, cubinSize = 0;
+  // Vulkan ("api": "vulkan"; no arch, ptx or cubin):
+  uint64_t spirvOffset = 0, spirvSize = 0; ///< "spirv": one SPIR-V module
+  /// "kernel_info"[k]: the kernel's parameter block bytes ("params") and
+  /// workgroup size ("workgroup": [x, y, z]).
+  struct VulkanKernel {
+    uint32_t paramBytes = 0;
+    uint32_t workgroup[3] = {1, 1, 1};
+  };
+  std::vector<VulkanKernel> vulkanKernels;
+  int64_t subgroupSize = 0; ///< "subgroup_size": lanes of a subgroup reduction
 
   /// Whether the PTX can be compiled for (and run on) a GPU of compute
   /// capability `sm` (x 10 + minor): sm >= arch; "a": sm == arch; "f": the
@@ -185,6 +195,7 @@ public:
   /// a C string), and the cubin ("" when the manifest has none).
   std::string_view gpuPtx() const { return gpuPtx_; }
   std::string_view gpuCubin() const { return gpuCubin_; }
+  std::string_view gpuSpirv() const { return gpuSpirv_; }
   /// Unmaps the weights (weights() is null after it): a GPU binary's host
   /// copy is not needed once they are on the device.
   void releaseWeights();
@@ -196,7 +207,7 @@ private:
   Manifest manifest_;
   MappedRegion weights_;
   std::string tokenizer_;
-  std::string gpuPtx_, gpuCubin_;
+  std::string gpuPtx_, gpuCubin_, gpuSpirv_;
   std::optional<uint64_t> randomSeed_;
 };
 
