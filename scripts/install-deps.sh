@@ -9,6 +9,10 @@ PKGS=(
   libfmt-dev nlohmann-json3-dev libgtest-dev
   libprotobuf-dev protobuf-compiler
   qemu-user gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
+  # --target=vulkan: the Vulkan headers (types only; binaries dlopen the
+  # loader), the loader and lavapipe (a CPU Vulkan driver) for the goldens,
+  # spirv-val for the SPIR-V, vulkaninfo to look at a machine's devices.
+  libvulkan-dev libvulkan1 mesa-vulkan-drivers spirv-tools vulkan-tools
 )
 
 missing=()

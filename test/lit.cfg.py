@@ -81,3 +81,56 @@ if _cuda_devices() > 0:
 else:
     lit_config.note("no CUDA device: the GPU goldens (test/GPU) are skipped; "
                     "scripts/gpu-tests.sh runs them on a GPU machine")
+
+
+# Vulkan (test/Target/Vulkan): spirv-val (Debian spirv-tools) validates the
+# SPIR-V gemma4c embeds; a Vulkan device (lavapipe, Debian
+# mesa-vulkan-drivers, on CI) runs the goldens.
+if lit.util.which("spirv-val"):
+    config.available_features.add("spirv-val")
+else:
+    lit_config.note("no spirv-val (spirv-tools): SPIR-V validation tests are skipped")
+
+
+def _vulkan_devices():
+    try:
+        import ctypes
+        vk = ctypes.CDLL("libvulkan.so.1")
+        gipa = vk.vkGetInstanceProcAddr
+        gipa.restype = ctypes.c_void_p
+        gipa.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+        proto = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+        create = proto(gipa(None, b"vkCreateInstance"))
+
+        class AppInfo(ctypes.Structure):
+            _fields_ = [("sType", ctypes.c_int), ("pNext", ctypes.c_void_p),
+                        ("pApplicationName", ctypes.c_char_p), ("applicationVersion", ctypes.c_uint32),
+                        ("pEngineName", ctypes.c_char_p), ("engineVersion", ctypes.c_uint32),
+                        ("apiVersion", ctypes.c_uint32)]
+
+        class CreateInfo(ctypes.Structure):
+            _fields_ = [("sType", ctypes.c_int), ("pNext", ctypes.c_void_p), ("flags", ctypes.c_uint32),
+                        ("pApplicationInfo", ctypes.POINTER(AppInfo)),
+                        ("enabledLayerCount", ctypes.c_uint32), ("ppEnabledLayerNames", ctypes.c_void_p),
+                        ("enabledExtensionCount", ctypes.c_uint32),
+                        ("ppEnabledExtensionNames", ctypes.c_void_p)]
+
+        app = AppInfo(0, None, b"lit", 0, b"lit", 0, (1 << 22) | (2 << 12))
+        ci = CreateInfo(1, None, 0, ctypes.pointer(app), 0, None, 0, None)
+        inst = ctypes.c_void_p()
+        if create(ctypes.byref(ci), None, ctypes.byref(inst)) != 0:
+            return 0
+        enum = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint32),
+                                ctypes.c_void_p)(gipa(inst, b"vkEnumeratePhysicalDevices"))
+        n = ctypes.c_uint32(0)
+        if enum(inst, ctypes.byref(n), None) != 0:
+            return 0
+        return n.value
+    except (OSError, AttributeError, TypeError):
+        return 0
+
+
+if _vulkan_devices() > 0:
+    config.available_features.add("vulkan-device")
+else:
+    lit_config.note("no Vulkan device (e.g. lavapipe: mesa-vulkan-drivers): the Vulkan goldens are skipped")
