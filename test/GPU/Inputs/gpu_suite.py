@@ -4,6 +4,8 @@
   gpu_suite.py build DIR [--gpu sm_90] [--gemma4c PATH] [--only NAME,...]
   gpu_suite.py run DIR [--only NAME,...]
   gpu_suite.py all DIR [--gpu sm_90] [--only NAME,...]
+  (build, all: --target vulkan compiles --target=vulkan binaries instead,
+  which run on any Vulkan GPU: NVIDIA's Vulkan driver, lavapipe)
 
 build compiles every binary the cases need into DIR (gemma4c and LLVM live
 where the compiler is built, not on a GPU machine); run runs the cases on the
@@ -79,7 +81,7 @@ def cases():
     return out
 
 
-def build(dirpath, gpu, gemma4c, selected):
+def build(dirpath, gpu, gemma4c, selected, target="cuda"):
     os.makedirs(dirpath, exist_ok=True)
     done, failed = set(), 0
     for name, bins, _ in selected:
@@ -90,8 +92,8 @@ def build(dirpath, gpu, gemma4c, selected):
             done.add(b)
             out = os.path.join(dirpath, b)
             os.makedirs(os.path.dirname(out), exist_ok=True)
-            cmd = [gemma4c, "compile", os.path.join(FIXTURES, fx), "--target=cuda", "--gpu=" + gpu,
-                   "-o", out] + flags
+            tflags = ["--target=cuda", "--gpu=" + gpu] if target == "cuda" else ["--target=" + target]
+            cmd = [gemma4c, "compile", os.path.join(FIXTURES, fx)] + tflags + ["-o", out] + flags
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode != 0:
                 failed += 1
@@ -128,6 +130,8 @@ def main():
     ap.add_argument("what", choices=["build", "run", "all"])
     ap.add_argument("dir")
     ap.add_argument("--gpu", default="sm_90")
+    ap.add_argument("--target", default="cuda", choices=["cuda", "vulkan"],
+                    help="vulkan: the same cases for --target=vulkan binaries")
     ap.add_argument("--gemma4c", default=None)
     ap.add_argument("--only", default="", help="comma-separated case name prefixes")
     a = ap.parse_args()
@@ -138,7 +142,7 @@ def main():
     gemma4c = a.gemma4c or shutil.which("gemma4c") or os.path.join(ROOT, "build", "bin", "gemma4c")
     ok = True
     if a.what in ("build", "all"):
-        ok = build(os.path.abspath(a.dir), a.gpu, gemma4c, selected) and ok
+        ok = build(os.path.abspath(a.dir), a.gpu, gemma4c, selected, a.target) and ok
     if a.what in ("run", "all"):
         ok = run(os.path.abspath(a.dir), selected) and ok
     return 0 if ok else 1
