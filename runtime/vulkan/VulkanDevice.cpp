@@ -25,7 +25,9 @@
 //
 // Tests: GEMMA4RT_VULKAN_LOADER names another loader library (a missing
 // one: "no Vulkan loader"); GEMMA4RT_VULKAN_HIDE=<feature> makes the device
-// report that feature missing.
+// report that feature missing; GEMMA4RT_VULKAN_MEMORY=<bytes> makes it a
+// device with that much memory (allocations beyond it fail as out of
+// device memory).
 //
 // Built without vulkan_core.h (GEMMA4RT_HAVE_VULKAN undefined), opening
 // and listing only say so.
@@ -304,7 +306,7 @@ public:
   }
 
   MemoryInfo memoryInfo() override {
-    uint64_t total = info_.deviceLocalBytes;
+    uint64_t total = memoryLimit_ ? memoryLimit_ : info_.deviceLocalBytes;
     return {total > allocated_ ? total - allocated_ : 0, total};
   }
 
@@ -434,6 +436,10 @@ public:
 protected:
   void *tryAlloc(uint64_t bytes, std::string &error) noexcept override {
     Block b;
+    if (memoryLimit_ && (bytes > memoryLimit_ || allocated_ > memoryLimit_ - bytes)) {
+      error = "out of device memory (GEMMA4RT_VULKAN_MEMORY=" + std::to_string(memoryLimit_) + ")";
+      return nullptr;
+    }
     if (!create(std::max<uint64_t>(bytes, 4), false, b, error))
       return nullptr;
     allocated_ += b.size;
@@ -684,6 +690,8 @@ private:
     if (const char *t = std::getenv("GEMMA4RT_VULKAN_TIMEOUT"); t && std::atoll(t) > 0)
       timeoutS = uint64_t(std::atoll(t));
     timeoutNs_ = timeoutS * 1000000000ull;
+    if (const char *m = std::getenv("GEMMA4RT_VULKAN_MEMORY"); m && std::atoll(m) > 0)
+      memoryLimit_ = uint64_t(std::atoll(m));
     const char *sync = std::getenv("GEMMA4RT_GPU_SYNC");
     syncEachLaunch_ = sync && *sync && std::strcmp(sync, "0") != 0;
   }
@@ -753,6 +761,7 @@ private:
   bool syncEachLaunch_ = false;
   uint64_t timeoutNs_ = 0;
   uint64_t allocated_ = 0;
+  uint64_t memoryLimit_ = 0; ///< GEMMA4RT_VULKAN_MEMORY (0: the device's)
   std::map<uint64_t, Block> blocks_; ///< device address -> buffer
 };
 
