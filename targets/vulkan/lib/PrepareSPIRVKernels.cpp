@@ -156,7 +156,7 @@ private:
       return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, byte,
                                    arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0));
     }
-    Type mem = t.isBF16() ? b.getI16Type() : t;
+    Type mem = t.isBF16() || t.isF16() ? b.getI16Type() : t;
     auto ptrTy = spirv::PointerType::get(mem, spirv::StorageClass::PhysicalStorageBuffer);
     Value p = spirv::ConvertUToPtrOp::create(b, loc, ptrTy, addr);
     Value v = spirv::LoadOp::create(
@@ -171,7 +171,7 @@ private:
     Type t = v.getType();
     if (t.isInteger(1))
       v = arith::ExtUIOp::create(b, loc, b.getI8Type(), v), t = v.getType();
-    if (t.isBF16())
+    if (t.isBF16() || t.isF16())
       v = arith::BitcastOp::create(b, loc, b.getI16Type(), v);
     auto ptrTy = spirv::PointerType::get(v.getType(), spirv::StorageClass::PhysicalStorageBuffer);
     Value p = spirv::ConvertUToPtrOp::create(b, loc, ptrTy, addr);
@@ -593,15 +593,34 @@ struct PrepareSPIRVKernelsPass
     }
     // rsqrt as 1 / sqrt (as on NVIDIA); a barrier also orders device memory
     // (gemma4-map-to-gpu's lane-0 writes are to device buffers).
+    // f16 (quantization scales) is only ever loaded and widened: the i16
+    // through GLSL's UnpackHalf2x16, so no device needs shaderFloat16.
     SmallVector<Operation *> ops;
     mod.walk([&](Operation *op) {
       if (isa<math::RsqrtOp, gpu::BarrierOp>(op))
         ops.push_back(op);
+      if (auto e = dyn_cast<arith::ExtFOp>(op); e && e.getIn().getType().isF16() &&
+                                                e.getType().isF32())
+        if (auto c = e.getIn().getDefiningOp<arith::BitcastOp>();
+            c && c.getIn().getType().isInteger(16))
+          ops.push_back(op);
     });
     OpBuilder b(ctx);
     for (Operation *op : ops) {
       b.setInsertionPoint(op);
       Location loc = op->getLoc();
+      if (auto e = dyn_cast<arith::ExtFOp>(op)) {
+        auto c = e.getIn().getDefiningOp<arith::BitcastOp>();
+        Value w = arith::ExtUIOp::create(b, loc, b.getI32Type(), c.getIn());
+        Value two = spirv::GLUnpackHalf2x16Op::create(
+            b, loc, VectorType::get({2}, b.getF32Type()), w);
+        e.replaceAllUsesWith(spirv::CompositeExtractOp::create(b, loc, two, ArrayRef<int32_t>{0})
+                                 .getResult());
+        e.erase();
+        if (c->use_empty())
+          c.erase();
+        continue;
+      }
       if (auto r = dyn_cast<math::RsqrtOp>(op)) {
         Value s = math::SqrtOp::create(b, loc, r.getOperand());
         Value one = arith::ConstantOp::create(b, loc, b.getFloatAttr(s.getType(), 1.0));
