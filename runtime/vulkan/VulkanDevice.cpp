@@ -19,7 +19,12 @@
 // records a dispatch and a barrier into the current command buffer; the
 // command buffer is submitted when the host needs a result (download,
 // synchronize) or memory is freed, so an entry point's kernels go to the
-// GPU as one submission. Every wait has a time limit
+// GPU as one submission. That command buffer is kept per entry point and
+// resubmitted as it is when the next call launches the same kernels with
+// the same grids (a decode step's shape): only the parameter blocks in the
+// ring are rewritten (GEMMA4RT_VULKAN_REUSE=0 records every call anew;
+// GEMMA4RT_VULKAN_STATS=1 says at exit how many calls were resubmitted).
+// Every wait has a time limit
 // (GEMMA4RT_VULKAN_TIMEOUT seconds, default 600): a stuck GPU is an error,
 // never a hang.
 //
@@ -293,6 +298,9 @@ public:
       flush();
     } catch (...) {
     }
+    if (const char *s = std::getenv("GEMMA4RT_VULKAN_STATS"); s && std::strcmp(s, "1") == 0)
+      std::fprintf(stderr, "vulkan: %llu calls, %llu resubmitted a kept command buffer\n",
+                   (unsigned long long)entryCalls_, (unsigned long long)resubmitted_);
     releaseScratch();
     close();
   }
@@ -383,6 +391,56 @@ public:
     throwPendingDeviceError();
   }
 
+  void beginEntry(const void *key) noexcept override {
+    inEntry_ = false;
+    if (!reuse_ || syncEachLaunch_ || deviceErrorPending())
+      return;
+    try {
+      flush(); // the entry's launches alone in the command buffer, the ring from 0
+    } catch (const Error &e) {
+      recordDeviceError(e.what());
+      return;
+    }
+    inEntry_ = true;
+    entryBroken_ = diverged_ = false;
+    entryKey_ = key;
+    entryDispatches_.clear();
+    auto it = recordings_.find(key);
+    replay_ = it == recordings_.end() ? nullptr : &it->second;
+    replayPos_ = 0;
+  }
+
+  bool endEntry() noexcept override {
+    if (!inEntry_)
+      return true;
+    inEntry_ = false;
+    try {
+      ++entryCalls_;
+      if (replay_ && !diverged_ && !entryBroken_ && replayPos_ == replay_->dispatches.size()) {
+        ++resubmitted_;
+        submit(replay_->cmd); // the same launches: the kept command buffer
+        return true;
+      }
+      if (entryBroken_ || !recording_) {
+        flush();
+        return true;
+      }
+      // A new shape: keep this recording for the next call.
+      VkCommandBuffer done = cmd_;
+      recording_ = false;
+      check(vk_.d.vkEndCommandBuffer(done), "vkEndCommandBuffer");
+      Recording &r = recordings_[entryKey_];
+      VkCommandBuffer old = r.cmd;
+      r.cmd = done;
+      r.dispatches = std::move(entryDispatches_);
+      cmd_ = old ? old : newCommandBuffer();
+      submit(done);
+    } catch (const Error &e) {
+      recordDeviceError(e.what());
+    }
+    return true;
+  }
+
   void launch(int32_t kernel, const int64_t grid[3], const int64_t block[3], int32_t sharedBytes,
               void **args) noexcept override {
     if (kernel < 0 || size_t(kernel) >= pipelines_.size()) {
@@ -415,19 +473,24 @@ public:
       uint64_t bytes = std::max<uint64_t>(k.paramBytes, 8);
       if (ringUsed_ + bytes > kRingBytes)
         flush();
-      uint64_t at = ringUsed_;
+      Dispatch d{kernel, {uint32_t(grid[0]), uint32_t(grid[1]), uint32_t(grid[2])}, ringUsed_};
       ringUsed_ = (ringUsed_ + bytes + 15) / 16 * 16;
       if (k.paramBytes)
-        std::memcpy(static_cast<char *>(ring_.mapped) + at, args[0], k.paramBytes);
-      uint64_t paramAddr = ring_.address + at;
-      begin();
-      vk_.d.vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines_[size_t(kernel)]);
-      vk_.d.vkCmdPushConstants(cmd_, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, 8, &paramAddr);
-      vk_.d.vkCmdDispatch(cmd_, uint32_t(grid[0]), uint32_t(grid[1]), uint32_t(grid[2]));
-      barrier();
-      if (syncEachLaunch_) {
-        flush();
+        std::memcpy(static_cast<char *>(ring_.mapped) + d.ringAt, args[0], k.paramBytes);
+      if (inEntry_) {
+        // The kept recording has this launch next: nothing to record.
+        if (replay_ && !diverged_ && replayPos_ < replay_->dispatches.size() &&
+            replay_->dispatches[replayPos_] == d) {
+          ++replayPos_;
+          entryDispatches_.push_back(d);
+          return;
+        }
+        materialize();
+        entryDispatches_.push_back(d);
       }
+      record(d);
+      if (syncEachLaunch_)
+        flush();
     } catch (const Error &e) {
       recordDeviceError("GPU kernel " + names_[size_t(kernel)] + ": " + e.what());
     }
@@ -450,6 +513,50 @@ protected:
 private:
   static constexpr uint64_t kStagingBytes = 64ull << 20;
   static constexpr uint64_t kRingBytes = 4ull << 20;
+
+  /// One recorded launch: the kernel, its grid, its parameter block's
+  /// offset in the ring.
+  struct Dispatch {
+    int32_t kernel = 0;
+    uint32_t grid[3] = {0, 0, 0};
+    uint64_t ringAt = 0;
+    bool operator==(const Dispatch &o) const {
+      return kernel == o.kernel && grid[0] == o.grid[0] && grid[1] == o.grid[1] &&
+             grid[2] == o.grid[2] && ringAt == o.ringAt;
+    }
+  };
+  struct Recording {
+    VkCommandBuffer cmd = VK_NULL_HANDLE;
+    std::vector<Dispatch> dispatches;
+  };
+
+  void record(const Dispatch &d) {
+    begin();
+    uint64_t paramAddr = ring_.address + d.ringAt;
+    vk_.d.vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines_[size_t(d.kernel)]);
+    vk_.d.vkCmdPushConstants(cmd_, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, 8, &paramAddr);
+    vk_.d.vkCmdDispatch(cmd_, d.grid[0], d.grid[1], d.grid[2]);
+    barrier();
+  }
+
+  /// Leaves replaying: records the launches matched so far into cmd_.
+  void materialize() {
+    if (!replay_ || diverged_)
+      return;
+    diverged_ = true;
+    for (const Dispatch &d : entryDispatches_)
+      record(d);
+  }
+
+  VkCommandBuffer newCommandBuffer() {
+    VkCommandBufferAllocateInfo ci{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+    ci.commandPool = pool_;
+    ci.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    ci.commandBufferCount = 1;
+    VkCommandBuffer c = VK_NULL_HANDLE;
+    check(vk_.d.vkAllocateCommandBuffers(device_, &ci, &c), "vkAllocateCommandBuffers");
+    return c;
+  }
 
   struct Block {
     VkBuffer buffer = VK_NULL_HANDLE;
@@ -487,11 +594,12 @@ private:
   }
 
   bool create(uint64_t bytes, bool hostVisible, Block &b, std::string &error) noexcept {
-    if (info_.maxAllocation && bytes > info_.maxAllocation) {
-      error = "out of device memory: a buffer of " + formatBytes(bytes) + " exceeds " + label() +
-              "'s largest allocation (" + formatBytes(info_.maxAllocation) + ")";
-      return false;
-    }
+    // Beyond maxMemoryAllocationSize an allocation may still succeed (the
+    // limit is advisory on several drivers): try, and name it on failure.
+    std::string beyond;
+    if (info_.maxAllocation && bytes > info_.maxAllocation)
+      beyond = "; " + formatBytes(bytes) + " is more than the device's largest allocation, " +
+               formatBytes(info_.maxAllocation);
     VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
     bi.size = bytes;
     bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
@@ -499,7 +607,9 @@ private:
     bi.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
     VkResult r = vk_.d.vkCreateBuffer(device_, &bi, nullptr, &b.buffer);
     if (r != VK_SUCCESS) {
-      error = "vkCreateBuffer: " + vkText(r);
+      error = (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY
+                   ? "out of device memory (vkCreateBuffer: " + vkText(r) + ")"
+                   : "vkCreateBuffer: " + vkText(r)) + beyond;
       return false;
     }
     VkMemoryRequirements req{};
@@ -526,7 +636,7 @@ private:
       vk_.d.vkDestroyBuffer(device_, b.buffer, nullptr);
       error = (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY
                    ? "out of device memory (" + vkText(r) + ")"
-                   : "vkAllocateMemory: " + vkText(r));
+                   : "vkAllocateMemory: " + vkText(r)) + beyond;
       return false;
     }
     r = vk_.d.vkBindBufferMemory(device_, b.buffer, b.memory, 0);
@@ -558,7 +668,6 @@ private:
       return;
     check(vk_.d.vkResetCommandBuffer(cmd_, 0), "vkResetCommandBuffer");
     VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-    bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     check(vk_.d.vkBeginCommandBuffer(cmd_, &bi), "vkBeginCommandBuffer");
     recording_ = true;
   }
@@ -577,14 +686,26 @@ private:
 
   /// Submits what was recorded and waits for it (with a time limit).
   void flush() {
+    if (inEntry_ && !entryBroken_) {
+      // Mid-entry (the ring is full, memory is freed): submit what the
+      // entry launched so far; this call's recording is not kept.
+      materialize();
+      entryBroken_ = true;
+    }
     if (!recording_)
       return;
     recording_ = false;
     check(vk_.d.vkEndCommandBuffer(cmd_), "vkEndCommandBuffer");
+    submit(cmd_);
+  }
+
+  /// Submits `cmd` and waits for it (with a time limit); the ring is free
+  /// again after it.
+  void submit(VkCommandBuffer cmd) {
     check(vk_.d.vkResetFences(device_, 1, &fence_), "vkResetFences");
     VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
     si.commandBufferCount = 1;
-    si.pCommandBuffers = &cmd_;
+    si.pCommandBuffers = &cmd;
     check(vk_.d.vkQueueSubmit(queue_, 1, &si, fence_), "submitting GPU work");
     ringUsed_ = 0;
     VkResult r = vk_.d.vkWaitForFences(device_, 1, &fence_, VK_TRUE, timeoutNs_);
@@ -694,6 +815,8 @@ private:
       memoryLimit_ = uint64_t(std::atoll(m));
     const char *sync = std::getenv("GEMMA4RT_GPU_SYNC");
     syncEachLaunch_ = sync && *sync && std::strcmp(sync, "0") != 0;
+    const char *reuse = std::getenv("GEMMA4RT_VULKAN_REUSE");
+    reuse_ = !(reuse && std::strcmp(reuse, "0") == 0);
   }
 
   void close() noexcept {
@@ -758,6 +881,15 @@ private:
   Block staging_, ring_;
   uint64_t ringUsed_ = 0;
   bool recording_ = false;
+  // Command buffers kept per entry point (beginEntry/endEntry).
+  bool reuse_ = true;
+  bool inEntry_ = false, entryBroken_ = false, diverged_ = false;
+  const void *entryKey_ = nullptr;
+  std::map<const void *, Recording> recordings_;
+  Recording *replay_ = nullptr; ///< the kept recording being matched
+  size_t replayPos_ = 0;
+  uint64_t entryCalls_ = 0, resubmitted_ = 0; ///< GEMMA4RT_VULKAN_STATS=1 prints them
+  std::vector<Dispatch> entryDispatches_;
   bool syncEachLaunch_ = false;
   uint64_t timeoutNs_ = 0;
   uint64_t allocated_ = 0;
