@@ -177,7 +177,16 @@ TEST(RuntimeGpuManifest, RejectsBadGpuFields) {
   EXPECT_EQ(gpuError(R"({"arch": "sm_90"})"), p + "manifest lacks \"gpu.api\"");
   EXPECT_EQ(gpuError(R"({"api": 1})"), p + "manifest \"gpu.api\" is not a string");
   EXPECT_EQ(gpuError(R"({"api": "hip"})"),
-            p + "manifest \"gpu.api\" is \"hip\": this runtime supports \"cuda\"");
+            p + "manifest \"gpu.api\" is \"hip\": this runtime supports \"cuda\" and \"vulkan\"");
+  EXPECT_EQ(gpuError(R"({"api": "vulkan"})"), p + "manifest lacks \"gpu.kernels\"");
+  EXPECT_EQ(gpuError(R"({"api": "vulkan", "kernels": ["k"], "spirv": {"offset": 0, "size": 8}})"),
+            p + "manifest lacks \"gpu.kernel_info\"");
+  EXPECT_EQ(gpuError(R"({"api": "vulkan", "kernels": ["k"], "spirv": {"offset": 0, "size": 8},
+                          "kernel_info": []})"),
+            p + "manifest \"gpu.kernel_info\" is not one entry per kernel");
+  EXPECT_EQ(gpuError(R"({"api": "vulkan", "kernels": ["k"], "spirv": {"offset": 0, "size": 8},
+                          "kernel_info": [{"params": 8, "workgroup": [0, 1, 1]}]})"),
+            p + "manifest \"gpu.kernel_info.workgroup\" is not [x, y, z] in 1..1024");
   EXPECT_EQ(gpuError(R"({"api": "cuda"})"), p + "manifest lacks \"gpu.arch\"");
   for (const char *arch : {"sm90", "sm_", "sm_9", "sm_09", "sm_9x", "sm_1000", "compute_90", "sm_90b"})
     EXPECT_EQ(gpuError(std::string(R"({"api": "cuda", "arch": ")") + arch + "\"}"),
