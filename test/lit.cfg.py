@@ -134,3 +134,10 @@ if _vulkan_devices() > 0:
     config.available_features.add("vulkan-device")
 else:
     lit_config.note("no Vulkan device (e.g. lavapipe: mesa-vulkan-drivers): the Vulkan goldens are skipped")
+
+# lavapipe's ICD manifest: test/Target/Vulkan/icd.test drives it without the loader.
+import glob
+_lvp = sorted(glob.glob("/usr/share/vulkan/icd.d/lvp_icd.*.json"))
+if _lvp:
+    config.available_features.add("lavapipe-icd")
+    config.substitutions.append(("%lvp_icd", _lvp[0]))

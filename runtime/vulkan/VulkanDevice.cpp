@@ -28,6 +28,9 @@
 // (GEMMA4RT_VULKAN_TIMEOUT seconds, default 600): a stuck GPU is an error,
 // never a hang.
 //
+// Without libvulkan.so.1, a driver whose ICD manifest is in the standard
+// places (/etc/vulkan/icd.d, /usr/share/vulkan/icd.d) is used directly.
+//
 // Tests: GEMMA4RT_VULKAN_LOADER names another loader library (a missing
 // one: "no Vulkan loader"); GEMMA4RT_VULKAN_HIDE=<feature> makes the device
 // report that feature missing; GEMMA4RT_VULKAN_MEMORY=<bytes> makes it a
@@ -52,6 +55,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
 
 namespace gemma4rt {
 
@@ -134,57 +141,138 @@ std::string vkText(VkResult r) {
   }
 }
 
+/// Creates the instance through `gipa` (the loader's vkGetInstanceProcAddr,
+/// or a driver's when there is no loader) and loads the instance functions.
+bool initInstance(VulkanApi &a, PFN_vkGetInstanceProcAddr gipa, bool direct,
+                  const std::string &what) {
+  a.vkGetInstanceProcAddr = gipa;
+  a.vkCreateInstance =
+      reinterpret_cast<PFN_vkCreateInstance>(gipa(VK_NULL_HANDLE, "vkCreateInstance"));
+  a.vkEnumerateInstanceVersion = reinterpret_cast<PFN_vkEnumerateInstanceVersion>(
+      gipa(VK_NULL_HANDLE, "vkEnumerateInstanceVersion"));
+  uint32_t version = VK_API_VERSION_1_0;
+  if (a.vkEnumerateInstanceVersion)
+    a.vkEnumerateInstanceVersion(&version);
+  if (!a.vkCreateInstance) {
+    a.error = what + " lacks vkCreateInstance";
+    return false;
+  }
+  // A driver used directly may not say; its devices' versions are checked.
+  if (!direct && version < VK_API_VERSION_1_2) {
+    a.error = what + " is version " + std::to_string(VK_API_VERSION_MAJOR(version)) + "." +
+              std::to_string(VK_API_VERSION_MINOR(version)) + ", this binary needs 1.2";
+    return false;
+  }
+  VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
+  app.pApplicationName = "gemma4c model";
+  app.pEngineName = "gemma4rt";
+  app.apiVersion = VK_API_VERSION_1_2;
+  VkInstanceCreateInfo ci{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
+  ci.pApplicationInfo = &app;
+  VkResult r = a.vkCreateInstance(&ci, nullptr, &a.instance);
+  if (r != VK_SUCCESS) {
+    a.error = r == VK_ERROR_INCOMPATIBLE_DRIVER
+                  ? "no Vulkan driver found (vkCreateInstance: " + vkText(r) + ")"
+                  : "cannot create a Vulkan instance (" + vkText(r) + ")";
+    return false;
+  }
+#define GEMMA4RT_LOAD(fn)                                                                          \
+  a.fn = reinterpret_cast<PFN_##fn>(gipa(a.instance, #fn));                                        \
+  if (!a.fn) {                                                                                     \
+    a.error = what + " lacks " #fn;                                                                \
+    return false;                                                                                  \
+  }
+  GEMMA4RT_VK_INSTANCE_FUNCTIONS(GEMMA4RT_LOAD)
+#undef GEMMA4RT_LOAD
+  return true;
+}
+
+/// A driver used without the loader: `path` is its ICD manifest (JSON,
+/// "ICD": {"library_path": ...}) or its library.
+bool initFromIcd(VulkanApi &a, const std::string &path) {
+  std::string lib = path;
+  if (path.size() > 5 && path.compare(path.size() - 5, 5, ".json") == 0) {
+    std::ifstream in(path);
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("ICD") || !j["ICD"].is_object() ||
+        !j["ICD"].contains("library_path") || !j["ICD"]["library_path"].is_string()) {
+      a.error = "the Vulkan driver manifest " + path + " names no library";
+      return false;
+    }
+    lib = j["ICD"]["library_path"].get<std::string>();
+    if (lib.find('/') != std::string::npos && lib.front() != '/')
+      lib = path.substr(0, path.rfind('/') + 1) + lib;
+  }
+  void *h = ::dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    a.error = "cannot load the Vulkan driver " + lib;
+    return false;
+  }
+  using Negotiate = VkResult (*)(uint32_t *);
+  if (auto neg = reinterpret_cast<Negotiate>(
+          ::dlsym(h, "vk_icdNegotiateLoaderICDInterfaceVersion"))) {
+    uint32_t v = 5; // what this "loader" supports: instances of any version
+    if (neg(&v) != VK_SUCCESS) {
+      a.error = "the Vulkan driver " + lib + " refuses to be used without the loader";
+      return false;
+    }
+  }
+  auto gipa = reinterpret_cast<PFN_vkGetInstanceProcAddr>(::dlsym(h, "vk_icdGetInstanceProcAddr"));
+  if (!gipa)
+    gipa = reinterpret_cast<PFN_vkGetInstanceProcAddr>(::dlsym(h, "vkGetInstanceProcAddr"));
+  if (!gipa) {
+    a.error = lib + " is no Vulkan driver";
+    return false;
+  }
+  return initInstance(a, gipa, true, "the Vulkan driver " + lib);
+}
+
+std::vector<VkPhysicalDevice> physicalDevices(const VulkanApi &vk);
+
+/// The loader (libvulkan.so.1, or GEMMA4RT_VULKAN_LOADER) and its instance.
+/// Without a loader, each driver whose ICD manifest is in the standard
+/// places is tried directly (a GPU machine with the NVIDIA driver's Vulkan
+/// ICD but no libvulkan1); GEMMA4RT_VULKAN_ICD=<manifest or library> uses
+/// that driver directly. Loaded once, never unloaded.
 const VulkanApi &vulkanApi() {
   static const VulkanApi api = [] {
     VulkanApi a;
-    const char *name = std::getenv("GEMMA4RT_VULKAN_LOADER");
-    if (!name || !*name)
-      name = "libvulkan.so.1";
-    void *lib = ::dlopen(name, RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-      a.error = std::string("no Vulkan loader found (cannot load ") + name +
-                "; install the Vulkan loader, e.g. Debian's libvulkan1, and a driver)";
+    if (const char *icd = std::getenv("GEMMA4RT_VULKAN_ICD"); icd && *icd) {
+      initFromIcd(a, icd);
       return a;
     }
-    a.vkGetInstanceProcAddr =
-        reinterpret_cast<PFN_vkGetInstanceProcAddr>(::dlsym(lib, "vkGetInstanceProcAddr"));
-    if (!a.vkGetInstanceProcAddr) {
-      a.error = std::string(name) + " is no Vulkan loader (it lacks vkGetInstanceProcAddr)";
+    const char *forced = std::getenv("GEMMA4RT_VULKAN_LOADER");
+    const char *name = forced && *forced ? forced : "libvulkan.so.1";
+    if (void *lib = ::dlopen(name, RTLD_NOW | RTLD_LOCAL)) {
+      auto gipa =
+          reinterpret_cast<PFN_vkGetInstanceProcAddr>(::dlsym(lib, "vkGetInstanceProcAddr"));
+      if (!gipa)
+        a.error = std::string(name) + " is no Vulkan loader (it lacks vkGetInstanceProcAddr)";
+      else
+        initInstance(a, gipa, false, std::string("the Vulkan loader ") + name);
       return a;
     }
-    a.vkCreateInstance = reinterpret_cast<PFN_vkCreateInstance>(
-        a.vkGetInstanceProcAddr(VK_NULL_HANDLE, "vkCreateInstance"));
-    a.vkEnumerateInstanceVersion = reinterpret_cast<PFN_vkEnumerateInstanceVersion>(
-        a.vkGetInstanceProcAddr(VK_NULL_HANDLE, "vkEnumerateInstanceVersion"));
-    uint32_t version = VK_API_VERSION_1_0;
-    if (a.vkEnumerateInstanceVersion)
-      a.vkEnumerateInstanceVersion(&version);
-    if (!a.vkCreateInstance || version < VK_API_VERSION_1_2) {
-      a.error = "the Vulkan loader is version " + std::to_string(VK_API_VERSION_MAJOR(version)) +
-                "." + std::to_string(VK_API_VERSION_MINOR(version)) + ", this binary needs 1.2";
-      return a;
+    std::string noLoader = std::string("no Vulkan loader found (cannot load ") + name +
+                           "; install the Vulkan loader, e.g. Debian's libvulkan1, and a driver)";
+    if (!(forced && *forced)) {
+      std::vector<std::string> manifests;
+      for (const char *dir : {"/etc/vulkan/icd.d", "/usr/share/vulkan/icd.d",
+                              "/usr/local/share/vulkan/icd.d"}) {
+        std::error_code ec;
+        for (const auto &e : std::filesystem::directory_iterator(dir, ec))
+          if (e.path().extension() == ".json")
+            manifests.push_back(e.path().string());
+      }
+      std::sort(manifests.begin(), manifests.end());
+      for (const std::string &m : manifests) {
+        VulkanApi b;
+        if (initFromIcd(b, m) && !physicalDevices(b).empty())
+          return b;
+        if (b.instance && b.vkDestroyInstance)
+          b.vkDestroyInstance(b.instance, nullptr);
+      }
     }
-    VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
-    app.pApplicationName = "gemma4c model";
-    app.pEngineName = "gemma4rt";
-    app.apiVersion = VK_API_VERSION_1_2;
-    VkInstanceCreateInfo ci{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
-    ci.pApplicationInfo = &app;
-    VkResult r = a.vkCreateInstance(&ci, nullptr, &a.instance);
-    if (r != VK_SUCCESS) {
-      a.error = r == VK_ERROR_INCOMPATIBLE_DRIVER
-                    ? "no Vulkan driver found (vkCreateInstance: " + vkText(r) + ")"
-                    : "cannot create a Vulkan instance (" + vkText(r) + ")";
-      return a;
-    }
-#define GEMMA4RT_LOAD(fn)                                                                          \
-  a.fn = reinterpret_cast<PFN_##fn>(a.vkGetInstanceProcAddr(a.instance, #fn));                     \
-  if (!a.fn) {                                                                                     \
-    a.error = "the Vulkan loader lacks " #fn;                                                      \
-    return a;                                                                                      \
-  }
-    GEMMA4RT_VK_INSTANCE_FUNCTIONS(GEMMA4RT_LOAD)
-#undef GEMMA4RT_LOAD
+    a.error = noLoader;
     return a;
   }();
   return api;
