@@ -591,11 +591,14 @@ protected:
       error = "out of device memory (GEMMA4RT_VULKAN_MEMORY=" + std::to_string(memoryLimit_) + ")";
       return nullptr;
     }
-    if (!create(std::max<uint64_t>(bytes, 4), false, b, error))
+    // Device memory is 256-byte aligned (Device::alloc's promise, as
+    // cuMemAlloc's): the address handed out is the buffer's first aligned one.
+    if (!create(std::max<uint64_t>(bytes, 4) + 255, false, b, error))
       return nullptr;
     allocated_ += b.size;
-    blocks_[b.address] = b;
-    return reinterpret_cast<void *>(static_cast<uintptr_t>(b.address));
+    uint64_t start = (b.address + 255) / 256 * 256;
+    blocks_[start] = b;
+    return reinterpret_cast<void *>(static_cast<uintptr_t>(start));
   }
 
 private:
@@ -667,8 +670,8 @@ private:
     auto it = blocks_.upper_bound(a);
     if (it != blocks_.begin()) {
       --it;
-      Block &b = it->second;
-      if (a >= b.address && a - b.address <= b.size && bytes <= b.size - (a - b.address))
+      Block &b = it->second; // handed out at it->first, from b.address on
+      if (a >= it->first && a - b.address <= b.size && bytes <= b.size - (a - b.address))
         return {&b, a - b.address};
     }
     throw Error(std::string(what) + ": address range is no device buffer (internal error)");
@@ -982,7 +985,7 @@ private:
   uint64_t timeoutNs_ = 0;
   uint64_t allocated_ = 0;
   uint64_t memoryLimit_ = 0; ///< GEMMA4RT_VULKAN_MEMORY (0: the device's)
-  std::map<uint64_t, Block> blocks_; ///< device address -> buffer
+  std::map<uint64_t, Block> blocks_; ///< address handed out -> its buffer
 };
 
 } // namespace
