@@ -407,6 +407,18 @@ LogicalResult LoopEmitter::lower(Operation *op) {
   if (auto ls = dyn_cast<LayerSliceOp>(op)) {
     Value in = get(ls.getInput());
     int64_t P = shapeOf(ls.getResult())[1];
+    if (strategy.fusesElementwise() && ls.getResult() != returned) {
+      // A view of the layer's slice, not a copy (a kernel saved on a GPU).
+      auto inTy = cast<MemRefType>(in.getType());
+      SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), b.getIndexAttr(ls.getLayer()), b.getIndexAttr(0)};
+      SmallVector<OpFoldResult> sizes{inTy.isDynamicDim(0) ? OpFoldResult(S()) : OpFoldResult(b.getIndexAttr(inTy.getDimSize(0))),
+                                      b.getIndexAttr(1), b.getIndexAttr(P)};
+      SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+      auto ty = memref::SubViewOp::inferRankReducedResultType({inTy.getDimSize(0), P}, inTy, offsets, sizes, strides);
+      Value v = memref::SubViewOp::create(b, loc, ty, in, offsets, sizes, strides);
+      buf[ls.getResult()] = v; // aliases the input buffer
+      return success();
+    }
     Value out = resultBuffer(ls.getResult());
     Value l = c(ls.getLayer());
     parallel({S()}, [&](ValueRange iv) {

@@ -7,10 +7,12 @@
 //   1. the chunk's scores s_j = scale * q . K_j, a nested parallel loop
 //      whose keys the lanes share (each lane a whole dot product of 16-
 //      element vectors, 64-byte loads);
-//   2. the chunk's max m (every lane, from the scores in cache) and exp-sum
-//      l (a sum the lanes share);
-//   3. o = sum_j exp(s_j - m) V_j, the lanes sharing D (consecutive lanes
-//      read consecutive 64 bytes of each V row: coalesced);
+//   2. the chunk's max m and exp-sum l, reductions the lanes share (a
+//      subgroup max and a subgroup sum);
+//   3. o = sum_j exp(s_j - m) V_j, the lanes sharing D, kVW elements each
+//      (consecutive lanes read consecutive 32 bytes of each V row:
+//      coalesced), the keys kUnroll at a time so that many loads are in
+//      flight before the first multiply-add waits for one;
 // then one iteration per query head combines the chunks' (m, l, o),
 // rescaling each by exp(m_c - max m), the lanes sharing D again.
 // Query heads of a KV group read the same K and V rows (from L2).
@@ -30,29 +32,46 @@ namespace {
 /// Keys per chunk: a subgroup's share of one head's keys.
 constexpr int64_t kKeyChunk = 64;
 constexpr int64_t VL = LoopEmitter::VL;
+/// Elements of D a lane takes in the value and combine passes.
+constexpr int64_t kVW = 8;
+/// Keys (or chunks) whose loads one step of a serial fold issues together.
+constexpr int64_t kUnroll = 8;
 } // namespace
 
 /// f(i, acc) folded over i in [0, n) from `init`, serial within a lane:
-/// unmarked, so the lanes do not share it (only sums can be shared, and a
-/// vector sum whose surrounding loop is folded away, a head dim of one
-/// vector, would otherwise become a lane-shared vector reduction).
+/// unmarked, so the lanes do not share it. The steps go kUnroll at a time
+/// (their loads independent of the accumulator, so issued together), then
+/// one at a time for the rest.
 static Value serialFold(LoopEmitter &e, Value n, Value init, function_ref<Value(Value, Value)> f) {
   OpBuilder &b = e.b;
-  auto loop = scf::ForOp::create(b, e.loc, e.c(0), n, e.c(1), ValueRange{init},
+  Value U = e.c(kUnroll);
+  Value nMain = e.isub(n, e.irem(n, U));
+  auto main = scf::ForOp::create(b, e.loc, e.c(0), nMain, U, ValueRange{init},
+                                 [&](OpBuilder &, Location, Value i, ValueRange acc) {
+                                   Value a = acc[0];
+                                   for (int64_t u = 0; u < kUnroll; ++u)
+                                     a = f(e.iadd(i, e.c(u)), a);
+                                   scf::YieldOp::create(b, e.loc, a);
+                                 });
+  auto rest = scf::ForOp::create(b, e.loc, nMain, n, e.c(1), ValueRange{main.getResult(0)},
                                  [&](OpBuilder &, Location, Value i, ValueRange acc) {
                                    scf::YieldOp::create(b, e.loc, f(i, acc[0]));
                                  });
-  return loop.getResult(0);
+  return rest.getResult(0);
 }
-static Value serialMax(LoopEmitter &e, Value n, function_ref<Value(Value)> f) {
-  return serialFold(e, n, e.cf(-1e30), [&](Value i, Value acc) {
-    return arith::MaximumFOp::create(e.b, e.loc, acc, f(i)).getResult();
-  });
+/// max over i in [0, n) of f(i), a reduction the lanes share.
+static Value sharedMax(LoopEmitter &e, Value n, function_ref<Value(Value)> f) {
+  return e.reduce(e.c(0), n, {e.cf(-1e30)}, [&](Value i, ValueRange acc) {
+    return SmallVector<Value>{arith::MaximumFOp::create(e.b, e.loc, acc[0], f(i))};
+  })[0];
 }
 
 void GPUStrategy::attendDecode(LoopEmitter &e, const AttentionArgs &a) {
   OpBuilder &b = e.b;
   Type f32 = b.getF32Type();
+  auto vw = VectorType::get({kVW}, f32);
+  auto splat = [&](Value x) { return vector::BroadcastOp::create(b, e.loc, vw, x).getResult(); };
+  Value vzero = arith::ConstantOp::create(b, e.loc, DenseElementsAttr::get(vw, 0.0f));
   int64_t nh = a.nh, D = a.D, G = a.group;
   Value cap = e.dim(a.kc, 0);
   Value C = e.c(kKeyChunk);
@@ -80,14 +99,14 @@ void GPUStrategy::attendDecode(LoopEmitter &e, const AttentionArgs &a) {
       e.store(e.mul(e.vreduce(acc[0]), scale), sc, {h, ci, jv[0]});
     });
     // 2. The chunk's max and exp-sum.
-    Value m = serialMax(e, n, [&](Value jj) { return e.load(sc, {h, ci, jj}); });
+    Value m = sharedMax(e, n, [&](Value jj) { return e.load(sc, {h, ci, jj}); });
     Value l = e.sum(n, [&](Value jj) { return math::ExpOp::create(b, e.loc, e.sub(e.load(sc, {h, ci, jj}), m)); });
-    // 3. Unnormalised output, 16 elements of D per lane.
-    e.reduceStep(e.c(0), e.c(D), e.c(VL), {}, [&](Value d, ValueRange) {
-      Value acc = serialFold(e, n, e.vzero(), [&](Value jj, Value acc) {
+    // 3. Unnormalised output, kVW elements of D per lane.
+    e.reduceStep(e.c(0), e.c(D), e.c(kVW), {}, [&](Value d, ValueRange) {
+      Value acc = serialFold(e, n, vzero, [&](Value jj, Value acc) {
         Value row = e.irem(e.iadd(j0, jj), cap);
         Value p = math::ExpOp::create(b, e.loc, e.sub(e.load(sc, {h, ci, jj}), m));
-        return e.vfma(e.vsplat(p), e.vloadWeight(a.vc, {row, kh}, d), acc);
+        return e.vfma(splat(p), e.load8(a.vc, {row, kh}, d), acc);
       });
       vector::StoreOp::create(b, e.loc, acc, part, ValueRange{h, ci, d});
       return SmallVector<Value>{};
@@ -99,15 +118,15 @@ void GPUStrategy::attendDecode(LoopEmitter &e, const AttentionArgs &a) {
   // Combine the chunks per query head.
   e.parallel({e.c(nh)}, [&](ValueRange iv) {
     Value h = iv[0];
-    Value M = serialMax(e, nChunks, [&](Value c) { return e.load(pm, {h, c}); });
+    Value M = sharedMax(e, nChunks, [&](Value c) { return e.load(pm, {h, c}); });
     Value L = e.sum(nChunks, [&](Value c) {
       return e.mul(math::ExpOp::create(b, e.loc, e.sub(e.load(pm, {h, c}), M)), e.load(pl, {h, c}));
     });
-    Value invL = e.vsplat(e.div(e.cf(1.0), L));
-    e.reduceStep(e.c(0), e.c(D), e.c(VL), {}, [&](Value d, ValueRange) {
-      Value acc = serialFold(e, nChunks, e.vzero(), [&](Value c, Value acc) {
+    Value invL = splat(e.div(e.cf(1.0), L));
+    e.reduceStep(e.c(0), e.c(D), e.c(kVW), {}, [&](Value d, ValueRange) {
+      Value acc = serialFold(e, nChunks, vzero, [&](Value c, Value acc) {
         Value w = math::ExpOp::create(b, e.loc, e.sub(e.load(pm, {h, c}), M));
-        return e.vfma(e.vsplat(w), e.vload(part, {h, c}, d, f32), acc);
+        return e.vfma(splat(w), e.load8(part, {h, c}, d), acc);
       });
       vector::StoreOp::create(b, e.loc, e.mul(acc, invL), a.out, ValueRange{e.c(0), h, d});
       return SmallVector<Value>{};

@@ -26,6 +26,8 @@ namespace mlir::gemma4::gpu {
 class GPUStrategy : public LoweringStrategy {
 public:
   StringRef name() const override { return "gpu"; }
+  /// Every op's loops are a kernel launch: fold elementwise consumers in.
+  bool fusesElementwise() const override { return true; }
   void matmul(LoopEmitter &e, Value x, Value w, Value out, int64_t N, int64_t K) override;
   void mlpGateUp(LoopEmitter &e, const MLPArgs &m) override;
   void attendDecode(LoopEmitter &e, const AttentionArgs &a) override;

@@ -7,6 +7,8 @@
 //   * prefill: one parallel iteration per tile of outputs, kRowTile rows x
 //     kTokenTile tokens of a float weight, else one row x kTokenTile tokens
 //     (each weight vector loaded and dequantised feeds every token).
+// Each output goes through LoopEmitter::epilogue (an elementwise consumer
+// folded into the matmul, Fusion.cpp).
 //
 //===----------------------------------------------------------------------===//
 #include "GPUStrategy.h"
@@ -21,7 +23,7 @@ void GPUStrategy::matmul(LoopEmitter &e, Value x, Value w, Value out, int64_t N,
     e.parallel({e.c(N)}, [&](ValueRange iv) {
       Value n = iv[0];
       Value acc = e.dotRows(w, {n}, K, {XRow{x, {e.c(0)}}})[0];
-      e.store(acc, out, {e.c(0), n});
+      e.store(e.epilogue(acc, {e.c(0), n}), out, {e.c(0), n});
     });
     return;
   }
@@ -33,13 +35,13 @@ void GPUStrategy::matmul(LoopEmitter &e, Value x, Value w, Value out, int64_t N,
       SmallVector<Value> accs = e.dotPlain(w, rows, K, LoopEmitter::rowsOf(x, toks));
       for (size_t r = 0; r < ns.size(); ++r)
         for (size_t t = 0; t < toks.size(); ++t)
-          e.store(accs[r * toks.size() + t], out, {toks[t], ns[r]});
+          e.store(e.epilogue(accs[r * toks.size() + t], {toks[t], ns[r]}), out, {toks[t], ns[r]});
     });
     return;
   }
   e.tokenTiles(N, e.tokens, kTokenTile, [&](Value n, ArrayRef<Value> toks) {
     SmallVector<Value> accs = e.dotRows(w, {n}, K, LoopEmitter::rowsOf(x, toks));
     for (size_t t = 0; t < toks.size(); ++t)
-      e.store(accs[t], out, {toks[t], n});
-  }, [&](Value n, Value s) { e.store(e.dot(w, {n}, K, x, {s}), out, {s, n}); });
+      e.store(e.epilogue(accs[t], {toks[t], n}), out, {toks[t], n});
+  }, [&](Value n, Value s) { e.store(e.epilogue(e.dot(w, {n}, K, x, {s}), {s, n}), out, {s, n}); });
 }
