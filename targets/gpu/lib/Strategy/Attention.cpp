@@ -16,8 +16,8 @@
 // then one iteration per query head combines the chunks' (m, l, o),
 // rescaling each by exp(m_c - max m), the lanes sharing D again.
 // Query heads of a KV group read the same K and V rows (from L2).
-// Prefill attention is the default's, one (token, head) row per parallel
-// iteration (LoweringStrategy::attendPrefill).
+// Prefill runs the same kernels over (token, head, chunk): each token takes
+// its visible part of a chunk grid laid over the keys any token sees.
 //
 //===----------------------------------------------------------------------===//
 #include "GPUStrategy.h"
@@ -66,7 +66,12 @@ static Value sharedMax(LoopEmitter &e, Value n, function_ref<Value(Value)> f) {
   })[0];
 }
 
-void GPUStrategy::attendDecode(LoopEmitter &e, const AttentionArgs &a) {
+/// Attention for the S query tokens of a.q (a decode step: S = 1), flash-
+/// decoding style. The keys visible to any of the tokens, from the first
+/// token's first visible key, form one grid of kKeyChunk-key chunks; token
+/// s takes the part of each chunk it sees (none: a chunk of no keys, whose
+/// zero partial result the combine weighs by 0).
+static void flashAttention(LoopEmitter &e, const AttentionArgs &a, Value S, bool decode) {
   OpBuilder &b = e.b;
   Type f32 = b.getF32Type();
   auto vw = VectorType::get({kVW}, f32);
@@ -75,62 +80,84 @@ void GPUStrategy::attendDecode(LoopEmitter &e, const AttentionArgs &a) {
   int64_t nh = a.nh, D = a.D, G = a.group;
   Value cap = e.dim(a.kc, 0);
   Value C = e.c(kKeyChunk);
-  // Scratch for every chunk the capacity can have.
-  Value maxChunks = arith::CeilDivUIOp::create(b, e.loc, cap, C);
-  Value part = e.scratch({nh, ShapedType::kDynamic, D}, {maxChunks});
-  Value pm = e.scratch({nh, ShapedType::kDynamic}, {maxChunks});
-  Value pl = e.scratch({nh, ShapedType::kDynamic}, {maxChunks});
-  Value sc = e.scratch({nh, ShapedType::kDynamic, kKeyChunk}, {maxChunks});
-  Value end = e.iadd(a.pos, e.c(1)), lo = e.firstVisibleKey(a.pos, a.window);
-  Value nChunks = arith::CeilDivUIOp::create(b, e.loc, e.isub(end, lo), C);
+  Value base = e.firstVisibleKey(a.pos, a.window);
+  // Chunks of the grid: a decode step's bound is the capacity's (static for
+  // a sliding window's ring, so its scratch is planned once).
+  Value maxChunks = decode ? arith::CeilDivUIOp::create(b, e.loc, cap, C).getResult()
+                           : arith::CeilDivUIOp::create(b, e.loc, e.isub(e.iadd(a.pos, S), base), C).getResult();
+  int64_t dynS = decode ? 1 : ShapedType::kDynamic;
+  SmallVector<Value> dyn = decode ? SmallVector<Value>{maxChunks} : SmallVector<Value>{S, maxChunks};
+  Value part = e.scratch({dynS, nh, ShapedType::kDynamic, D}, dyn);
+  Value pm = e.scratch({dynS, nh, ShapedType::kDynamic}, dyn);
+  Value pl = e.scratch({dynS, nh, ShapedType::kDynamic}, dyn);
+  Value sc = e.scratch({dynS, nh, ShapedType::kDynamic, kKeyChunk}, dyn);
+  Value nChunks = decode ? arith::CeilDivUIOp::create(b, e.loc, e.isub(e.iadd(a.pos, e.c(1)), base), C).getResult()
+                         : maxChunks;
   Value scale = e.cf(a.scale);
-  e.parallel({e.c(nh), nChunks}, [&](ValueRange iv) {
-    Value h = iv[0], ci = iv[1];
+  e.parallel({S, e.c(nh), nChunks}, [&](ValueRange iv) {
+    Value s = iv[0], h = iv[1], ci = iv[2];
     Value kh = e.idiv(h, e.c(G));
-    Value j0 = e.iadd(lo, e.imul(ci, C));
-    Value j1 = arith::MinUIOp::create(b, e.loc, e.iadd(j0, C), end);
-    Value n = e.isub(j1, j0);
+    Value p = e.iadd(a.pos, s);
+    Value end = e.iadd(p, e.c(1));
+    Value g0 = e.iadd(base, e.imul(ci, C));
+    Value j0 = arith::MaxUIOp::create(b, e.loc, g0, e.firstVisibleKey(p, a.window));
+    Value j1 = arith::MinUIOp::create(b, e.loc, e.iadd(g0, C), end);
+    Value some = arith::CmpIOp::create(b, e.loc, arith::CmpIPredicate::ult, j0, j1);
+    Value n = arith::SelectOp::create(b, e.loc, some, e.isub(j1, j0), e.c(0));
     // 1. Scores, a key per lane.
     e.parallel({n}, [&](ValueRange jv) {
       Value row = e.irem(e.iadd(j0, jv[0]), cap);
       auto acc = e.reduceStep(e.c(0), e.c(D), e.c(VL), {e.vzero()}, [&](Value d, ValueRange acc) {
-        return SmallVector<Value>{e.vfma(e.vload(a.q, {e.c(0), h}, d, f32), e.vloadWeight(a.kc, {row, kh}, d), acc[0])};
+        return SmallVector<Value>{e.vfma(e.vload(a.q, {s, h}, d, f32), e.vloadWeight(a.kc, {row, kh}, d), acc[0])};
       });
-      e.store(e.mul(e.vreduce(acc[0]), scale), sc, {h, ci, jv[0]});
+      e.store(e.mul(e.vreduce(acc[0]), scale), sc, {s, h, ci, jv[0]});
     });
     // 2. The chunk's max and exp-sum.
-    Value m = sharedMax(e, n, [&](Value jj) { return e.load(sc, {h, ci, jj}); });
-    Value l = e.sum(n, [&](Value jj) { return math::ExpOp::create(b, e.loc, e.sub(e.load(sc, {h, ci, jj}), m)); });
+    Value m = sharedMax(e, n, [&](Value jj) { return e.load(sc, {s, h, ci, jj}); });
+    Value l = e.sum(n, [&](Value jj) { return math::ExpOp::create(b, e.loc, e.sub(e.load(sc, {s, h, ci, jj}), m)); });
     // 3. Unnormalised output, kVW elements of D per lane.
     e.reduceStep(e.c(0), e.c(D), e.c(kVW), {}, [&](Value d, ValueRange) {
       Value acc = serialFold(e, n, vzero, [&](Value jj, Value acc) {
         Value row = e.irem(e.iadd(j0, jj), cap);
-        Value p = math::ExpOp::create(b, e.loc, e.sub(e.load(sc, {h, ci, jj}), m));
-        return e.vfma(splat(p), e.load8(a.vc, {row, kh}, d), acc);
+        Value pj = math::ExpOp::create(b, e.loc, e.sub(e.load(sc, {s, h, ci, jj}), m));
+        return e.vfma(splat(pj), e.load8(a.vc, {row, kh}, d), acc);
       });
-      vector::StoreOp::create(b, e.loc, acc, part, ValueRange{h, ci, d});
+      vector::StoreOp::create(b, e.loc, acc, part, ValueRange{s, h, ci, d});
       return SmallVector<Value>{};
     });
     e.markMap(e.lastLoop);
-    e.store(m, pm, {h, ci});
-    e.store(l, pl, {h, ci});
+    e.store(m, pm, {s, h, ci});
+    e.store(l, pl, {s, h, ci});
   });
-  // Combine the chunks per query head.
-  e.parallel({e.c(nh)}, [&](ValueRange iv) {
-    Value h = iv[0];
-    Value M = sharedMax(e, nChunks, [&](Value c) { return e.load(pm, {h, c}); });
+  // Combine the chunks per (token, query head).
+  e.parallel({S, e.c(nh)}, [&](ValueRange iv) {
+    Value s = iv[0], h = iv[1];
+    Value M = sharedMax(e, nChunks, [&](Value c) { return e.load(pm, {s, h, c}); });
     Value L = e.sum(nChunks, [&](Value c) {
-      return e.mul(math::ExpOp::create(b, e.loc, e.sub(e.load(pm, {h, c}), M)), e.load(pl, {h, c}));
+      return e.mul(math::ExpOp::create(b, e.loc, e.sub(e.load(pm, {s, h, c}), M)), e.load(pl, {s, h, c}));
     });
     Value invL = splat(e.div(e.cf(1.0), L));
     e.reduceStep(e.c(0), e.c(D), e.c(kVW), {}, [&](Value d, ValueRange) {
       Value acc = serialFold(e, nChunks, vzero, [&](Value c, Value acc) {
-        Value w = math::ExpOp::create(b, e.loc, e.sub(e.load(pm, {h, c}), M));
-        return e.vfma(splat(w), e.load8(part, {h, c}, d), acc);
+        Value w = math::ExpOp::create(b, e.loc, e.sub(e.load(pm, {s, h, c}), M));
+        return e.vfma(splat(w), e.load8(part, {s, h, c}, d), acc);
       });
-      vector::StoreOp::create(b, e.loc, e.mul(acc, invL), a.out, ValueRange{e.c(0), h, d});
+      vector::StoreOp::create(b, e.loc, e.mul(acc, invL), a.out, ValueRange{s, h, d});
       return SmallVector<Value>{};
     });
     e.markMap(e.lastLoop);
   });
+}
+
+void GPUStrategy::attendDecode(LoopEmitter &e, const AttentionArgs &a) {
+  flashAttention(e, a, e.c(1), /*decode=*/true);
+}
+
+void GPUStrategy::attendPrefill(LoopEmitter &e, const AttentionArgs &a,
+                                std::function<void(ValueRange iv)> prologue) {
+  if (a.D % VL != 0) // the row-at-a-time default (any head dim)
+    return LoweringStrategy::attendPrefill(e, a, prologue);
+  if (prologue)
+    e.parallel({e.tokens, e.c(a.nh)}, prologue, e.rowGrain(a.D));
+  flashAttention(e, a, e.tokens, /*decode=*/false);
 }
