@@ -794,8 +794,18 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
     Value lb = map.lookupOrDefault(f.getLowerBound());
     Value ub = map.lookupOrDefault(f.getUpperBound());
     Value st = map.lookupOrDefault(f.getStep());
-    Value nlb = arith::AddIOp::create(*b, loc, lb, arith::MulIOp::create(*b, loc, lane, st));
+    Value laneOff = arith::MulIOp::create(*b, loc, lane, st);
+    Value nlb = arith::AddIOp::create(*b, loc, lb, laneOff);
     Value nst = arith::MulIOp::create(*b, loc, st, c(sg));
+    // When every lane takes as many steps (constant bounds, the span a
+    // multiple of sg steps), the loop keeps constant bounds and each step
+    // adds the lane's offset: LLVM can then unroll a short loop (a norm's 3
+    // steps, a 1536-wide dot's) and issue all its loads at once.
+    std::optional<int64_t> clb = getConstantIntValue(lb), cub = getConstantIntValue(ub),
+                           cst = getConstantIntValue(st);
+    bool even = clb && cub && cst && *cst > 0 && (*cub - *clb) % (*cst * sg) == 0;
+    if (even)
+      nlb = lb;
     SmallVector<LaneCombine> kinds;
     if (reduce)
       kinds = *laneReduction(f);
@@ -813,13 +823,15 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
     {
       OpBuilder::InsertionGuard g(*b);
       IRMapping inner = map;
-      inner.map(f.getInductionVar(), nf.getInductionVar());
       for (auto [o, n] : llvm::zip(f.getRegionIterArgs(), nf.getRegionIterArgs()))
         inner.map(o, n);
       b->setInsertionPointToStart(nf.getBody());
       if (!nf.getBody()->empty() && isa<scf::YieldOp>(nf.getBody()->back()))
         nf.getBody()->back().erase();
       b->setInsertionPointToEnd(nf.getBody());
+      inner.map(f.getInductionVar(),
+                even ? arith::AddIOp::create(*b, loc, nf.getInductionVar(), laneOff).getResult()
+                     : nf.getInductionVar());
       for (Operation &op : f.getBody()->getOperations())
         b->clone(op, inner);
     }

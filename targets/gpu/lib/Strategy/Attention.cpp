@@ -36,6 +36,8 @@ constexpr int64_t VL = LoopEmitter::VL;
 constexpr int64_t kVW = 8;
 /// Keys (or chunks) whose loads one step of a serial fold issues together.
 constexpr int64_t kUnroll = 8;
+/// Vectors of D a step of a score's dot product loads together.
+constexpr int64_t kScoreUnroll = 4;
 } // namespace
 
 /// f(i, acc) folded over i in [0, n) from `init`, serial within a lane:
@@ -104,11 +106,18 @@ static void flashAttention(LoopEmitter &e, const AttentionArgs &a, Value S, bool
     Value j1 = arith::MinUIOp::create(b, e.loc, e.iadd(g0, C), end);
     Value some = arith::CmpIOp::create(b, e.loc, arith::CmpIPredicate::ult, j0, j1);
     Value n = arith::SelectOp::create(b, e.loc, some, e.isub(j1, j0), e.c(0));
-    // 1. Scores, a key per lane.
+    // 1. Scores, a key per lane, kScoreUnroll vectors of D a step (their
+    // loads issued together).
     e.parallel({n}, [&](ValueRange jv) {
       Value row = e.irem(e.iadd(j0, jv[0]), cap);
-      auto acc = e.reduceStep(e.c(0), e.c(D), e.c(VL), {e.vzero()}, [&](Value d, ValueRange acc) {
-        return SmallVector<Value>{e.vfma(e.vload(a.q, {s, h}, d, f32), e.vloadWeight(a.kc, {row, kh}, d), acc[0])};
+      int64_t U = D % (VL * kScoreUnroll) == 0 ? kScoreUnroll : 1;
+      auto acc = e.reduceStep(e.c(0), e.c(D), e.c(VL * U), {e.vzero()}, [&](Value d0, ValueRange acc) {
+        Value a0 = acc[0];
+        for (int64_t u = 0; u < U; ++u) {
+          Value d = u ? e.iadd(d0, e.c(u * VL)) : d0;
+          a0 = e.vfma(e.vload(a.q, {s, h}, d, f32), e.vloadWeight(a.kc, {row, kh}, d), a0);
+        }
+        return SmallVector<Value>{a0};
       });
       e.store(e.mul(e.vreduce(acc[0]), scale), sc, {s, h, ci, jv[0]});
     });
