@@ -155,7 +155,7 @@ func.func @panel_g128() {
 // -----
 
 func.func @panel_not_a_keyword() {
-  // expected-error @+1 {{expected panel or tile, got 'tiles'}}
+  // expected-error @+1 {{expected panel, tile or plain, got 'tiles'}}
   %a = gemma4.weight "w" : tensor<8x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, tiles = 4>>
   return
 }
@@ -234,5 +234,32 @@ func.func @tile_not_superblocks() {
 func.func @tile_3d() {
   // expected-error @+1 {{row tile 4 of 'w' needs a 2-D interleaved int4 weight}}
   %a = gemma4.weight "w" : tensor<2x8x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, tile = 4>>
+  return
+}
+
+// -----
+
+// `plain`: int4 blocks in order where K (a multiple of 256, group 32) would
+// take the interleaved super-blocks (the GPU targets' int4 layout).
+// CHECK-LABEL: func.func @plain_int4
+// CHECK: gemma4.weight "p" : tensor<64x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, plain>>
+func.func @plain_int4() {
+  %a = gemma4.weight "p" : tensor<64x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, plain>>
+  return
+}
+
+// -----
+
+func.func @plain_int8() {
+  // expected-error @+1 {{plain is for int4 without K panels or row tiles}}
+  %a = gemma4.weight "w" : tensor<8x512xi8, #gemma4.quant<int8, per_channel, scale = f32, sym, plain>>
+  return
+}
+
+// -----
+
+func.func @plain_tiled() {
+  // expected-error @+1 {{plain is for int4 without K panels or row tiles}}
+  %a = gemma4.weight "w" : tensor<8x512xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, tile = 4, plain>>
   return
 }

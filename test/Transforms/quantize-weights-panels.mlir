@@ -11,6 +11,10 @@
 // RUN: gemma4c-opt %s -gemma4-quantize-weights="row-tile=0 scheme=int4-g128" | FileCheck %s --check-prefix=NONE
 // RUN: gemma4c-opt %s -gemma4-quantize-weights="row-tile=0 scheme=int8 k-panel=256" | FileCheck %s --check-prefix=NONE
 // RUN: gemma4c-opt %s -gemma4-quantize-weights="row-tile=0 scheme=int4" | FileCheck %s --check-prefix=NONE
+// The GPU targets' layout (int4-interleave=false): every int4 weight plain,
+// no panels (nor tiles, with row-tile left at its default).
+// RUN: gemma4c-opt %s -gemma4-quantize-weights="scheme=int4 int4-interleave=false" | FileCheck %s --check-prefix=PLAIN
+// RUN: gemma4c-opt %s -gemma4-quantize-weights="scheme=int8 int4-interleave=false" | FileCheck %s --check-prefix=NONE --implicit-check-not=plain
 
 // CHECK-LABEL: func.func @panels
 // CHECK: gemma4.weight "embed" : tensor<384x1024xi4, #gemma4.quant<int4, group = 32, scale = f16, sym>>
@@ -23,6 +27,11 @@
 // P256: gemma4.weight "wide" : tensor<64x1024xi4, #gemma4.quant<int4, group = 32, scale = f16, asym, panel = 256>>
 // P256: gemma4.weight "down" : tensor<1024x768xi4, #gemma4.quant<int4, group = 32, scale = f16, asym, panel = 256>>
 // P256: gemma4.weight "narrow" : tensor<64x512xi4, #gemma4.quant<int4, group = 32, scale = f16, asym, panel = 256>>
+
+// PLAIN-LABEL: func.func @panels
+// PLAIN-COUNT-6: group = 32, scale = f16, sym, plain>>
+// PLAIN-NOT: panel =
+// PLAIN-NOT: tile =
 
 // NONE-LABEL: func.func @panels
 // NONE-NOT: panel =

@@ -147,10 +147,12 @@ LogicalResult LoopEmitter::run() {
       if (auto ba = dyn_cast<BlockArgument>(operand.get());
           ba && ba.getOwner() == &old && isa<IndexType>(ba.getType()))
         operand.set(entry->getArgument(ba.getArgNumber()));
+    if (lowered.contains(&op))
+      continue; // folded into an earlier op's loops (Fusion.cpp)
     strategy.beginOp(*this); // an activation buffer's contents change between ops
     permutedF32.clear();
     loc = opLocation(op, fnLoc);
-    if (failed(lower(&op)))
+    if (!lowerFused(&op) && failed(lower(&op)))
       return failure();
     if (bf16 && !isa<WeightOp, KVCacheViewOp, ReshapeOp>(op))
       for (Value r : op.getResults())

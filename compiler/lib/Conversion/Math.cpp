@@ -15,7 +15,8 @@ using namespace mlir;
 using namespace mlir::gemma4;
 
 void LoopEmitter::rmsNormRow(Value src, ValueRange srcPre, Value dst, ValueRange dstPre, int64_t D, Value w,
-                             float eps) {
+                             float eps, function_ref<Value(Value, Value)> epilogue) {
+  auto finish = [&](Value y, Value d) { return epilogue ? epilogue(rnd(y), d) : rnd(y); };
   auto isF32 = [](Value m) { return cast<MemRefType>(m.getType()).getElementType().isF32(); };
   if (D % VL == 0 && isF32(src) && isF32(dst)) {
     // 16 lanes at a time: sum of squares, then scale (and weight) per vector.
@@ -30,7 +31,7 @@ void LoopEmitter::rmsNormRow(Value src, ValueRange srcPre, Value dst, ValueRange
       Value y = mul(vload(src, srcPre, d, f32), inv);
       if (w)
         y = mul(y, vloadWeight(w, {}, d));
-      vector::StoreOp::create(b, loc, rnd(y), dst, rowIdx(dstPre, d));
+      vector::StoreOp::create(b, loc, finish(y, d), dst, rowIdx(dstPre, d));
       return SmallVector<Value>{};
     });
     markMap(lastLoop); // element d reads and writes element d only
@@ -51,7 +52,7 @@ void LoopEmitter::rmsNormRow(Value src, ValueRange srcPre, Value dst, ValueRange
     Value y = mul(load(src, idx(srcPre, i)), inv);
     if (w)
       y = mul(y, load(w, {i}));
-    store(rnd(y), dst, idx(dstPre, i));
+    store(finish(y, i), dst, idx(dstPre, i));
   });
 }
 

@@ -256,16 +256,24 @@ LogicalResult LoopEmitter::lower(Operation *op) {
     Value weights = resultBuffer(r.getWeights());
     (void)idxTy;
     float rootSize = static_cast<float>(std::pow((double)H, -0.5));
+    // z = norm(x) * scale * H^-0.5, then the logits z . rw_e, one parallel
+    // iteration per (token, expert) (a GPU subgroup's lanes share each dot
+    // product) rather than a loop of E dot products per token.
     parallel({S()}, [&](ValueRange iv) {
       Value s = iv[0];
-      rmsNormRow(x, {s}, z, {s}, H, Value(), eps);
-      loop(c(H), [&](Value j) {
-        store(mul(mul(load(z, {s, j}), load(rs, {j})), cf(rootSize)), z, {s, j});
+      rmsNormRow(x, {s}, z, {s}, H, Value(), eps, [&](Value y, Value d) {
+        Value sc = isa<VectorType>(y.getType()) ? vloadWeight(rs, {}, d) : load(rs, {d});
+        return mul(mul(y, sc), isa<VectorType>(y.getType()) ? vsplat(cf(rootSize)) : cf(rootSize));
       });
-      // logits, then softmax over experts
-      loop(c(E), [&](Value e) {
-        store(dot(rw, {e}, H, z, {s}), probs, {s, e});
-      });
+    }, rowGrain(H));
+    // (z is not prepared for the router weight: its f32 dot products, as
+    // before, whatever the weight's encoding.)
+    parallel({S(), c(E)}, [&](ValueRange iv) {
+      store(dot(rw, {iv[1]}, H, z, {iv[0]}), probs, {iv[0], iv[1]});
+    });
+    // softmax over experts, then the top k
+    parallel({S()}, [&](ValueRange iv) {
+      Value s = iv[0];
       Value mx = reduce(c(0), c(E), {cf(-1e30)}, [&](Value e, ValueRange acc) {
                    return SmallVector<Value>{arith::MaximumFOp::create(b, loc, acc[0], load(probs, {s, e}))};
                  })[0];
@@ -407,6 +415,18 @@ LogicalResult LoopEmitter::lower(Operation *op) {
   if (auto ls = dyn_cast<LayerSliceOp>(op)) {
     Value in = get(ls.getInput());
     int64_t P = shapeOf(ls.getResult())[1];
+    if (strategy.fusesElementwise() && ls.getResult() != returned) {
+      // A view of the layer's slice, not a copy (a kernel saved on a GPU).
+      auto inTy = cast<MemRefType>(in.getType());
+      SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), b.getIndexAttr(ls.getLayer()), b.getIndexAttr(0)};
+      SmallVector<OpFoldResult> sizes{inTy.isDynamicDim(0) ? OpFoldResult(S()) : OpFoldResult(b.getIndexAttr(inTy.getDimSize(0))),
+                                      b.getIndexAttr(1), b.getIndexAttr(P)};
+      SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+      auto ty = memref::SubViewOp::inferRankReducedResultType({inTy.getDimSize(0), P}, inTy, offsets, sizes, strides);
+      Value v = memref::SubViewOp::create(b, loc, ty, in, offsets, sizes, strides);
+      buf[ls.getResult()] = v; // aliases the input buffer
+      return success();
+    }
     Value out = resultBuffer(ls.getResult());
     Value l = c(ls.getLayer());
     parallel({S()}, [&](ValueRange iv) {

@@ -18,6 +18,7 @@ void mlir::gemma4::buildGraphPipeline(OpPassManager &pm, const GraphPipelineOpti
   q.schemeName = opts.quant;
   q.kPanel = opts.kPanel;
   q.rowTile = opts.rowTile;
+  q.int4Interleave = opts.int4Interleave;
   pm.addPass(createGemma4QuantizeWeights(q));
   pm.addPass(createGemma4LayoutWeights());
 }

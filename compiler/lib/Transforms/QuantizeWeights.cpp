@@ -175,6 +175,8 @@ struct Gemma4QuantizeWeightsPass
         }
         spec = gemma4c::quant::Spec{8, 0, ::gemma4::quant::ScaleType::F32, true};
       }
+      if (!int4Interleave && spec->bits == 4)
+        spec->plain = true;
       if (::gemma4::quant::int4Interleaved(*spec, K) && t.getRank() == 2 &&
           llvm::all_of(entry.getValue(), panelledUses))
         spec->panel = panelFor(K, kPanel);

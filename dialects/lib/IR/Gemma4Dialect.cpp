@@ -47,7 +47,7 @@ LogicalResult RopeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 
 LogicalResult QuantAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t bits,
                                 int64_t groupSize, Type scaleType, bool symmetric, int64_t panel,
-                                int64_t tile) {
+                                int64_t tile, bool plain) {
   if (bits != 4 && bits != 8)
     return emitError() << "quantized weights have 4 or 8 bits, got " << bits;
   if (groupSize < 0)
@@ -70,11 +70,13 @@ LogicalResult QuantAttr::verify(function_ref<InFlightDiagnostic()> emitError, in
     return emitError() << "row tiles are for int4 with group size " << ::gemma4::quant::kInt4Block
                        << " and no K panels, of 2 to 16 rows, got tile " << tile
                        << (panel ? " with a panel" : "");
+  if (plain && (bits != 4 || panel != 0 || tile != 0))
+    return emitError() << "plain is for int4 without K panels or row tiles";
   return success();
 }
 
 Attribute QuantAttr::parse(AsmParser &p, Type) {
-  // <int4|int8, (group = N | per_channel), scale = T, sym|asym[, panel = P][, tile = T]>
+  // <int4|int8, (group = N | per_channel), scale = T, sym|asym[, panel = P][, tile = T][, plain]>
   StringRef kind;
   int64_t group = 0;
   Type scale;
@@ -101,12 +103,17 @@ Attribute QuantAttr::parse(AsmParser &p, Type) {
     return {};
   }
   int64_t panel = 0, tile = 0;
+  bool plain = false;
   while (succeeded(p.parseOptionalComma())) {
     StringRef key;
     if (p.parseKeyword(&key))
       return {};
+    if (key == "plain") {
+      plain = true;
+      continue;
+    }
     if (key != "panel" && key != "tile") {
-      p.emitError(p.getCurrentLocation(), "expected panel or tile, got '") << key << "'";
+      p.emitError(p.getCurrentLocation(), "expected panel, tile or plain, got '") << key << "'";
       return {};
     }
     if (p.parseEqual() || p.parseInteger(key == "panel" ? panel : tile))
@@ -115,7 +122,7 @@ Attribute QuantAttr::parse(AsmParser &p, Type) {
   if (p.parseGreater())
     return {};
   return QuantAttr::getChecked([&] { return p.emitError(p.getNameLoc()); }, p.getContext(), bits,
-                               group, scale, symKw == "sym", panel, tile);
+                               group, scale, symKw == "sym", panel, tile, plain);
 }
 
 void QuantAttr::print(AsmPrinter &p) const {
@@ -129,6 +136,8 @@ void QuantAttr::print(AsmPrinter &p) const {
     p << ", panel = " << getPanel();
   if (getTile())
     p << ", tile = " << getTile();
+  if (getPlain())
+    p << ", plain";
   p << ">";
 }
 
@@ -141,6 +150,7 @@ void QuantAttr::print(AsmPrinter &p) const {
   s.symmetric = getSymmetric();
   s.panel = getPanel();
   s.tile = getTile();
+  s.plain = getPlain();
   return s;
 }
 
@@ -148,7 +158,7 @@ QuantAttr QuantAttr::get(MLIRContext *ctx, const ::gemma4::quant::Spec &spec) {
   Type scale = spec.scale == ::gemma4::quant::ScaleType::F16    ? Type(Float16Type::get(ctx))
                : spec.scale == ::gemma4::quant::ScaleType::BF16 ? Type(BFloat16Type::get(ctx))
                                                                  : Type(Float32Type::get(ctx));
-  return get(ctx, spec.bits, spec.group, scale, spec.symmetric, spec.panel, spec.tile);
+  return get(ctx, spec.bits, spec.group, scale, spec.symmetric, spec.panel, spec.tile, spec.plain);
 }
 
 int64_t mlir::gemma4::weightByteSize(RankedTensorType t) {

@@ -123,6 +123,7 @@ std::unique_ptr<Target> makeCUDATarget(const CodegenRequest &req, std::string &e
   t->graph.quant = req.quant;
   t->graph.kPanel = 0; // K panels and row tiles are CPU cache strategies
   t->graph.rowTile = 0;
+  t->graph.int4Interleave = false; // a subgroup's lanes take whole int4 blocks
   t->cuda.gpu.bf16Activations = req.bf16;
   t->cuda.chip = gpu->chip;
   t->cuda.optLevel = req.optLevel;

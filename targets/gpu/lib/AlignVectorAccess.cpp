@@ -104,6 +104,8 @@ struct AlignVectorAccessPass
     }
     if (auto view = dyn_cast<memref::ViewOp>(d))
       return std::min(baseAlignment(view.getSource(), depth + 1), knownFactor(view.getByteShift()));
+    if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(d))
+      return baseAlignment(d->getOperand(0), depth + 1); // the same base, reshaped
     return 1;
   }
 

@@ -203,22 +203,25 @@ struct EmulateLaunchesPass
       // Sum each subgroup's partials into every lane's result.
       if (p < syncs.size())
         if (auto red = dyn_cast<gpu::SubgroupReduceOp>(syncs[p])) {
-          if (red.getOp() != gpu::AllReduceOperation::ADD)
-            return red.emitOpError() << "gemma4-emulate-gpu-launches: only add";
+          bool isMax = red.getOp() == gpu::AllReduceOperation::MAXIMUMF;
+          if (red.getOp() != gpu::AllReduceOperation::ADD && !isMax)
+            return red.emitOpError() << "gemma4-emulate-gpu-launches: only add and maximumf";
           Value in = slot.lookup(red.getValue()), out = slotFor(red.getResult());
-          Type t = red.getType();
           int64_t sg = subgroupSize;
           auto groups = scf::ForOp::create(b, loc, c(0), c(T), c(sg));
           OpBuilder::InsertionGuard g(b);
           b.setInsertionPoint(groups.getBody()->getTerminator());
           Value base = groups.getInductionVar();
-          Value zeroV = arith::ConstantOp::create(b, loc, b.getZeroAttr(t));
+          // Lane 0's value, then the others' folded in.
+          Value first = memref::LoadOp::create(b, loc, in, ValueRange{base});
           auto sum = scf::ForOp::create(
-              b, loc, c(0), c(std::min<int64_t>(sg, T)), c(1), ValueRange{zeroV},
+              b, loc, c(1), c(std::min<int64_t>(sg, T)), c(1), ValueRange{first},
               [&](OpBuilder &, Location, Value i, ValueRange acc) {
                 Value x = memref::LoadOp::create(b, loc, in,
                                                  ValueRange{arith::AddIOp::create(b, loc, base, i)});
-                scf::YieldOp::create(b, loc, ValueRange{arith::AddFOp::create(b, loc, acc[0], x)});
+                Value r = isMax ? arith::MaximumFOp::create(b, loc, acc[0], x).getResult()
+                                : arith::AddFOp::create(b, loc, acc[0], x).getResult();
+                scf::YieldOp::create(b, loc, ValueRange{r});
               });
           scf::ForOp::create(b, loc, c(0), c(std::min<int64_t>(sg, T)), c(1), ValueRange{},
                              [&](OpBuilder &, Location, Value i, ValueRange) {

@@ -46,6 +46,7 @@ std::unique_ptr<Target> makeGPUEmulatorTarget(const CodegenRequest &req, std::st
   t->cpu.quant = req.quant;
   t->cpu.kPanel = 0;
   t->cpu.rowTile = 0;
+  t->cpu.int4Interleave = false; // the GPU targets' int4 layout
   t->cpu.threads = false; // the emulated kernels are plain loops
   t->cpu.bf16Activations = req.bf16;
   t->gpu.bf16Activations = req.bf16;

@@ -68,33 +68,45 @@ bool writesMemory(Operation *op) {
   return false;
 }
 
-/// Whether every carried value of `f` is only summed: the body adds a term
-/// that does not depend on it (arith.addf either side, or the accumulator of
-/// vector.fma / math.fma) and yields the sum.
-bool isSumReduction(scf::ForOp f) {
+/// How the lanes combine a carried value of a lane-shared loop.
+enum class LaneCombine { Sum, Max };
+
+/// The combine of every carried value of `f` when each is only summed (the
+/// body adds a term that does not depend on it: arith.addf either side, or
+/// the accumulator of vector.fma / math.fma) or only maxed (arith.maximumf
+/// with such a term) and yielded; nullopt otherwise.
+std::optional<SmallVector<LaneCombine>> laneReduction(scf::ForOp f) {
+  SmallVector<LaneCombine> kinds;
   auto yield = cast<scf::YieldOp>(f.getBody()->getTerminator());
   for (auto [i, arg] : llvm::enumerate(f.getRegionIterArgs())) {
     if (!arg.hasOneUse())
-      return false;
+      return std::nullopt;
     Operation *user = *arg.getUsers().begin();
     if (user->getBlock() != f.getBody() || yield.getOperand(i).getDefiningOp() != user)
-      return false;
+      return std::nullopt;
     if (auto a = dyn_cast<arith::AddFOp>(user)) {
       if (a.getLhs() == a.getRhs())
-        return false;
+        return std::nullopt;
+      kinds.push_back(LaneCombine::Sum);
     } else if (auto fma = dyn_cast<vector::FMAOp>(user)) {
       if (fma.getAcc() != arg || fma.getLhs() == arg || fma.getRhs() == arg)
-        return false;
+        return std::nullopt;
+      kinds.push_back(LaneCombine::Sum);
     } else if (auto fma = dyn_cast<math::FmaOp>(user)) {
       if (fma.getC() != arg || fma.getA() == arg || fma.getB() == arg)
-        return false;
+        return std::nullopt;
+      kinds.push_back(LaneCombine::Sum);
+    } else if (auto m = dyn_cast<arith::MaximumFOp>(user)) {
+      if (m.getLhs() == m.getRhs() || isa<VectorType>(arg.getType()))
+        return std::nullopt;
+      kinds.push_back(LaneCombine::Max);
     } else {
-      return false;
+      return std::nullopt;
     }
     if (!isa<FloatType>(getElementTypeOrSelf(arg.getType())))
-      return false;
+      return std::nullopt;
   }
-  return true;
+  return kinds;
 }
 
 struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
@@ -554,7 +566,7 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
     for (Operation &op : body.without_terminator()) {
       StringRef mark = lanesMark(&op);
       if (auto f = dyn_cast<scf::ForOp>(op); f && mark == "reduce") {
-        if (!isSumReduction(f) || writesMemory(f))
+        if (!laneReduction(f) || writesMemory(f))
           return false;
         any = true;
         continue;
@@ -645,6 +657,24 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
     if (auto t = dyn_cast<MemRefType>(m.getType()); t && t.hasStaticShape() &&
                                                     t.getLayout().isIdentity())
       bytes = t.getNumElements() * std::max<int64_t>(1, t.getElementTypeBitWidth() / 8);
+    // A static subview of a static buffer (a layer's slice of the per-layer
+    // inputs): the bytes from its first element to its last.
+    if (auto sv = m.getDefiningOp<memref::SubViewOp>()) {
+      MemRefType src = sv.getSourceType();
+      if (src.hasStaticShape() && src.getLayout().isIdentity() && sv.getOffsets().empty() &&
+          sv.getSizes().empty() && sv.getStrides().empty()) {
+        int64_t eb = std::max<int64_t>(1, src.getElementTypeBitWidth() / 8);
+        int64_t first = 0, last = 0, stride = 1;
+        for (int64_t i = src.getRank() - 1; i >= 0; --i) {
+          first += sv.getStaticOffsets()[i] * stride;
+          last += (sv.getStaticSizes()[i] - 1) * sv.getStaticStrides()[i] * stride;
+          stride *= src.getDimSize(i);
+        }
+        off = first * eb;
+        bytes = (last + 1) * eb;
+        m = sv.getSource();
+      }
+    }
     while (Operation *d = m.getDefiningOp()) {
       if (auto v = dyn_cast<memref::ViewOp>(d)) {
         std::optional<int64_t> c = getConstantIntValue(v.getByteShift());
@@ -655,8 +685,12 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
         m = v.getSource();
         continue;
       }
+      if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(d)) {
+        m = d->getOperand(0); // the same bytes, reshaped
+        continue;
+      }
       if (auto view = dyn_cast<ViewLikeOpInterface>(d)) {
-        known = false; // subviews, reshapes: the same root, extent unknown
+        known = false; // subviews: the same root, extent unknown
         m = view.getViewSource();
         continue;
       }
@@ -760,11 +794,28 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
     Value lb = map.lookupOrDefault(f.getLowerBound());
     Value ub = map.lookupOrDefault(f.getUpperBound());
     Value st = map.lookupOrDefault(f.getStep());
-    Value nlb = arith::AddIOp::create(*b, loc, lb, arith::MulIOp::create(*b, loc, lane, st));
+    Value laneOff = arith::MulIOp::create(*b, loc, lane, st);
+    Value nlb = arith::AddIOp::create(*b, loc, lb, laneOff);
     Value nst = arith::MulIOp::create(*b, loc, st, c(sg));
+    // When every lane takes as many steps (constant bounds, the span a
+    // multiple of sg steps), the loop keeps constant bounds and each step
+    // adds the lane's offset: LLVM can then unroll a short loop (a norm's 3
+    // steps, a 1536-wide dot's) and issue all its loads at once.
+    std::optional<int64_t> clb = getConstantIntValue(lb), cub = getConstantIntValue(ub),
+                           cst = getConstantIntValue(st);
+    bool even = clb && cub && cst && *cst > 0 && (*cub - *clb) % (*cst * sg) == 0;
+    if (even)
+      nlb = lb;
+    SmallVector<LaneCombine> kinds;
+    if (reduce)
+      kinds = *laneReduction(f);
     SmallVector<Value> inits;
-    for (Value init : f.getInitArgs()) {
+    for (auto [i, init] : llvm::enumerate(f.getInitArgs())) {
       Value v = map.lookupOrDefault(init);
+      if (reduce && kinds[i] == LaneCombine::Max) {
+        inits.push_back(v); // every lane may start from the init of a max
+        continue;
+      }
       Value zero = arith::ConstantOp::create(*b, loc, b->getZeroAttr(v.getType()));
       inits.push_back(arith::SelectOp::create(*b, loc, isLane0, v, zero));
     }
@@ -772,19 +823,26 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
     {
       OpBuilder::InsertionGuard g(*b);
       IRMapping inner = map;
-      inner.map(f.getInductionVar(), nf.getInductionVar());
       for (auto [o, n] : llvm::zip(f.getRegionIterArgs(), nf.getRegionIterArgs()))
         inner.map(o, n);
       b->setInsertionPointToStart(nf.getBody());
       if (!nf.getBody()->empty() && isa<scf::YieldOp>(nf.getBody()->back()))
         nf.getBody()->back().erase();
       b->setInsertionPointToEnd(nf.getBody());
+      inner.map(f.getInductionVar(),
+                even ? arith::AddIOp::create(*b, loc, nf.getInductionVar(), laneOff).getResult()
+                     : nf.getInductionVar());
       for (Operation &op : f.getBody()->getOperations())
         b->clone(op, inner);
     }
     if (!reduce)
       return;
-    for (auto [o, n] : llvm::zip(f.getResults(), nf.getResults())) {
+    for (auto [i, o, n] : llvm::enumerate(f.getResults(), nf.getResults())) {
+      if (kinds[i] == LaneCombine::Max) {
+        map.map(o, gpu::SubgroupReduceOp::create(*b, loc, n, gpu::AllReduceOperation::MAXIMUMF,
+                                                 /*uniform=*/true));
+        continue;
+      }
       // A vector partial sum reduced right after: reduce the scalar across
       // the lanes instead of every element.
       if (o.hasOneUse())

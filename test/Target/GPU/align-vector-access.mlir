@@ -40,3 +40,26 @@ func.func @matvec(%weights: memref<?xi8>, %x: memref<1x1536xf32>, %y: memref<1x2
   }
   return
 }
+
+// A reshaped view (the attention output read by the o projection) has its
+// source's base: the rows of a collapse_shape of an aligned buffer are
+// aligned too.
+// CHECK-LABEL: func.func @reshaped
+// CHECK: vector.load %{{.*}} {alignment = 64 : i64} : memref<1x2048xf32>, vector<16xf32>
+func.func @reshaped(%arena: memref<?xi8>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %off = arith.constant 136192 : index
+  %a = memref.view %arena[%off][] : memref<?xi8> to memref<1x8x256xf32>
+  %x = memref.collapse_shape %a [[0], [1, 2]] : memref<1x8x256xf32> into memref<1x2048xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c16, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    %lane = arith.remui %tx, %c32 : index
+    %k = arith.muli %lane, %c16 : index
+    %xv = vector.load %x[%c0, %k] : memref<1x2048xf32>, vector<16xf32>
+    gpu.terminator
+  }
+  return
+}

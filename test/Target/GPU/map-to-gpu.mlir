@@ -260,3 +260,31 @@ func.func @independent_in_run(%a: memref<64xf32>, %b: memref<64xf32>, %s: memref
   }
   return
 }
+
+// -----
+
+// A max the lanes share (the decode attention's chunk max): every lane
+// starts from the init (no lane-0 select), a subgroup max combines them.
+// CHECK-LABEL: func.func @lane_max
+// CHECK: gpu.launch
+// CHECK: %[[INIT:.*]] = arith.constant -1.000000e+30 : f32
+// CHECK: %[[M:.*]] = scf.for {{.*}} iter_args(%[[ACC:.*]] = %[[INIT]]) -> (f32)
+// CHECK: arith.maximumf %[[ACC]]
+// CHECK: gpu.subgroup_reduce maximumf %[[M]] uniform
+func.func @lane_max(%x: memref<8x64xf32>, %y: memref<8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c64 = arith.constant 64 : index
+  %init = arith.constant -1.0e30 : f32
+  scf.parallel (%r) = (%c0) to (%c8) step (%c1) {
+    %m = scf.for %k = %c0 to %c64 step %c1 iter_args(%acc = %init) -> (f32) {
+      %v = memref.load %x[%r, %k] : memref<8x64xf32>
+      %n = arith.maximumf %acc, %v : f32
+      scf.yield %n : f32
+    } {gemma4.lanes = "reduce"}
+    memref.store %m, %y[%r] : memref<8xf32>
+    scf.reduce
+  }
+  return
+}

@@ -32,6 +32,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 
+#include <functional>
 #include <tuple>
 
 namespace mlir::gemma4 {
@@ -321,9 +322,12 @@ public:
   static SmallVector<XRow> rowsOf(Value x, ArrayRef<Value> toks);
 
   // ---- shared arithmetic (Math.cpp) ------------------------------------------
-  /// dst[prefix.., :] = rmsnorm(src[prefix.., :]) (* w) over the last dim.
+  /// dst[prefix.., :] = rmsnorm(src[prefix.., :]) (* w) over the last dim;
+  /// with `epilogue`, dst holds epilogue(y, d) instead of each (rounded)
+  /// result y at element d (y a 16-lane vector of elements d.., or a
+  /// scalar).
   void rmsNormRow(Value src, ValueRange srcPre, Value dst, ValueRange dstPre, int64_t D, Value w,
-                  float eps);
+                  float eps, function_ref<Value(Value y, Value d)> epilogue = {});
   /// cos and sin of RoPE angle i at position pos + t, [tokens, rotary dims]
   /// each, computed once per function for every (rope, position, head
   /// dim) and shared by all the layers and heads that rotate with it.
@@ -349,6 +353,14 @@ public:
   Value geluGate(Value gate, Value up) { return rnd(mul(rnd(geluTanh(rnd(gate))), rnd(up))); }
   /// bf16 emulation: round every element of an activation buffer.
   void roundToBF16(Value m);
+
+  // ---- fusion (Fusion.cpp) -----------------------------------------------------
+  /// Set while a matmul whose outputs an elementwise op consumes is lowered
+  /// (LoweringStrategy::fusesElementwise): the value to store for output
+  /// acc at out[idx..] instead of acc.
+  std::function<Value(Value acc, ValueRange idx)> matmulEpilogue;
+  /// acc through matmulEpilogue when one is set.
+  Value epilogue(Value acc, ValueRange idx) { return matmulEpilogue ? matmulEpilogue(acc, idx) : acc; }
 
   // ---- attention (Attention.cpp) ----------------------------------------------
   /// The first key position a query at position p sees: 0, or with a
@@ -419,6 +431,16 @@ public:
 private:
   /// What `op` computes (Ops.cpp).
   LogicalResult lower(Operation *op);
+  /// Lowers `op` together with the elementwise ops that consume it
+  /// (Fusion.cpp); false when it has no such fusion (nothing emitted).
+  bool lowerFused(Operation *op);
+  bool fuseNormChain(RMSNormOp n);
+  bool fuseMatmulGelu(LinearOp l);
+  /// Makes v's buffer available early: lowers its gemma4.weight op now
+  /// (skipped when reached); false for any other op not lowered yet.
+  bool ensureLowered(Value v);
+  /// Ops lowered ahead of their turn (folded into another op's loops).
+  llvm::DenseSet<Operation *> lowered;
   /// The location of the loops lowering `op`: named after the op and its
   /// first weight ("linear:layers.0.self_attn.q_proj.weight"), so outlined
   /// parallel bodies, profiles and debuggers say what they compute.

@@ -70,6 +70,14 @@ public:
   /// (kGrainAttr) from it. <= 1: no grains (targets without a thread pool).
   virtual int64_t elementGrain() const { return 1; }
 
+  /// Whether the LoopEmitter folds elementwise ops into the loops of the op
+  /// that produces their input (Fusion.cpp): a norm's residual add, the
+  /// scale after it and the norm of the sum; the GELU gating of a matmul's
+  /// rows (then matmul applies LoopEmitter::matmulEpilogue to each output).
+  /// Each folded op is a kernel launch a GPU saves. Default false: the
+  /// CPU's loops are those of the ops one by one.
+  virtual bool fusesElementwise() const { return false; }
+
   // ---- dot products --------------------------------------------------------
   /// Called before each op is lowered: per-op state (prepared activations)
   /// is stale once the op that wrote them has run.

@@ -57,6 +57,7 @@ struct GraphPipelineOptions {
   std::string quant = "bf16"; ///< --quant scheme (gemma4c/Quant/Scheme.h)
   int64_t kPanel = 3072;      ///< gemma4-quantize-weights k-panel (0 = no K panels)
   int64_t rowTile = 4;        ///< gemma4-quantize-weights row-tile (0 = no row tiles)
+  bool int4Interleave = true; ///< gemma4-quantize-weights int4-interleave (false: plain int4 blocks)
 };
 
 /// The target-neutral graph rewrites every target runs first: MoE dispatch,

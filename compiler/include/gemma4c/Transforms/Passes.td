@@ -31,7 +31,11 @@ def Gemma4QuantizeWeights : Pass<"gemma4-quantize-weights", "ModuleOp"> {
     Option<"rowTile", "row-tile", "int64_t", "4",
            "rows per row tile (QuantLayout.h) of a 2-D interleaved int4 weight "
            "without K panels that only linears, MLPs and embedding lookups "
-           "read: each tile's rows one stream; 0 = none">
+           "read: each tile's rows one stream; 0 = none">,
+    Option<"int4Interleave", "int4-interleave", "bool", "true",
+           "int4 rows with group 32 and K a multiple of 256 in interleaved "
+           "super-blocks (the CPU's integer dot products); false: blocks in "
+           "order (`plain`, a GPU's lanes take whole blocks), no panels or tiles">
   ];
   let dependentDialects = ["::mlir::gemma4::Gemma4Dialect"];
 }

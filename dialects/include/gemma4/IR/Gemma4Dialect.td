@@ -96,11 +96,21 @@ def Gemma4_QuantAttr : AttrDef<Gemma4_Dialect, "Quant"> {
     ```mlir
     tensor<2048x1536xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, tile = 4>>
     ```
+
+    `plain` (int4 only, without panels or tiles) keeps the blocks in order
+    where K would otherwise take the interleaved super-blocks of the CPU's
+    8-lane integer dot products: a GPU's lanes each take whole blocks of a
+    row (gemma4-quantize-weights int4-interleave=false):
+
+    ```mlir
+    tensor<2048x1536xi4, #gemma4.quant<int4, group = 32, scale = f16, sym, plain>>
+    ```
   }];
   let parameters = (ins "int64_t":$bits, "int64_t":$group_size,
                         "::mlir::Type":$scale_type, "bool":$symmetric,
                         DefaultValuedParameter<"int64_t", "0">:$panel,
-                        DefaultValuedParameter<"int64_t", "0">:$tile);
+                        DefaultValuedParameter<"int64_t", "0">:$tile,
+                        DefaultValuedParameter<"bool", "false">:$plain);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{

@@ -16,7 +16,8 @@
 //                are unsigned q in [0, 15]:
 //                  symmetric  w = (q - 8) * s
 //                  asymmetric w = q * s + m
-//          int4 rows with group 32 and K a multiple of 256 are instead
+//          int4 rows with group 32 and K a multiple of 256 (and not
+//                `plain`: a GPU's lanes share a row's blocks) are instead
 //                stored in super-blocks of 8 blocks (256 elements, 128
 //                bytes) interleaved for 8-lane integer dot products: byte
 //                32c + 4j + i of a super-block holds element 4c + i of
@@ -63,6 +64,7 @@ struct Spec {
   bool symmetric = true;
   int64_t panel = 0;      ///< elements per K panel; 0 = none (one panel)
   int64_t tile = 0;       ///< rows per row tile; 0 = none (QuantLayout.h tiles)
+  bool plain = false;     ///< int4: blocks in order, never interleaved super-blocks
 };
 
 struct Layout {
@@ -108,7 +110,7 @@ constexpr int64_t kInt4SuperBlock = 256;
 
 /// Whether int4 rows of K elements use the interleaved super-block layout.
 inline bool int4Interleaved(const Spec &s, int64_t K) {
-  return s.bits == 4 && s.group == kInt4Block && K % kInt4SuperBlock == 0;
+  return s.bits == 4 && s.group == kInt4Block && K % kInt4SuperBlock == 0 && !s.plain;
 }
 
 /// Elements per K panel of rows of K elements (K when not panelled).

@@ -7,15 +7,17 @@
 //   1. the chunk's scores s_j = scale * q . K_j, a nested parallel loop
 //      whose keys the lanes share (each lane a whole dot product of 16-
 //      element vectors, 64-byte loads);
-//   2. the chunk's max m (every lane, from the scores in cache) and exp-sum
-//      l (a sum the lanes share);
-//   3. o = sum_j exp(s_j - m) V_j, the lanes sharing D (consecutive lanes
-//      read consecutive 64 bytes of each V row: coalesced);
+//   2. the chunk's max m and exp-sum l, reductions the lanes share (a
+//      subgroup max and a subgroup sum);
+//   3. o = sum_j exp(s_j - m) V_j, the lanes sharing D, kVW elements each
+//      (consecutive lanes read consecutive 32 bytes of each V row:
+//      coalesced), the keys kUnroll at a time so that many loads are in
+//      flight before the first multiply-add waits for one;
 // then one iteration per query head combines the chunks' (m, l, o),
 // rescaling each by exp(m_c - max m), the lanes sharing D again.
 // Query heads of a KV group read the same K and V rows (from L2).
-// Prefill attention is the default's, one (token, head) row per parallel
-// iteration (LoweringStrategy::attendPrefill).
+// Prefill runs the same kernels over (token, head, chunk): each token takes
+// its visible part of a chunk grid laid over the keys any token sees.
 //
 //===----------------------------------------------------------------------===//
 #include "GPUStrategy.h"
@@ -30,88 +32,141 @@ namespace {
 /// Keys per chunk: a subgroup's share of one head's keys.
 constexpr int64_t kKeyChunk = 64;
 constexpr int64_t VL = LoopEmitter::VL;
+/// Elements of D a lane takes in the value and combine passes.
+constexpr int64_t kVW = 8;
+/// Keys (or chunks) whose loads one step of a serial fold issues together.
+constexpr int64_t kUnroll = 8;
+/// Vectors of D a step of a score's dot product loads together.
+constexpr int64_t kScoreUnroll = 4;
 } // namespace
 
 /// f(i, acc) folded over i in [0, n) from `init`, serial within a lane:
-/// unmarked, so the lanes do not share it (only sums can be shared, and a
-/// vector sum whose surrounding loop is folded away, a head dim of one
-/// vector, would otherwise become a lane-shared vector reduction).
+/// unmarked, so the lanes do not share it. The steps go kUnroll at a time
+/// (their loads independent of the accumulator, so issued together), then
+/// one at a time for the rest.
 static Value serialFold(LoopEmitter &e, Value n, Value init, function_ref<Value(Value, Value)> f) {
   OpBuilder &b = e.b;
-  auto loop = scf::ForOp::create(b, e.loc, e.c(0), n, e.c(1), ValueRange{init},
+  Value U = e.c(kUnroll);
+  Value nMain = e.isub(n, e.irem(n, U));
+  auto main = scf::ForOp::create(b, e.loc, e.c(0), nMain, U, ValueRange{init},
+                                 [&](OpBuilder &, Location, Value i, ValueRange acc) {
+                                   Value a = acc[0];
+                                   for (int64_t u = 0; u < kUnroll; ++u)
+                                     a = f(e.iadd(i, e.c(u)), a);
+                                   scf::YieldOp::create(b, e.loc, a);
+                                 });
+  auto rest = scf::ForOp::create(b, e.loc, nMain, n, e.c(1), ValueRange{main.getResult(0)},
                                  [&](OpBuilder &, Location, Value i, ValueRange acc) {
                                    scf::YieldOp::create(b, e.loc, f(i, acc[0]));
                                  });
-  return loop.getResult(0);
+  return rest.getResult(0);
 }
-static Value serialMax(LoopEmitter &e, Value n, function_ref<Value(Value)> f) {
-  return serialFold(e, n, e.cf(-1e30), [&](Value i, Value acc) {
-    return arith::MaximumFOp::create(e.b, e.loc, acc, f(i)).getResult();
+/// max over i in [0, n) of f(i), a reduction the lanes share.
+static Value sharedMax(LoopEmitter &e, Value n, function_ref<Value(Value)> f) {
+  return e.reduce(e.c(0), n, {e.cf(-1e30)}, [&](Value i, ValueRange acc) {
+    return SmallVector<Value>{arith::MaximumFOp::create(e.b, e.loc, acc[0], f(i))};
+  })[0];
+}
+
+/// Attention for the S query tokens of a.q (a decode step: S = 1), flash-
+/// decoding style. The keys visible to any of the tokens, from the first
+/// token's first visible key, form one grid of kKeyChunk-key chunks; token
+/// s takes the part of each chunk it sees (none: a chunk of no keys, whose
+/// zero partial result the combine weighs by 0).
+static void flashAttention(LoopEmitter &e, const AttentionArgs &a, Value S, bool decode) {
+  OpBuilder &b = e.b;
+  Type f32 = b.getF32Type();
+  auto vw = VectorType::get({kVW}, f32);
+  auto splat = [&](Value x) { return vector::BroadcastOp::create(b, e.loc, vw, x).getResult(); };
+  Value vzero = arith::ConstantOp::create(b, e.loc, DenseElementsAttr::get(vw, 0.0f));
+  int64_t nh = a.nh, D = a.D, G = a.group;
+  Value cap = e.dim(a.kc, 0);
+  Value C = e.c(kKeyChunk);
+  Value base = e.firstVisibleKey(a.pos, a.window);
+  // Chunks of the grid: a decode step's bound is the capacity's (static for
+  // a sliding window's ring, so its scratch is planned once).
+  Value maxChunks = decode ? arith::CeilDivUIOp::create(b, e.loc, cap, C).getResult()
+                           : arith::CeilDivUIOp::create(b, e.loc, e.isub(e.iadd(a.pos, S), base), C).getResult();
+  int64_t dynS = decode ? 1 : ShapedType::kDynamic;
+  SmallVector<Value> dyn = decode ? SmallVector<Value>{maxChunks} : SmallVector<Value>{S, maxChunks};
+  Value part = e.scratch({dynS, nh, ShapedType::kDynamic, D}, dyn);
+  Value pm = e.scratch({dynS, nh, ShapedType::kDynamic}, dyn);
+  Value pl = e.scratch({dynS, nh, ShapedType::kDynamic}, dyn);
+  Value sc = e.scratch({dynS, nh, ShapedType::kDynamic, kKeyChunk}, dyn);
+  Value nChunks = decode ? arith::CeilDivUIOp::create(b, e.loc, e.isub(e.iadd(a.pos, e.c(1)), base), C).getResult()
+                         : maxChunks;
+  Value scale = e.cf(a.scale);
+  e.parallel({S, e.c(nh), nChunks}, [&](ValueRange iv) {
+    Value s = iv[0], h = iv[1], ci = iv[2];
+    Value kh = e.idiv(h, e.c(G));
+    Value p = e.iadd(a.pos, s);
+    Value end = e.iadd(p, e.c(1));
+    Value g0 = e.iadd(base, e.imul(ci, C));
+    Value j0 = arith::MaxUIOp::create(b, e.loc, g0, e.firstVisibleKey(p, a.window));
+    Value j1 = arith::MinUIOp::create(b, e.loc, e.iadd(g0, C), end);
+    Value some = arith::CmpIOp::create(b, e.loc, arith::CmpIPredicate::ult, j0, j1);
+    Value n = arith::SelectOp::create(b, e.loc, some, e.isub(j1, j0), e.c(0));
+    // 1. Scores, a key per lane, kScoreUnroll vectors of D a step (their
+    // loads issued together).
+    e.parallel({n}, [&](ValueRange jv) {
+      Value row = e.irem(e.iadd(j0, jv[0]), cap);
+      int64_t U = D % (VL * kScoreUnroll) == 0 ? kScoreUnroll : 1;
+      auto acc = e.reduceStep(e.c(0), e.c(D), e.c(VL * U), {e.vzero()}, [&](Value d0, ValueRange acc) {
+        Value a0 = acc[0];
+        for (int64_t u = 0; u < U; ++u) {
+          Value d = u ? e.iadd(d0, e.c(u * VL)) : d0;
+          a0 = e.vfma(e.vload(a.q, {s, h}, d, f32), e.vloadWeight(a.kc, {row, kh}, d), a0);
+        }
+        return SmallVector<Value>{a0};
+      });
+      e.store(e.mul(e.vreduce(acc[0]), scale), sc, {s, h, ci, jv[0]});
+    });
+    // 2. The chunk's max and exp-sum.
+    Value m = sharedMax(e, n, [&](Value jj) { return e.load(sc, {s, h, ci, jj}); });
+    Value l = e.sum(n, [&](Value jj) { return math::ExpOp::create(b, e.loc, e.sub(e.load(sc, {s, h, ci, jj}), m)); });
+    // 3. Unnormalised output, kVW elements of D per lane.
+    e.reduceStep(e.c(0), e.c(D), e.c(kVW), {}, [&](Value d, ValueRange) {
+      Value acc = serialFold(e, n, vzero, [&](Value jj, Value acc) {
+        Value row = e.irem(e.iadd(j0, jj), cap);
+        Value pj = math::ExpOp::create(b, e.loc, e.sub(e.load(sc, {s, h, ci, jj}), m));
+        return e.vfma(splat(pj), e.load8(a.vc, {row, kh}, d), acc);
+      });
+      vector::StoreOp::create(b, e.loc, acc, part, ValueRange{s, h, ci, d});
+      return SmallVector<Value>{};
+    });
+    e.markMap(e.lastLoop);
+    e.store(m, pm, {s, h, ci});
+    e.store(l, pl, {s, h, ci});
+  });
+  // Combine the chunks per (token, query head).
+  e.parallel({S, e.c(nh)}, [&](ValueRange iv) {
+    Value s = iv[0], h = iv[1];
+    Value M = sharedMax(e, nChunks, [&](Value c) { return e.load(pm, {s, h, c}); });
+    Value L = e.sum(nChunks, [&](Value c) {
+      return e.mul(math::ExpOp::create(b, e.loc, e.sub(e.load(pm, {s, h, c}), M)), e.load(pl, {s, h, c}));
+    });
+    Value invL = splat(e.div(e.cf(1.0), L));
+    e.reduceStep(e.c(0), e.c(D), e.c(kVW), {}, [&](Value d, ValueRange) {
+      Value acc = serialFold(e, nChunks, vzero, [&](Value c, Value acc) {
+        Value w = math::ExpOp::create(b, e.loc, e.sub(e.load(pm, {s, h, c}), M));
+        return e.vfma(splat(w), e.load8(part, {s, h, c}, d), acc);
+      });
+      vector::StoreOp::create(b, e.loc, e.mul(acc, invL), a.out, ValueRange{s, h, d});
+      return SmallVector<Value>{};
+    });
+    e.markMap(e.lastLoop);
   });
 }
 
 void GPUStrategy::attendDecode(LoopEmitter &e, const AttentionArgs &a) {
-  OpBuilder &b = e.b;
-  Type f32 = b.getF32Type();
-  int64_t nh = a.nh, D = a.D, G = a.group;
-  Value cap = e.dim(a.kc, 0);
-  Value C = e.c(kKeyChunk);
-  // Scratch for every chunk the capacity can have.
-  Value maxChunks = arith::CeilDivUIOp::create(b, e.loc, cap, C);
-  Value part = e.scratch({nh, ShapedType::kDynamic, D}, {maxChunks});
-  Value pm = e.scratch({nh, ShapedType::kDynamic}, {maxChunks});
-  Value pl = e.scratch({nh, ShapedType::kDynamic}, {maxChunks});
-  Value sc = e.scratch({nh, ShapedType::kDynamic, kKeyChunk}, {maxChunks});
-  Value end = e.iadd(a.pos, e.c(1)), lo = e.firstVisibleKey(a.pos, a.window);
-  Value nChunks = arith::CeilDivUIOp::create(b, e.loc, e.isub(end, lo), C);
-  Value scale = e.cf(a.scale);
-  e.parallel({e.c(nh), nChunks}, [&](ValueRange iv) {
-    Value h = iv[0], ci = iv[1];
-    Value kh = e.idiv(h, e.c(G));
-    Value j0 = e.iadd(lo, e.imul(ci, C));
-    Value j1 = arith::MinUIOp::create(b, e.loc, e.iadd(j0, C), end);
-    Value n = e.isub(j1, j0);
-    // 1. Scores, a key per lane.
-    e.parallel({n}, [&](ValueRange jv) {
-      Value row = e.irem(e.iadd(j0, jv[0]), cap);
-      auto acc = e.reduceStep(e.c(0), e.c(D), e.c(VL), {e.vzero()}, [&](Value d, ValueRange acc) {
-        return SmallVector<Value>{e.vfma(e.vload(a.q, {e.c(0), h}, d, f32), e.vloadWeight(a.kc, {row, kh}, d), acc[0])};
-      });
-      e.store(e.mul(e.vreduce(acc[0]), scale), sc, {h, ci, jv[0]});
-    });
-    // 2. The chunk's max and exp-sum.
-    Value m = serialMax(e, n, [&](Value jj) { return e.load(sc, {h, ci, jj}); });
-    Value l = e.sum(n, [&](Value jj) { return math::ExpOp::create(b, e.loc, e.sub(e.load(sc, {h, ci, jj}), m)); });
-    // 3. Unnormalised output, 16 elements of D per lane.
-    e.reduceStep(e.c(0), e.c(D), e.c(VL), {}, [&](Value d, ValueRange) {
-      Value acc = serialFold(e, n, e.vzero(), [&](Value jj, Value acc) {
-        Value row = e.irem(e.iadd(j0, jj), cap);
-        Value p = math::ExpOp::create(b, e.loc, e.sub(e.load(sc, {h, ci, jj}), m));
-        return e.vfma(e.vsplat(p), e.vloadWeight(a.vc, {row, kh}, d), acc);
-      });
-      vector::StoreOp::create(b, e.loc, acc, part, ValueRange{h, ci, d});
-      return SmallVector<Value>{};
-    });
-    e.markMap(e.lastLoop);
-    e.store(m, pm, {h, ci});
-    e.store(l, pl, {h, ci});
-  });
-  // Combine the chunks per query head.
-  e.parallel({e.c(nh)}, [&](ValueRange iv) {
-    Value h = iv[0];
-    Value M = serialMax(e, nChunks, [&](Value c) { return e.load(pm, {h, c}); });
-    Value L = e.sum(nChunks, [&](Value c) {
-      return e.mul(math::ExpOp::create(b, e.loc, e.sub(e.load(pm, {h, c}), M)), e.load(pl, {h, c}));
-    });
-    Value invL = e.vsplat(e.div(e.cf(1.0), L));
-    e.reduceStep(e.c(0), e.c(D), e.c(VL), {}, [&](Value d, ValueRange) {
-      Value acc = serialFold(e, nChunks, e.vzero(), [&](Value c, Value acc) {
-        Value w = math::ExpOp::create(b, e.loc, e.sub(e.load(pm, {h, c}), M));
-        return e.vfma(e.vsplat(w), e.vload(part, {h, c}, d, f32), acc);
-      });
-      vector::StoreOp::create(b, e.loc, e.mul(acc, invL), a.out, ValueRange{e.c(0), h, d});
-      return SmallVector<Value>{};
-    });
-    e.markMap(e.lastLoop);
-  });
+  flashAttention(e, a, e.c(1), /*decode=*/true);
+}
+
+void GPUStrategy::attendPrefill(LoopEmitter &e, const AttentionArgs &a,
+                                std::function<void(ValueRange iv)> prologue) {
+  if (a.D % VL != 0) // the row-at-a-time default (any head dim)
+    return LoweringStrategy::attendPrefill(e, a, prologue);
+  if (prologue)
+    e.parallel({e.tokens, e.c(a.nh)}, prologue, e.rowGrain(a.D));
+  flashAttention(e, a, e.tokens, /*decode=*/false);
 }

@@ -12,7 +12,7 @@
 // accumulator per output (the lanes share the K steps instead).
 //   Matmul.cpp     the matmul
 //   MLP.cpp        the MLP's gate and up
-//   Attention.cpp  the decode attention's split
+//   Attention.cpp  flash-decoding attention (decode and prefill)
 //
 //===----------------------------------------------------------------------===//
 #ifndef GEMMA4C_TARGET_GPU_STRATEGY_GPUSTRATEGY_H
@@ -26,18 +26,32 @@ namespace mlir::gemma4::gpu {
 class GPUStrategy : public LoweringStrategy {
 public:
   StringRef name() const override { return "gpu"; }
+  /// Every op's loops are a kernel launch: fold elementwise consumers in.
+  bool fusesElementwise() const override { return true; }
   void matmul(LoopEmitter &e, Value x, Value w, Value out, int64_t N, int64_t K) override;
   void mlpGateUp(LoopEmitter &e, const MLPArgs &m) override;
   void attendDecode(LoopEmitter &e, const AttentionArgs &a) override;
+  void attendPrefill(LoopEmitter &e, const AttentionArgs &a,
+                     std::function<void(ValueRange iv)> prologue) override;
 
-  /// Prefill outputs per parallel iteration: kRowTile weight rows (float
-  /// weights whose rows divide) x kTokenTile tokens, whose loads each feed
-  /// several FMAs (the CPU's register tiles, not tuned for a GPU yet).
-  static constexpr int64_t kRowTile = 4, kTokenTile = 4;
-  /// Whether `w` (N rows of K) takes kRowTile x kTokenTile tiles.
-  static bool rowTiled(LoopEmitter &e, Value w, int64_t N, int64_t K) {
-    return !e.quantView(w) && K % LoopEmitter::VL == 0 && N % kRowTile == 0;
-  }
+  /// Prefill tiles (Matmul.cpp): kPrefillRows weight rows (float weights
+  /// whose rows divide, else 1) x kPrefillTokens tokens per subgroup; the
+  /// lanes share K, kLaneK elements a lane a step.
+  static constexpr int64_t kPrefillRows = 4, kPrefillTokens = 8, kLaneK = 4;
+  /// The MLP's gate and up rows per prefill tile (two weights' accumulators).
+  static constexpr int64_t kPrefillMLPRows = 2;
+  /// sum_k x_t[k] * w[n, k] for every float weight w of `ws`, row n of
+  /// `rows` and token row x_t (result (w * rows + n) * T + t): a K loop the
+  /// lanes share, kLaneK elements a lane a step.
+  static SmallVector<Value> prefillDot(LoopEmitter &e, ArrayRef<Value> ws, ArrayRef<Value> rows,
+                                       int64_t K, ArrayRef<XRow> xs);
+  /// One parallel iteration per tile of R of the N rows x kPrefillTokens
+  /// tokens: body(rows, tokens, the tokens clamped to the last (as XRows
+  /// without their buffer), ifToken(t, f): f() when token t exists).
+  static void prefillTiles(LoopEmitter &e, int64_t N, int64_t R,
+                           function_ref<void(ArrayRef<Value>, ArrayRef<Value>, ArrayRef<XRow>,
+                                             function_ref<void(Value, function_ref<void()>)>)>
+                               body);
 };
 
 } // namespace mlir::gemma4::gpu

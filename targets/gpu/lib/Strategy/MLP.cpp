@@ -2,8 +2,9 @@
 //
 // gbuf = gelu(W_g x) * (W_u x) as loops for GPU kernels. Decode: one
 // parallel iteration per row i computes the gate's and the up's dot
-// products (each a lane-shared K reduction) and their activation. Prefill: the
-// matmul's tiles (Matmul.cpp) for both weights at once.
+// products (each a lane-shared K reduction) and their activation. Prefill:
+// the matmul's tiles (Matmul.cpp), kPrefillMLPRows rows of both weights x
+// kPrefillTokens tokens a subgroup, the activation as each output is stored.
 //
 //===----------------------------------------------------------------------===//
 #include "GPUStrategy.h"
@@ -12,9 +13,7 @@ using namespace mlir;
 using namespace mlir::gemma4;
 using namespace mlir::gemma4::gpu;
 
-
 void GPUStrategy::mlpGateUp(LoopEmitter &e, const MLPArgs &m) {
-  OpBuilder &b = e.b;
   Value x = m.x, wg = m.wg, wu = m.wu, gbuf = m.gbuf;
   int64_t I = m.I, H = m.H;
   if (LoopEmitter::isOneToken(x)) {
@@ -28,25 +27,29 @@ void GPUStrategy::mlpGateUp(LoopEmitter &e, const MLPArgs &m) {
     });
     return;
   }
-  if (rowTiled(e, wg, I, H) && rowTiled(e, wu, I, H)) {
-    e.rowTokenTiles(I, e.tokens, kRowTile, kTokenTile, [&](ArrayRef<Value> is, ArrayRef<Value> toks) {
-      SmallVector<SmallVector<Value>> rows;
-      for (Value i : is)
-        rows.push_back({i});
-      SmallVector<XRow> xs = LoopEmitter::rowsOf(x, toks);
-      SmallVector<Value> gates = e.dotPlain(wg, rows, H, xs), ups = e.dotPlain(wu, rows, H, xs);
-      for (size_t r = 0; r < is.size(); ++r)
-        for (size_t t = 0; t < toks.size(); ++t)
-          e.store(e.geluGate(gates[r * toks.size() + t], ups[r * toks.size() + t]), gbuf, {toks[t], is[r]});
-    });
-    return;
-  }
-  e.tokenTiles(I, e.tokens, kTokenTile, [&](Value i, ArrayRef<Value> toks) {
-    SmallVector<XRow> xs = LoopEmitter::rowsOf(x, toks);
-    SmallVector<Value> gates = e.dotRows(wg, {i}, H, xs), ups = e.dotRows(wu, {i}, H, xs);
-    for (size_t t = 0; t < toks.size(); ++t)
-      e.store(e.geluGate(gates[t], ups[t]), gbuf, {toks[t], i});
-  }, [&](Value i, Value s) {
-    e.store(e.geluGate(e.dot(wg, {i}, H, x, {s}), e.dot(wu, {i}, H, x, {s})), gbuf, {s, i});
+  bool plain = !e.quantView(wg) && !e.quantView(wu) && H % kLaneK == 0;
+  int64_t R = plain && I % kPrefillMLPRows == 0 ? kPrefillMLPRows : 1;
+  prefillTiles(e, I, R, [&](ArrayRef<Value> rows, ArrayRef<Value> toks, ArrayRef<XRow> clamped,
+                            function_ref<void(Value, function_ref<void()>)> ifToken) {
+    SmallVector<XRow> xs;
+    for (const XRow &c : clamped)
+      xs.push_back(XRow{x, c.pre});
+    size_t T = toks.size(), Rn = rows.size();
+    SmallVector<Value> gates, ups;
+    if (plain) {
+      SmallVector<Value> both = prefillDot(e, {wg, wu}, rows, H, xs);
+      gates.assign(both.begin(), both.begin() + Rn * T);
+      ups.assign(both.begin() + Rn * T, both.end());
+    } else {
+      for (Value i : rows) {
+        llvm::append_range(gates, e.dotRows(wg, {i}, H, xs));
+        llvm::append_range(ups, e.dotRows(wu, {i}, H, xs));
+      }
+    }
+    for (size_t t = 0; t < T; ++t)
+      ifToken(toks[t], [&] {
+        for (size_t r = 0; r < Rn; ++r)
+          e.store(e.geluGate(gates[r * T + t], ups[r * T + t]), gbuf, {toks[t], rows[r]});
+      });
   });
 }
