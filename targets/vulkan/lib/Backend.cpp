@@ -107,6 +107,7 @@ std::unique_ptr<Target> makeVulkanTarget(const CodegenRequest &req, std::string 
   t->graph.quant = req.quant;
   t->graph.kPanel = 0; // K panels and row tiles are CPU cache strategies
   t->graph.rowTile = 0;
+  t->graph.int4Interleave = false; // a subgroup's lanes take whole int4 blocks
   t->vulkan.gpu.bf16Activations = req.bf16;
   return t;
 }
