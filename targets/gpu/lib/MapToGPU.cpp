@@ -610,7 +610,10 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
                                        arith::MulIOp::create(*b, loc, l.getBlockIds().x, c(spb)),
                                        arith::DivUIOp::create(*b, loc, tid, c(sg)));
         },
-        [&](IRMapping &map, gpu::LaunchOp) { emitLanesBody(*p.getBody(), map, lane, sg); });
+        [&](IRMapping &map, gpu::LaunchOp) {
+          emitLanesBody(*p.getBody(), map, lane, sg);
+          pendingScalarReduce.clear();
+        });
     return success();
   }
 
@@ -778,7 +781,9 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
         continue;
       }
       Operation *cl = b->clone(op, map);
-      if (pendingScalarReduce.contains(&op))
+      // (Erased once used: the ops of this body are erased after it, and a
+      // later op at a reused address must not match.)
+      if (pendingScalarReduce.erase(&op))
         map.map(op.getResult(0),
                 gpu::SubgroupReduceOp::create(*b, loc, cl->getResult(0),
                                               gpu::AllReduceOperation::ADD, /*uniform=*/true)
