@@ -21,6 +21,7 @@ void mlir::gemma4::buildGPUMappingPipeline(OpPassManager &pm, const GPULoweringO
   Gemma4ToLoopsOptions loopOpts;
   loopOpts.bf16Activations = opts.bf16Activations;
   loopOpts.strategy = "gpu";
+  loopOpts.foldUnroll = opts.foldUnroll;
   pm.addPass(createGemma4ToLoops(loopOpts));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

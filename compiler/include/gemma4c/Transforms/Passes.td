@@ -101,7 +101,10 @@ def Gemma4ToLoops : Pass<"convert-gemma4-to-loops", "ModuleOp"> {
     Option<"accumulators", "accumulators", "int64_t", "4",
            "cpu strategy: independent vector accumulators a dot product spreads its K steps "
            "over when it has few rows and tokens (so a CPU's FMA latency does "
-           "not bound a memory-bound loop)">
+           "not bound a memory-bound loop)">,
+    Option<"foldUnroll", "fold-unroll", "int64_t", "8",
+           "gpu strategy: keys (or chunks) one step of the decode attention's "
+           "serial folds loads together">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",

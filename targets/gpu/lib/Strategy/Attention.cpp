@@ -11,8 +11,8 @@
 //      subgroup max and a subgroup sum);
 //   3. o = sum_j exp(s_j - m) V_j, the lanes sharing D, kVW elements each
 //      (consecutive lanes read consecutive 32 bytes of each V row:
-//      coalesced), the keys kUnroll at a time so that many loads are in
-//      flight before the first multiply-add waits for one;
+//      coalesced), the keys fold-unroll (8) at a time so that many loads
+//      are in flight before the first multiply-add waits for one;
 // then one iteration per query head combines the chunks' (m, l, o),
 // rescaling each by exp(m_c - max m), the lanes sharing D again.
 // Query heads of a KV group read the same K and V rows (from L2).
@@ -34,32 +34,32 @@ constexpr int64_t kKeyChunk = 64;
 constexpr int64_t VL = LoopEmitter::VL;
 /// Elements of D a lane takes in the value and combine passes.
 constexpr int64_t kVW = 8;
-/// Keys (or chunks) whose loads one step of a serial fold issues together.
-constexpr int64_t kUnroll = 8;
 /// Vectors of D a step of a score's dot product loads together.
 constexpr int64_t kScoreUnroll = 4;
 } // namespace
 
-/// f(i, acc) folded over i in [0, n) from `init`, serial within a lane:
-/// unmarked, so the lanes do not share it. The steps go kUnroll at a time
-/// (their loads independent of the accumulator, so issued together), then
-/// one at a time for the rest.
-static Value serialFold(LoopEmitter &e, Value n, Value init, function_ref<Value(Value, Value)> f) {
+/// f(i, valid, acc) folded over i in [0, n) from `init`, serial within a
+/// lane: unmarked, so the lanes do not share it. The steps go `unroll` at a
+/// time (their loads independent of the accumulator, so issued together)
+/// over n rounded up to `unroll`; a step past n gets i clamped to n - 1 and
+/// valid false, and must add nothing (one loop: no remainder loop).
+static Value serialFold(LoopEmitter &e, int64_t unroll, Value n, Value init,
+                        function_ref<Value(Value, Value, Value)> f) {
   OpBuilder &b = e.b;
-  Value U = e.c(kUnroll);
-  Value nMain = e.isub(n, e.irem(n, U));
-  auto main = scf::ForOp::create(b, e.loc, e.c(0), nMain, U, ValueRange{init},
+  Value U = e.c(unroll);
+  Value nUp = e.imul(arith::CeilDivUIOp::create(b, e.loc, n, U), U);
+  Value last = e.isub(n, e.c(1));
+  auto loop = scf::ForOp::create(b, e.loc, e.c(0), nUp, U, ValueRange{init},
                                  [&](OpBuilder &, Location, Value i, ValueRange acc) {
                                    Value a = acc[0];
-                                   for (int64_t u = 0; u < kUnroll; ++u)
-                                     a = f(e.iadd(i, e.c(u)), a);
+                                   for (int64_t u = 0; u < unroll; ++u) {
+                                     Value iu = u ? e.iadd(i, e.c(u)) : i;
+                                     Value valid = arith::CmpIOp::create(b, e.loc, arith::CmpIPredicate::ult, iu, n);
+                                     a = f(arith::MinUIOp::create(b, e.loc, iu, last), valid, a);
+                                   }
                                    scf::YieldOp::create(b, e.loc, a);
                                  });
-  auto rest = scf::ForOp::create(b, e.loc, nMain, n, e.c(1), ValueRange{main.getResult(0)},
-                                 [&](OpBuilder &, Location, Value i, ValueRange acc) {
-                                   scf::YieldOp::create(b, e.loc, f(i, acc[0]));
-                                 });
-  return rest.getResult(0);
+  return loop.getResult(0);
 }
 /// max over i in [0, n) of f(i), a reduction the lanes share.
 static Value sharedMax(LoopEmitter &e, Value n, function_ref<Value(Value)> f) {
@@ -73,7 +73,8 @@ static Value sharedMax(LoopEmitter &e, Value n, function_ref<Value(Value)> f) {
 /// token's first visible key, form one grid of kKeyChunk-key chunks; token
 /// s takes the part of each chunk it sees (none: a chunk of no keys, whose
 /// zero partial result the combine weighs by 0).
-static void flashAttention(LoopEmitter &e, const AttentionArgs &a, Value S, bool decode) {
+static void flashAttention(LoopEmitter &e, const AttentionArgs &a, Value S, bool decode,
+                           int64_t unroll) {
   OpBuilder &b = e.b;
   Type f32 = b.getF32Type();
   auto vw = VectorType::get({kVW}, f32);
@@ -126,9 +127,10 @@ static void flashAttention(LoopEmitter &e, const AttentionArgs &a, Value S, bool
     Value l = e.sum(n, [&](Value jj) { return math::ExpOp::create(b, e.loc, e.sub(e.load(sc, {s, h, ci, jj}), m)); });
     // 3. Unnormalised output, kVW elements of D per lane.
     e.reduceStep(e.c(0), e.c(D), e.c(kVW), {}, [&](Value d, ValueRange) {
-      Value acc = serialFold(e, n, vzero, [&](Value jj, Value acc) {
+      Value acc = serialFold(e, unroll, n, vzero, [&](Value jj, Value valid, Value acc) {
         Value row = e.irem(e.iadd(j0, jj), cap);
         Value pj = math::ExpOp::create(b, e.loc, e.sub(e.load(sc, {s, h, ci, jj}), m));
+        pj = arith::SelectOp::create(b, e.loc, valid, pj, e.cf(0.0));
         return e.vfma(splat(pj), e.load8(a.vc, {row, kh}, d), acc);
       });
       vector::StoreOp::create(b, e.loc, acc, part, ValueRange{s, h, ci, d});
@@ -147,8 +149,9 @@ static void flashAttention(LoopEmitter &e, const AttentionArgs &a, Value S, bool
     });
     Value invL = splat(e.div(e.cf(1.0), L));
     e.reduceStep(e.c(0), e.c(D), e.c(kVW), {}, [&](Value d, ValueRange) {
-      Value acc = serialFold(e, nChunks, vzero, [&](Value c, Value acc) {
+      Value acc = serialFold(e, unroll, nChunks, vzero, [&](Value c, Value valid, Value acc) {
         Value w = math::ExpOp::create(b, e.loc, e.sub(e.load(pm, {s, h, c}), M));
+        w = arith::SelectOp::create(b, e.loc, valid, w, e.cf(0.0));
         return e.vfma(splat(w), e.load8(part, {s, h, c}, d), acc);
       });
       vector::StoreOp::create(b, e.loc, e.mul(acc, invL), a.out, ValueRange{s, h, d});
@@ -159,7 +162,7 @@ static void flashAttention(LoopEmitter &e, const AttentionArgs &a, Value S, bool
 }
 
 void GPUStrategy::attendDecode(LoopEmitter &e, const AttentionArgs &a) {
-  flashAttention(e, a, e.c(1), /*decode=*/true);
+  flashAttention(e, a, e.c(1), /*decode=*/true, foldUnroll);
 }
 
 void GPUStrategy::attendPrefill(LoopEmitter &e, const AttentionArgs &a,
@@ -168,5 +171,5 @@ void GPUStrategy::attendPrefill(LoopEmitter &e, const AttentionArgs &a,
     return LoweringStrategy::attendPrefill(e, a, prologue);
   if (prologue)
     e.parallel({e.tokens, e.c(a.nh)}, prologue, e.rowGrain(a.D));
-  flashAttention(e, a, e.tokens, /*decode=*/false);
+  flashAttention(e, a, e.tokens, /*decode=*/false, foldUnroll);
 }

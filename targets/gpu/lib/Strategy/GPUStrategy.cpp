@@ -1,14 +1,15 @@
 //===- GPUStrategy.cpp - the "gpu" lowering strategy's registration -------===//
 //
 // Registers the GPU's LoweringStrategy as "gpu" (convert-gemma4-to-loops
-// strategy=gpu, which buildGPUMappingPipeline uses). It takes no options:
-// the cpu strategy's (int-dot, weight-prefetch, ...) are ignored.
+// strategy=gpu, which buildGPUMappingPipeline uses). Its one option is
+// fold-unroll (Attention.cpp); the cpu strategy's (int-dot, ...) are ignored.
 //
 //===----------------------------------------------------------------------===//
 #include "GPUStrategy.h"
 
 #include "gemma4c/Target/GPU/Passes.h"
 
+#include <cstdlib>
 #include <mutex>
 
 using namespace mlir;
@@ -17,8 +18,16 @@ using namespace mlir::gemma4;
 void mlir::gemma4::registerGPULoweringStrategy() {
   static std::once_flag once;
   std::call_once(once, [] {
-    registerLoweringStrategy("gpu", [](const StrategyOptions &, std::string &) -> std::unique_ptr<LoweringStrategy> {
-      return std::make_unique<gpu::GPUStrategy>();
+    registerLoweringStrategy("gpu", [](const StrategyOptions &opts, std::string &error) -> std::unique_ptr<LoweringStrategy> {
+      auto s = std::make_unique<gpu::GPUStrategy>();
+      if (auto it = opts.find("fold-unroll"); it != opts.end()) {
+        s->foldUnroll = std::atoll(it->second.c_str());
+        if (s->foldUnroll < 1 || s->foldUnroll > 64) {
+          error = "fold-unroll must be 1 to 64, got " + it->second;
+          return nullptr;
+        }
+      }
+      return s;
     });
   });
 }

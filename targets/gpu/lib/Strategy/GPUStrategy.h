@@ -26,6 +26,8 @@ namespace mlir::gemma4::gpu {
 class GPUStrategy : public LoweringStrategy {
 public:
   StringRef name() const override { return "gpu"; }
+  /// Keys (or chunks) a step of the attention's serial folds (fold-unroll).
+  int64_t foldUnroll = 8;
   /// Every op's loops are a kernel launch: fold elementwise consumers in.
   bool fusesElementwise() const override { return true; }
   void matmul(LoopEmitter &e, Value x, Value w, Value out, int64_t N, int64_t K) override;

@@ -25,6 +25,9 @@ struct GPULoweringOptions {
   /// from which gemma4-align-vector-access proves vector accesses aligned;
   /// 0: leave them at their element's alignment (the CPU emulator).
   int64_t allocAlignment = 0;
+  /// Keys a step of the attention's serial folds (convert-gemma4-to-loops
+  /// fold-unroll): their loads are issued together.
+  int64_t foldUnroll = 8;
 };
 
 /// The loops of every entry function (convert-gemma4-to-loops with the GPU
