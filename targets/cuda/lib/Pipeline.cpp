@@ -52,24 +52,8 @@ void mlir::gemma4::buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipeli
   bin.compilationTarget = "isa"; // PTX; the cubin is ptxas's (Toolkit.cpp)
   pm.addPass(createGpuModuleToBinaryPass(bin));
 
-  // Host: index math, views and device scratch (MLIR's generic allocation
-  // functions, which the runtime's device layer implements), then launches.
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  FinalizeMemRefToLLVMConversionPassOptions mem;
-  mem.useGenericFunctions = true;
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass(mem));
-  pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createConvertIndexToLLVMPass());
-  pm.addPass(createConvertControlFlowToLLVMPass());
-  pm.addPass(createConvertFuncToLLVMPass());
-  pm.addPass(createGpuToLLVMConversionPass());
-  pm.addPass(createReconcileUnrealizedCastsPass());
-  pm.addPass(createGemma4LowerGPULaunches());
-  pm.addPass(createCanonicalizerPass());
+  // Host: as every GPU target's (targets/gpu).
+  buildGPUHostPipeline(pm);
 }
 
 void mlir::gemma4::registerCUDACompilerInterfaces(DialectRegistry &registry) {

@@ -1,7 +1,9 @@
 //===- Pipeline.cpp - gemma4 loops -> gpu-dialect kernels (any GPU) -------===//
 #include "gemma4c/Target/GPU/Passes.h"
 
+#include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -37,6 +39,28 @@ void mlir::gemma4::buildGPUMappingPipeline(OpPassManager &pm, const GPULoweringO
     alignOpts.allocAlignment = opts.allocAlignment;
     pm.addPass(createGemma4AlignVectorAccess(alignOpts));
   }
+}
+
+void mlir::gemma4::buildGPUHostPipeline(OpPassManager &pm) {
+  // Index math, views and device scratch (MLIR's generic allocation
+  // functions, which the runtime's device layer implements), then the
+  // launches as gemma4rt_gpu_launch calls.
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  FinalizeMemRefToLLVMConversionPassOptions mem;
+  mem.useGenericFunctions = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(mem));
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createGpuToLLVMConversionPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createGemma4LowerGPULaunches());
+  pm.addPass(createCanonicalizerPass());
 }
 
 void mlir::gemma4::registerGPUPipeline() {

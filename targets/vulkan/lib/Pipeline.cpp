@@ -27,24 +27,8 @@ void mlir::gemma4::buildVulkanLoweringPipeline(OpPassManager &pm,
   spirvKernels.addPass(createCSEPass());
   pm.addPass(createGemma4SerializeSPIRVKernels());
 
-  // Host: as CUDA's (index math, views, device scratch through MLIR's
-  // generic allocation functions, launches as gemma4rt_gpu_launch calls).
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  FinalizeMemRefToLLVMConversionPassOptions mem;
-  mem.useGenericFunctions = true;
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass(mem));
-  pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createConvertIndexToLLVMPass());
-  pm.addPass(createConvertControlFlowToLLVMPass());
-  pm.addPass(createConvertFuncToLLVMPass());
-  pm.addPass(createGpuToLLVMConversionPass());
-  pm.addPass(createReconcileUnrealizedCastsPass());
-  pm.addPass(createGemma4LowerGPULaunches());
-  pm.addPass(createCanonicalizerPass());
+  // Host: as every GPU target's (targets/gpu).
+  buildGPUHostPipeline(pm);
 }
 
 void mlir::gemma4::registerVulkanCompilerInterfaces(DialectRegistry &registry) {

@@ -36,6 +36,12 @@ struct GPULoweringOptions {
 /// own (targets/cuda: NVVM and PTX).
 void buildGPUKernelPipeline(OpPassManager &pm, const GPULoweringOptions &opts = {});
 
+/// The host functions of a module whose kernels a GPU target has converted
+/// (after buildGPUKernelPipeline): to the LLVM dialect, device scratch
+/// through MLIR's generic allocation functions, launches as
+/// gemma4rt_gpu_launch calls. Shared by targets/cuda and targets/vulkan.
+void buildGPUHostPipeline(OpPassManager &pm);
+
 /// The loops and their gpu.launch kernels (buildGPUKernelPipeline without
 /// the outlining).
 void buildGPUMappingPipeline(OpPassManager &pm, const GPULoweringOptions &opts = {});
