@@ -33,6 +33,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <map>
+#include <vector>
 
 namespace gemma4rt {
 
@@ -79,10 +81,19 @@ namespace {
   X(cuGraphExecDestroy)                                                                            \
   X(cuGraphDestroy)
 
+// Newer entry points, used when the driver has them: recorded graphs
+// (CudaDevice::endEntry) need a kernel's parameter layout (CUDA 12.4).
+#define GEMMA4RT_CUDA_OPTIONAL_FUNCTIONS(X)                                                        \
+  X(cuFuncGetParamInfo)                                                                            \
+  X(cuGraphCreate)                                                                                 \
+  X(cuGraphAddKernelNode_v2)                                                                       \
+  X(cuGraphExecKernelNodeSetParams_v2)
+
 /// libcuda.so.1's functions; `error` says why they are not there.
 struct CudaApi {
 #define GEMMA4RT_DECLARE(name) decltype(&::name) name = nullptr;
   GEMMA4RT_CUDA_FUNCTIONS(GEMMA4RT_DECLARE)
+  GEMMA4RT_CUDA_OPTIONAL_FUNCTIONS(GEMMA4RT_DECLARE)
 #undef GEMMA4RT_DECLARE
   std::string error;
   bool noGpu = false; ///< no driver or no GPU (rather than a broken driver)
@@ -121,6 +132,9 @@ const CudaApi &cudaApi() {
   }
     GEMMA4RT_CUDA_FUNCTIONS(GEMMA4RT_LOAD)
 #undef GEMMA4RT_LOAD
+#define GEMMA4RT_LOAD_OPTIONAL(name) a.name = reinterpret_cast<decltype(a.name)>(::dlsym(lib, #name));
+    GEMMA4RT_CUDA_OPTIONAL_FUNCTIONS(GEMMA4RT_LOAD_OPTIONAL)
+#undef GEMMA4RT_LOAD_OPTIONAL
     if (CUresult r = a.cuInit(0); r != CUDA_SUCCESS) {
       a.noGpu = r == CUDA_ERROR_NO_DEVICE;
       a.error = a.noGpu ? "no NVIDIA GPU found (cuInit: " + a.text(r) + ")"
@@ -249,27 +263,48 @@ public:
     cu_.cuMemFreeHost(p);
   }
 
-  /// CUDA graphs: an entry point's launches are captured from the stream
-  /// into a graph and submitted with one cuGraphLaunch, so the GPU runs a
-  /// decode step's hundreds of small kernels back to back instead of each
-  /// waiting for its launch. The executable graph of each entry point is
-  /// kept and updated in place with the next call's parameters (positions,
-  /// grid sizes) when its shape is the same, else instantiated anew.
+  /// CUDA graphs: an entry point's launches run as one graph submitted with
+  /// one cuGraphLaunch, so the GPU runs a decode step's hundreds of small
+  /// kernels back to back instead of each waiting for its launch.
+  ///
+  /// Recorded graphs (drivers with cuFuncGetParamInfo, CUDA 12.4): launch()
+  /// only records the kernel, its shape and its parameter bytes. The first
+  /// call of an entry point builds a graph of one kernel node per launch,
+  /// in order; a later call with the same kernels in the same order updates
+  /// only the nodes whose shape or parameters changed (a decode step: the
+  /// position, the attention grid) and launches the kept executable graph.
+  /// The host work of a step is then a few microseconds, not a capture and
+  /// a graph update of every node while the GPU waits.
+  /// Older drivers: the stream is captured into a graph, which updates the
+  /// kept executable graph in place.
   /// GEMMA4RT_CUDA_GRAPH=0 launches one by one (as do GEMMA4RT_GPU_SYNC
-  /// and GEMMA4RT_GPU_PROFILE, which wait for each kernel).
+  /// and GEMMA4RT_GPU_PROFILE, which wait for each kernel);
+  /// GEMMA4RT_CUDA_GRAPH_STATS=1 prints at exit how often graphs were built
+  /// and how many nodes were updated.
   void beginEntry(const void *key) noexcept override {
     capturing_ = false;
+    recording_ = false;
     if (!useGraphs_ || deviceErrorPending())
       return;
+    graphKey_ = key;
+    if (recordedGraphs_) {
+      recording_ = true;
+      pending_.clear();
+      pendingBytes_.clear();
+      return;
+    }
     if (cu_.cuStreamBeginCapture_v2(stream_, CU_STREAM_CAPTURE_MODE_RELAXED) != CUDA_SUCCESS) {
       useGraphs_ = false;
       return;
     }
     capturing_ = true;
-    graphKey_ = key;
   }
 
   bool endEntry() noexcept override {
+    if (recording_) {
+      recording_ = false;
+      return submitRecording();
+    }
     if (!capturing_)
       return true;
     capturing_ = false;
@@ -301,6 +336,8 @@ public:
       useGraphs_ = false;
       return false;
     }
+    ++stats_.builds;
+    ++stats_.launches;
     r = cu_.cuGraphLaunch(exec, stream_);
     if (r != CUDA_SUCCESS)
       recordDeviceError("running the GPU kernels of a step (a CUDA graph) failed on " + label() +
@@ -339,6 +376,10 @@ public:
         return;
       }
       sharedLimit_[size_t(kernel)] = sharedBytes;
+    }
+    if (recording_) {
+      record(kernel, g, b, sharedBytes, args);
+      return;
     }
     std::chrono::steady_clock::time_point t0;
     if (profile_) {
@@ -382,6 +423,142 @@ protected:
   }
 
 private:
+  /// One recorded launch: the kernel, its shape and its parameter bytes
+  /// (at the kernel's parameter offsets) in pendingBytes_[at, at + size).
+  struct Launch {
+    int32_t kernel;
+    unsigned grid[3], block[3];
+    int32_t sharedBytes;
+    size_t at, size;
+  };
+  /// An entry point's graph: the executable graph, its kernel nodes in
+  /// launch order and the launches they were last set to.
+  struct Recording {
+    CUgraph graph = nullptr; ///< kept: the nodes are its nodes
+    CUgraphExec exec = nullptr;
+    std::vector<CUgraphNode> nodes;
+    std::vector<Launch> launches;
+    std::vector<uint8_t> bytes;
+  };
+
+  /// A kernel's parameters: (offset, size) each, from the driver.
+  const std::vector<std::pair<size_t, size_t>> &paramLayout(int32_t kernel) {
+    auto &layout = paramLayouts_[size_t(kernel)];
+    if (!layoutKnown_[size_t(kernel)]) {
+      layoutKnown_[size_t(kernel)] = true;
+      for (size_t i = 0;; ++i) {
+        size_t off = 0, size = 0;
+        if (cu_.cuFuncGetParamInfo(functions_[size_t(kernel)], i, &off, &size) != CUDA_SUCCESS)
+          break;
+        layout.emplace_back(off, size);
+      }
+    }
+    return layout;
+  }
+
+  void record(int32_t kernel, const unsigned g[3], const unsigned b[3], int32_t sharedBytes,
+              void **args) noexcept {
+    const auto &layout = paramLayout(kernel);
+    size_t size = 0;
+    for (auto [off, n] : layout)
+      size = std::max(size, off + n);
+    Launch l{kernel, {g[0], g[1], g[2]}, {b[0], b[1], b[2]}, sharedBytes, pendingBytes_.size(),
+             size};
+    pendingBytes_.resize(l.at + size);
+    for (size_t i = 0; i < layout.size(); ++i)
+      std::memcpy(pendingBytes_.data() + l.at + layout[i].first, args[i], layout[i].second);
+    pending_.push_back(l);
+  }
+
+  /// The node parameters of launch `l` of a recording whose bytes are
+  /// `bytes`; `ptrs` receives the parameter pointers.
+  CUDA_KERNEL_NODE_PARAMS nodeParams(const Launch &l, uint8_t *bytes, std::vector<void *> &ptrs) {
+    const auto &layout = paramLayout(l.kernel);
+    ptrs.resize(layout.size());
+    for (size_t i = 0; i < layout.size(); ++i)
+      ptrs[i] = bytes + l.at + layout[i].first;
+    CUDA_KERNEL_NODE_PARAMS p{};
+    p.func = functions_[size_t(l.kernel)];
+    p.gridDimX = l.grid[0], p.gridDimY = l.grid[1], p.gridDimZ = l.grid[2];
+    p.blockDimX = l.block[0], p.blockDimY = l.block[1], p.blockDimZ = l.block[2];
+    p.sharedMemBytes = unsigned(l.sharedBytes);
+    p.kernelParams = ptrs.data();
+    return p;
+  }
+
+  void dropGraph(Recording &rec) noexcept {
+    if (rec.exec)
+      cu_.cuGraphExecDestroy(rec.exec);
+    if (rec.graph)
+      cu_.cuGraphDestroy(rec.graph);
+    rec.exec = nullptr;
+    rec.graph = nullptr;
+  }
+
+  static bool sameShape(const Launch &a, const Launch &b) {
+    return a.kernel == b.kernel && a.size == b.size;
+  }
+
+  /// endEntry of a recorded call: updates the kept graph (or builds one)
+  /// and launches it. False (nothing ran) if no graph could be built.
+  bool submitRecording() noexcept {
+    if (deviceErrorPending())
+      return true; // reported by the caller's download
+    if (pending_.empty())
+      return true;
+    Recording &rec = recordings_[graphKey_];
+    std::vector<void *> ptrs;
+    bool reuse = rec.exec && rec.launches.size() == pending_.size();
+    for (size_t i = 0; reuse && i < pending_.size(); ++i)
+      reuse = sameShape(rec.launches[i], pending_[i]);
+    if (reuse) {
+      for (size_t i = 0; i < pending_.size() && reuse; ++i) {
+        const Launch &a = rec.launches[i], &b = pending_[i];
+        if (std::memcmp(a.grid, b.grid, sizeof a.grid) == 0 &&
+            std::memcmp(a.block, b.block, sizeof a.block) == 0 &&
+            a.sharedBytes == b.sharedBytes &&
+            std::memcmp(rec.bytes.data() + a.at, pendingBytes_.data() + b.at, a.size) == 0)
+          continue;
+        CUDA_KERNEL_NODE_PARAMS p = nodeParams(b, pendingBytes_.data(), ptrs);
+        reuse = cu_.cuGraphExecKernelNodeSetParams_v2(rec.exec, rec.nodes[i], &p) == CUDA_SUCCESS;
+        ++stats_.nodeUpdates;
+      }
+      if (!reuse) // the driver refused an update: build anew
+        dropGraph(rec);
+    } else {
+      dropGraph(rec);
+    }
+    if (!rec.exec) {
+      CUgraph graph = nullptr;
+      bool ok = cu_.cuGraphCreate(&graph, 0) == CUDA_SUCCESS;
+      std::vector<CUgraphNode> nodes(pending_.size());
+      for (size_t i = 0; ok && i < pending_.size(); ++i) {
+        CUDA_KERNEL_NODE_PARAMS p = nodeParams(pending_[i], pendingBytes_.data(), ptrs);
+        ok = cu_.cuGraphAddKernelNode_v2(&nodes[i], graph, i ? &nodes[i - 1] : nullptr, i ? 1 : 0,
+                                         &p) == CUDA_SUCCESS;
+      }
+      if (ok)
+        ok = cu_.cuGraphInstantiateWithFlags(&rec.exec, graph, 0) == CUDA_SUCCESS;
+      rec.graph = graph;
+      if (!ok) {
+        dropGraph(rec);
+        recordings_.erase(graphKey_);
+        useGraphs_ = false; // from now on one by one; the caller runs the call again
+        return false;
+      }
+      rec.nodes = std::move(nodes);
+      ++stats_.builds;
+    }
+    rec.launches.swap(pending_);
+    rec.bytes.swap(pendingBytes_);
+    ++stats_.launches;
+    CUresult r = cu_.cuGraphLaunch(rec.exec, stream_);
+    if (r != CUDA_SUCCESS)
+      recordDeviceError("running the GPU kernels of a step (a CUDA graph) failed on " + label() +
+                        ": " + cu_.text(r) + " (GEMMA4RT_CUDA_GRAPH=0 launches them one by one)");
+    return true;
+  }
+
   /// The CUDA version the driver implements, e.g. "13.0".
   std::string driverText() const {
     return std::to_string(driverVersion_ / 1000) + "." + std::to_string(driverVersion_ % 1000 / 10);
@@ -464,9 +641,27 @@ private:
     profile_entries_.assign(functions_.size(), ProfileEntry{});
     const char *graphs = std::getenv("GEMMA4RT_CUDA_GRAPH");
     useGraphs_ = !syncEachLaunch_ && !profile_ && !(graphs && std::strcmp(graphs, "0") == 0);
+    // GEMMA4RT_CUDA_GRAPH=capture: stream capture even where recording works.
+    recordedGraphs_ = useGraphs_ && cu_.cuFuncGetParamInfo && cu_.cuGraphCreate &&
+                      cu_.cuGraphAddKernelNode_v2 && cu_.cuGraphExecKernelNodeSetParams_v2 &&
+                      !(graphs && std::strcmp(graphs, "capture") == 0);
+    paramLayouts_.assign(functions_.size(), {});
+    layoutKnown_.assign(functions_.size(), false);
+    const char *gstats = std::getenv("GEMMA4RT_CUDA_GRAPH_STATS");
+    graphStats_ = gstats && *gstats && std::strcmp(gstats, "0") != 0;
   }
 
   void close() noexcept {
+    if (graphStats_)
+      std::fprintf(stderr,
+                   "cuda graphs (%s): %llu launched, %llu built, %llu kernel nodes updated\n",
+                   recordedGraphs_ ? "recorded" : useGraphs_ ? "captured" : "off",
+                   (unsigned long long)stats_.launches, (unsigned long long)stats_.builds,
+                   (unsigned long long)stats_.nodeUpdates);
+    graphStats_ = false;
+    for (auto &[key, rec] : recordings_)
+      dropGraph(rec);
+    recordings_.clear();
     for (auto &[key, exec] : graphs_)
       if (exec)
         cu_.cuGraphExecDestroy(exec);
@@ -525,7 +720,18 @@ private:
   bool fromCubin_ = false;
   bool syncEachLaunch_ = false;
   bool useGraphs_ = false;  ///< capture entry points into CUDA graphs
-  bool capturing_ = false;  ///< between beginEntry and endEntry
+  bool capturing_ = false;  ///< between beginEntry and endEntry (stream capture)
+  bool recordedGraphs_ = false; ///< record launches, not capture (the driver has the API)
+  bool recording_ = false;      ///< between beginEntry and endEntry (recorded graphs)
+  std::vector<Launch> pending_; ///< the call's launches so far
+  std::vector<uint8_t> pendingBytes_;
+  std::map<const void *, Recording> recordings_; ///< entry point -> its graph
+  std::vector<std::vector<std::pair<size_t, size_t>>> paramLayouts_;
+  std::vector<bool> layoutKnown_;
+  struct GraphStats {
+    uint64_t launches = 0, builds = 0, nodeUpdates = 0;
+  } stats_;
+  bool graphStats_ = false;
   const void *graphKey_ = nullptr;
   std::map<const void *, CUgraphExec> graphs_; ///< entry point -> its executable graph
   std::vector<CUfunction> functions_;
