@@ -117,6 +117,10 @@ Options:
                             (default): 4 on AMD x86 CPUs, none elsewhere;
                             2-16; 0: none)
   --serial                  generate single-threaded code (no thread pool)
+  --gpu-tune=<k=v,...>      GPU kernel tuning, for benchmarks (GPU targets):
+                            key-chunk (keys per attention chunk), fold-unroll,
+                            merge (kernels a launch may run),
+                            unroll (constant loops), block-size
   --no-fuse-attention       keep attention unfused (for debugging)
   --opt=<0-3>               LLVM optimisation level (default 3)
   --print-ir-after-all      print the IR after every MLIR pass to stderr
@@ -137,6 +141,7 @@ struct CompileOptions {
   int64_t rowTile = -1; ///< -1: auto (defaultRowTile)
   int64_t maxContext = 4096, prefillChunk = 64, opt = 3;
   bool serial = false, fuse = true, printAfterAll = false, bf16 = false;
+  std::string gpuTune; ///< --gpu-tune
 };
 
 CompileOptions parse(const Args &args, bool &help) {
@@ -207,6 +212,7 @@ CompileOptions parse(const Args &args, bool &help) {
       if (o.rowTile == 1)
         throw UsageError("invalid value '" + v + "' for --row-tile (expected 0 or 2 to 16)");
     }
+    else if (cur.match("--gpu-tune", &v)) o.gpuTune = v;
     else if (cur.match("--no-fuse-attention")) o.fuse = false;
     else if (cur.match("--print-ir-after-all")) o.printAfterAll = true;
     else if (cur.isFlag()) throw UsageError("unknown flag '" + cur.peek() + "' (see gemma4c compile --help)");
@@ -411,6 +417,7 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   req.serial = o.serial;
   req.bf16 = o.bf16;
   req.fuseAttention = o.fuse;
+  req.gpuTune = o.gpuTune;
   req.optLevel = (int)o.opt;
   req.cpuOnlyFlags = o.cpuOnlyFlags;
   std::string targetError;

@@ -31,6 +31,7 @@ struct Gemma4ToLoopsPass : mlir::gemma4::impl::Gemma4ToLoopsBase<Gemma4ToLoopsPa
     opts["decode-row-tile"] = std::to_string(static_cast<int64_t>(decodeRowTile));
     opts["accumulators"] = std::to_string(static_cast<int64_t>(accumulators));
     opts["fold-unroll"] = std::to_string(static_cast<int64_t>(foldUnroll));
+    opts["key-chunk"] = std::to_string(static_cast<int64_t>(keyChunk));
     std::string error;
     std::unique_ptr<LoweringStrategy> s = createLoweringStrategy(strategy, opts, error);
     if (!s) {

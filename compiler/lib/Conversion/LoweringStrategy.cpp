@@ -18,6 +18,13 @@ SmallVector<Value> LoweringStrategy::dotTile(LoopEmitter &e, Value w, ArrayRef<S
   return e.dotF32(w, wPres, K, xs);
 }
 
+void LoweringStrategy::attendDecodeFused(LoopEmitter &e, const AttentionArgs &a,
+                                         QueryRowFn queryRow) {
+  e.parallel({e.tokens, e.c(a.nh)}, [&](ValueRange iv) { queryRow(iv, a.q, iv); },
+             e.rowGrain(a.D));
+  attendDecode(e, a);
+}
+
 void LoweringStrategy::attendPrefill(LoopEmitter &e, const AttentionArgs &a,
                                      std::function<void(ValueRange)> prologue) {
   e.parallel({e.tokens, e.c(a.nh)}, [&](ValueRange iv) {

@@ -97,6 +97,9 @@ void LoopEmitter::ropeRow(Value m, ValueRange pre, int64_t D, RopeAttr rope, con
       vector::StoreOp::create(b, loc, rnd(add(rnd(mul(x2, cs)), rnd(mul(x1, sn)))), m, at(i2));
       return SmallVector<Value>{};
     });
+    // Step i touches [i, i + VL) and [i + D/2, i + D/2 + VL) only (R <= D/2):
+    // the steps are independent, a GPU's lanes may share them.
+    markMap(lastLoop);
     return;
   }
   loop(c(R), [&](Value i) {

@@ -203,15 +203,15 @@ LogicalResult LoopEmitter::lower(Operation *op) {
     Value qn = inPlaceOr(fa.getQuery(), fa.getQuery());
     Value out = resultBuffer(fa.getResult());
     Value qNorm = get(fa.getQueryNorm());
-    auto normRope = [&](ValueRange iv) {
-      rmsNormRow(q, iv, qn, iv, D, qNorm, eps);
-      ropeRow(qn, iv, D, fa.getRope(), tab, iv[0]);
+    auto queryRow = [&](ValueRange iv, Value dst, ValueRange at) {
+      rmsNormRow(q, iv, dst, at, D, qNorm, eps);
+      ropeRow(dst, at, D, fa.getRope(), tab, iv[0]);
     };
+    auto normRope = [&](ValueRange iv) { queryRow(iv, qn, iv); };
     AttentionArgs args{qn, kc, vc, out, pos, nh, D, nh / kvh, static_cast<int64_t>(fa.getSlidingWindow()),
                        fa.getScale().convertToFloat()};
     if (canAttendDecode(q, kc, D)) {
-      parallel({S(), c(nh)}, normRope, rowGrain(D));
-      strategy.attendDecode(*this, args);
+      strategy.attendDecodeFused(*this, args, queryRow);
     } else {
       strategy.attendPrefill(*this, args, normRope);
     }

@@ -65,6 +65,10 @@ public:
 } // namespace
 
 std::unique_ptr<Target> makeCPUTarget(const CodegenRequest &req, std::string &error) {
+  if (!req.gpuTune.empty()) {
+    error = "--gpu-tune applies to GPU targets only (--target=cuda or vulkan)";
+    return nullptr;
+  }
   auto t = std::make_unique<CPUBackend>();
   CPUTarget &host = const_cast<CPUTarget &>(t->host());
   host.triple = req.target;

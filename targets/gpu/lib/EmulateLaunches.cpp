@@ -37,10 +37,71 @@ struct EmulateLaunchesPass
   void runOnOperation() override {
     SmallVector<gpu::LaunchOp> launches;
     getOperation().walk([&](gpu::LaunchOp l) { launches.push_back(l); });
+    // Launches gemma4-merge-gpu-launches merged run as the kernels they
+    // were (each half its blocks, in order).
+    for (size_t i = 0; i < launches.size(); ++i)
+      if (launches[i]->hasAttr("gemma4.merged")) {
+        auto [a, b] = split(launches[i]);
+        if (!a)
+          return signalPassFailure();
+        launches.push_back(a);
+        launches.push_back(b);
+        launches[i] = nullptr;
+      }
     for (gpu::LaunchOp l : launches)
-      if (failed(emulate(l)))
+      if (l && failed(emulate(l)))
         return signalPassFailure();
     getOperation()->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
+  }
+
+  /// A merged launch (body: bx < gA ? first kernel : second kernel with
+  /// block id bx - gA) as the two launches it was made of.
+  std::pair<gpu::LaunchOp, gpu::LaunchOp> split(gpu::LaunchOp m) {
+    Block &body = m.getBody().front();
+    auto ops = body.without_terminator();
+    auto it = ops.begin();
+    auto cmp = it != ops.end() ? dyn_cast<arith::CmpIOp>(*it) : arith::CmpIOp();
+    auto sel = cmp && ++it != ops.end() ? dyn_cast<scf::IfOp>(*it) : scf::IfOp();
+    if (!cmp || !sel || ++it != ops.end() || cmp.getLhs() != m.getBlockIds().x ||
+        sel.getCondition() != cmp || sel.getElseRegion().empty() ||
+        m.getBody().isAncestor(cmp.getRhs().getParentRegion())) {
+      m.emitOpError() << "gemma4-emulate-gpu-launches: not a merged launch";
+      return {};
+    }
+    OpBuilder b(m);
+    Location loc = m.getLoc();
+    Value gA = cmp.getRhs();
+    Value gB = arith::SubIOp::create(b, loc, m.getGridSizeX(), gA);
+    auto make = [&](Value grid, Block *from, bool second) {
+      auto l = gpu::LaunchOp::create(b, loc, grid, m.getGridSizeY(), m.getGridSizeZ(),
+                                     m.getBlockSizeX(), m.getBlockSizeY(), m.getBlockSizeZ());
+      l->setAttrs(m->getAttrs());
+      l->removeAttr("gemma4.merged");
+      Block &nb = l.getBody().front();
+      OpBuilder ib = OpBuilder::atBlockBegin(&nb);
+      IRMapping map;
+      Value bx = l.getBlockIds().x;
+      map.map(m.getBlockIds().x, second ? arith::AddIOp::create(ib, loc, bx, gA).getResult() : bx);
+      for (auto [o, n] : llvm::zip(m.getBody().getArguments().drop_front(1),
+                                   l.getBody().getArguments().drop_front(1)))
+        map.map(o, n);
+      for (Operation &op : from->without_terminator())
+        ib.clone(op, map);
+      gpu::TerminatorOp::create(ib, loc);
+      // A half that was itself merged (three or more kernels) splits again.
+      auto inner = nb.without_terminator();
+      if (std::distance(inner.begin(), inner.end()) == 2)
+        if (auto c2 = dyn_cast<arith::CmpIOp>(nb.front()))
+          if (auto s2 = dyn_cast<scf::IfOp>(*std::next(nb.begin()));
+              s2 && s2.getCondition() == c2 && !s2.getElseRegion().empty() &&
+              c2.getLhs() == bx)
+            l->setAttr("gemma4.merged", b.getUnitAttr());
+      return l;
+    };
+    gpu::LaunchOp a = make(gA, sel.thenBlock(), false);
+    gpu::LaunchOp second = make(gB, sel.elseBlock(), true);
+    m.erase();
+    return {a, second};
   }
 
   static bool isSync(Operation &op) { return isa<gpu::BarrierOp, gpu::SubgroupReduceOp>(op); }

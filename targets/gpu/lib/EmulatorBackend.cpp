@@ -50,6 +50,8 @@ std::unique_ptr<Target> makeGPUEmulatorTarget(const CodegenRequest &req, std::st
   t->cpu.threads = false; // the emulated kernels are plain loops
   t->cpu.bf16Activations = req.bf16;
   t->gpu.bf16Activations = req.bf16;
+  if (!mlir::gemma4::applyGPUTune(req.gpuTune, t->gpu, error))
+    return nullptr;
   (void)error;
   return t;
 }

@@ -24,6 +24,7 @@ void mlir::gemma4::buildGPUMappingPipeline(OpPassManager &pm, const GPULoweringO
   loopOpts.bf16Activations = opts.bf16Activations;
   loopOpts.strategy = "gpu";
   loopOpts.foldUnroll = opts.foldUnroll;
+  loopOpts.keyChunk = opts.keyChunk;
   pm.addPass(createGemma4ToLoops(loopOpts));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -34,6 +35,16 @@ void mlir::gemma4::buildGPUMappingPipeline(OpPassManager &pm, const GPULoweringO
   mapOpts.blockSize = opts.blockSize;
   mapOpts.subgroupSize = opts.subgroupSize;
   pm.addPass(createGemma4MapToGPU(mapOpts));
+  if (opts.mergeLaunches > 1) {
+    Gemma4MergeGPULaunchesOptions mergeOpts;
+    mergeOpts.maxKernels = opts.mergeLaunches;
+    pm.addPass(createGemma4MergeGPULaunches(mergeOpts));
+  }
+  if (opts.unrollLaneLoops > 1) {
+    Gemma4UnrollLaneLoopsOptions unrollOpts;
+    unrollOpts.maxFactor = opts.unrollLaneLoops;
+    pm.addPass(createGemma4UnrollLaneLoops(unrollOpts));
+  }
   if (opts.allocAlignment > 0) {
     Gemma4AlignVectorAccessOptions alignOpts;
     alignOpts.allocAlignment = opts.allocAlignment;
@@ -61,6 +72,43 @@ void mlir::gemma4::buildGPUHostPipeline(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createGemma4LowerGPULaunches());
   pm.addPass(createCanonicalizerPass());
+}
+
+bool mlir::gemma4::applyGPUTune(llvm::StringRef spec, GPULoweringOptions &o,
+                                std::string &error) {
+  struct Knob {
+    const char *name;
+    int64_t *value;
+    int64_t lo, hi, multiple;
+  };
+  const Knob knobs[] = {{"key-chunk", &o.keyChunk, 8, 1024, 8},
+                        {"fold-unroll", &o.foldUnroll, 1, 64, 1},
+                        {"unroll", &o.unrollLaneLoops, 1, 16, 1},
+                        {"block-size", &o.blockSize, 32, 1024, 32},
+                        {"merge", &o.mergeLaunches, 1, 16, 1}};
+  SmallVector<llvm::StringRef> items;
+  spec.split(items, ',', -1, /*KeepEmpty=*/false);
+  for (llvm::StringRef item : items) {
+    auto [key, value] = item.split('=');
+    const Knob *k = nullptr;
+    for (const Knob &c : knobs)
+      if (key == c.name)
+        k = &c;
+    if (!k) {
+      error = "--gpu-tune: unknown key '" + key.str() +
+              "' (expected key-chunk, fold-unroll, unroll, block-size or merge)";
+      return false;
+    }
+    int64_t v = 0;
+    if (value.getAsInteger(10, v) || v < k->lo || v > k->hi || v % k->multiple != 0) {
+      error = "--gpu-tune: invalid value '" + value.str() + "' for " + key.str() + " (expected " +
+              (k->multiple > 1 ? "a multiple of " + std::to_string(k->multiple) + " " : "") +
+              "from " + std::to_string(k->lo) + " to " + std::to_string(k->hi) + ")";
+      return false;
+    }
+    *k->value = v;
+  }
+  return true;
 }
 
 void mlir::gemma4::registerGPUPipeline() {

@@ -113,6 +113,8 @@ std::unique_ptr<Target> makeVulkanTarget(const CodegenRequest &req, std::string 
   // logits on lavapipe are wrong (every other target, the emulator with
   // 8-lane subgroups included, is right); cause not found yet.
   t->vulkan.gpu.foldUnroll = 1;
+  if (!mlir::gemma4::applyGPUTune(req.gpuTune, t->vulkan.gpu, error))
+    return nullptr;
   return t;
 }
 

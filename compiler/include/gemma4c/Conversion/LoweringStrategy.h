@@ -110,6 +110,14 @@ public:
   // ---- attention -----------------------------------------------------------
   /// Decode attention (one query token; LoopEmitter::canAttendDecode).
   virtual void attendDecode(LoopEmitter &e, const AttentionArgs &a) = 0;
+  /// Writes query row iv = {s, h}, normalised and rotated, to dst[at..., :].
+  using QueryRowFn = std::function<void(ValueRange iv, Value dst, ValueRange at)>;
+  /// Decode attention whose query rows are made by `queryRow` (QK-norm and
+  /// RoPE of a fused attention) and stored in a.q. Default: every row into
+  /// a.q (one parallel iteration each), then attendDecode. A strategy may
+  /// make them where it attends instead (the GPU: in each chunk's kernel,
+  /// one launch fewer per layer).
+  virtual void attendDecodeFused(LoopEmitter &e, const AttentionArgs &a, QueryRowFn queryRow);
   /// Prefill attention: every (token, head) query row, after `prologue`
   /// (iv = {s, h}: the query row's norm and RoPE) when given. Default: one
   /// parallel iteration per row, LoopEmitter::attendRow.

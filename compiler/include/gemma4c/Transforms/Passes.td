@@ -104,7 +104,11 @@ def Gemma4ToLoops : Pass<"convert-gemma4-to-loops", "ModuleOp"> {
            "not bound a memory-bound loop)">,
     Option<"foldUnroll", "fold-unroll", "int64_t", "8",
            "gpu strategy: keys (or chunks) one step of the decode attention's "
-           "serial folds loads together">
+           "serial folds loads together">,
+    Option<"keyChunk", "key-chunk", "int64_t", "16",
+           "gpu strategy: keys per chunk of the decode attention in sliding-"
+           "window layers, twice as many in full-attention layers (one "
+           "subgroup each; fewer keys: more, shorter chunks)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",

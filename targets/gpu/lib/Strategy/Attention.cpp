@@ -1,9 +1,12 @@
 //===- Attention.cpp - the GPU decode attention (flash-decoding) ----------===//
 //
 // Decode attention for GPU kernels, flash-decoding style: the visible keys
-// split into chunks of kKeyChunk keys and one parallel iteration (a
-// subgroup, gemma4-map-to-gpu) per (query head, chunk), so a long context
-// spreads over every multiprocessor even with one KV head:
+// split into chunks (decodeKeyChunk: 16 keys in a sliding-window layer, 32
+// in a full-attention one) and one parallel iteration (a subgroup,
+// gemma4-map-to-gpu) per (query head, chunk), so a long context spreads
+// over every multiprocessor even with one KV head:
+//   0. a fused attention's query row, normalised and rotated, into the
+//      chunk's own copy (attendDecodeFused: no kernel of its own);
 //   1. the chunk's scores s_j = scale * q . K_j, a nested parallel loop
 //      whose keys the lanes share (each lane a whole dot product of 16-
 //      element vectors, 64-byte loads);
@@ -29,9 +32,10 @@ using namespace mlir::gemma4;
 using namespace mlir::gemma4::gpu;
 
 namespace {
-/// Keys per chunk: a subgroup's share of one head's keys.
-constexpr int64_t kKeyChunk = 64;
 constexpr int64_t VL = LoopEmitter::VL;
+/// Keys per chunk of the prefill attention (a prefill call's tokens already
+/// give the grid its width).
+constexpr int64_t kPrefillKeyChunk = 64;
 /// Elements of D a lane takes in the value and combine passes.
 constexpr int64_t kVW = 8;
 /// Vectors of D a step of a score's dot product loads together.
@@ -74,7 +78,8 @@ static Value sharedMax(LoopEmitter &e, Value n, function_ref<Value(Value)> f) {
 /// s takes the part of each chunk it sees (none: a chunk of no keys, whose
 /// zero partial result the combine weighs by 0).
 static void flashAttention(LoopEmitter &e, const AttentionArgs &a, Value S, bool decode,
-                           int64_t unroll) {
+                           int64_t unroll, int64_t kKeyChunk,
+                           const LoweringStrategy::QueryRowFn &queryRow = {}) {
   OpBuilder &b = e.b;
   Type f32 = b.getF32Type();
   auto vw = VectorType::get({kVW}, f32);
@@ -94,6 +99,9 @@ static void flashAttention(LoopEmitter &e, const AttentionArgs &a, Value S, bool
   Value pm = e.scratch({dynS, nh, ShapedType::kDynamic}, dyn);
   Value pl = e.scratch({dynS, nh, ShapedType::kDynamic}, dyn);
   Value sc = e.scratch({dynS, nh, ShapedType::kDynamic, kKeyChunk}, dyn);
+  // A fused attention's query rows, made in each chunk's iteration (its own
+  // copy: the chunks of a head run side by side).
+  Value qc = queryRow ? e.scratch({dynS, nh, ShapedType::kDynamic, D}, dyn) : Value();
   Value nChunks = decode ? arith::CeilDivUIOp::create(b, e.loc, e.isub(e.iadd(a.pos, e.c(1)), base), C).getResult()
                          : maxChunks;
   Value scale = e.cf(a.scale);
@@ -107,6 +115,13 @@ static void flashAttention(LoopEmitter &e, const AttentionArgs &a, Value S, bool
     Value j1 = arith::MinUIOp::create(b, e.loc, e.iadd(g0, C), end);
     Value some = arith::CmpIOp::create(b, e.loc, arith::CmpIPredicate::ult, j0, j1);
     Value n = arith::SelectOp::create(b, e.loc, some, e.isub(j1, j0), e.c(0));
+    Value qv = a.q;
+    SmallVector<Value> qAt{s, h};
+    if (queryRow) {
+      qAt = {s, h, ci};
+      queryRow({s, h}, qc, qAt);
+      qv = qc;
+    }
     // 1. Scores, a key per lane, kScoreUnroll vectors of D a step (their
     // loads issued together).
     e.parallel({n}, [&](ValueRange jv) {
@@ -116,7 +131,7 @@ static void flashAttention(LoopEmitter &e, const AttentionArgs &a, Value S, bool
         Value a0 = acc[0];
         for (int64_t u = 0; u < U; ++u) {
           Value d = u ? e.iadd(d0, e.c(u * VL)) : d0;
-          a0 = e.vfma(e.vload(a.q, {s, h}, d, f32), e.vloadWeight(a.kc, {row, kh}, d), a0);
+          a0 = e.vfma(e.vload(qv, qAt, d, f32), e.vloadWeight(a.kc, {row, kh}, d), a0);
         }
         return SmallVector<Value>{a0};
       });
@@ -161,8 +176,24 @@ static void flashAttention(LoopEmitter &e, const AttentionArgs &a, Value S, bool
   });
 }
 
+/// Keys per chunk of a decode step: a chunk's kernel folds its keys one
+/// after another and the combine folds the chunks, so the best size grows
+/// with the keys seen (about their square root); a sliding window sees at
+/// most window keys, a full-attention layer the whole context: key-chunk
+/// and twice that. (H100, E2B bf16 decode at 128 / 2048 tokens of context:
+/// 16/32 keys 249 / 218 tokens/s, 64 keys 218 / 209.)
+int64_t GPUStrategy::decodeKeyChunk(const AttentionArgs &a) const {
+  return a.window > 0 ? keyChunk : 2 * keyChunk;
+}
+
 void GPUStrategy::attendDecode(LoopEmitter &e, const AttentionArgs &a) {
-  flashAttention(e, a, e.c(1), /*decode=*/true, foldUnroll);
+  flashAttention(e, a, e.c(1), /*decode=*/true, foldUnroll, decodeKeyChunk(a));
+}
+
+void GPUStrategy::attendDecodeFused(LoopEmitter &e, const AttentionArgs &a, QueryRowFn queryRow) {
+  // The query rows in the attention's kernel (per chunk): no kernel of
+  // their own.
+  flashAttention(e, a, e.c(1), /*decode=*/true, foldUnroll, decodeKeyChunk(a), queryRow);
 }
 
 void GPUStrategy::attendPrefill(LoopEmitter &e, const AttentionArgs &a,
@@ -171,5 +202,5 @@ void GPUStrategy::attendPrefill(LoopEmitter &e, const AttentionArgs &a,
     return LoweringStrategy::attendPrefill(e, a, prologue);
   if (prologue)
     e.parallel({e.tokens, e.c(a.nh)}, prologue, e.rowGrain(a.D));
-  flashAttention(e, a, e.tokens, /*decode=*/false, foldUnroll);
+  flashAttention(e, a, e.tokens, /*decode=*/false, foldUnroll, kPrefillKeyChunk);
 }

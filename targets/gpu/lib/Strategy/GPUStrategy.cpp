@@ -2,7 +2,7 @@
 //
 // Registers the GPU's LoweringStrategy as "gpu" (convert-gemma4-to-loops
 // strategy=gpu, which buildGPUMappingPipeline uses). Its one option is
-// fold-unroll (Attention.cpp); the cpu strategy's (int-dot, ...) are ignored.
+// fold-unroll and key-chunk (Attention.cpp); the cpu strategy's (int-dot, ...) are ignored.
 //
 //===----------------------------------------------------------------------===//
 #include "GPUStrategy.h"
@@ -24,6 +24,13 @@ void mlir::gemma4::registerGPULoweringStrategy() {
         s->foldUnroll = std::atoll(it->second.c_str());
         if (s->foldUnroll < 1 || s->foldUnroll > 64) {
           error = "fold-unroll must be 1 to 64, got " + it->second;
+          return nullptr;
+        }
+      }
+      if (auto it = opts.find("key-chunk"); it != opts.end()) {
+        s->keyChunk = std::atoll(it->second.c_str());
+        if (s->keyChunk < 8 || s->keyChunk > 1024 || s->keyChunk % 8 != 0) {
+          error = "key-chunk must be a multiple of 8 from 8 to 1024, got " + it->second;
           return nullptr;
         }
       }

@@ -28,11 +28,16 @@ public:
   StringRef name() const override { return "gpu"; }
   /// Keys (or chunks) a step of the attention's serial folds (fold-unroll).
   int64_t foldUnroll = 8;
+  /// Keys per chunk of the flash-decoding attention (key-chunk) in a
+  /// sliding-window layer; full-attention layers take twice as many.
+  int64_t keyChunk = 16;
+  int64_t decodeKeyChunk(const AttentionArgs &a) const;
   /// Every op's loops are a kernel launch: fold elementwise consumers in.
   bool fusesElementwise() const override { return true; }
   void matmul(LoopEmitter &e, Value x, Value w, Value out, int64_t N, int64_t K) override;
   void mlpGateUp(LoopEmitter &e, const MLPArgs &m) override;
   void attendDecode(LoopEmitter &e, const AttentionArgs &a) override;
+  void attendDecodeFused(LoopEmitter &e, const AttentionArgs &a, QueryRowFn queryRow) override;
   void attendPrefill(LoopEmitter &e, const AttentionArgs &a,
                      std::function<void(ValueRange iv)> prologue) override;
 

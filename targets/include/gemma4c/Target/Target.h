@@ -38,6 +38,9 @@ struct CodegenRequest {
   int64_t weightPrefetch = -1, decodeRowTile = 4, kPanel = 3072, rowTile = -1;
   bool serial = false, bf16 = false, fuseAttention = true;
   int optLevel = 3;
+  /// --gpu-tune: "key=value,..." overrides of the GPU kernels' tuning
+  /// (applyGPUTune); empty: the target's defaults.
+  std::string gpuTune;
   /// CPU strategy flags the user gave explicitly (a GPU target refuses them).
   std::vector<std::string> cpuOnlyFlags;
 };

@@ -28,7 +28,20 @@ struct GPULoweringOptions {
   /// Keys a step of the attention's serial folds (convert-gemma4-to-loops
   /// fold-unroll): their loads are issued together.
   int64_t foldUnroll = 8;
+  /// Keys per chunk of the decode attention in sliding-window layers (full
+  /// attention: twice as many; convert-gemma4-to-loops key-chunk).
+  int64_t keyChunk = 16;
+  /// Largest factor gemma4-unroll-lane-loops unrolls a kernel's constant
+  /// loops by (1: not at all).
+  int64_t unrollLaneLoops = 4;
+  /// Most independent kernels gemma4-merge-gpu-launches runs as one launch
+  /// (1: none).
+  int64_t mergeLaunches = 4;
 };
+
+/// Applies --gpu-tune's "key=value,..." (key-chunk, fold-unroll, unroll,
+/// block-size) to `o`; false with `error` naming the bad entry.
+bool applyGPUTune(llvm::StringRef spec, GPULoweringOptions &o, std::string &error);
 
 /// The loops of every entry function (convert-gemma4-to-loops with the GPU
 /// strategy) and their kernels: gpu.launch ops outlined into one

@@ -92,7 +92,6 @@ def Gemma4EmulateGPULaunches : Pass<"gemma4-emulate-gpu-launches", "ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
-#endif
 
 def Gemma4AlignVectorAccess : Pass<"gemma4-align-vector-access", "ModuleOp"> {
   let summary = "give vector loads and stores in kernels the alignment their indices prove";
@@ -117,3 +116,48 @@ def Gemma4AlignVectorAccess : Pass<"gemma4-align-vector-access", "ModuleOp"> {
   ];
   let dependentDialects = ["::mlir::vector::VectorDialect"];
 }
+
+def Gemma4UnrollLaneLoops : Pass<"gemma4-unroll-lane-loops", "ModuleOp"> {
+  let summary = "unroll a kernel's short constant-trip loops so their loads are issued together";
+  let description = [{
+    A lane's loop over its share of a row (a decode matrix-vector product's
+    dot, a norm's sum of squares) loads, then uses what it loaded, then
+    loads again: each warp keeps one step's loads in flight and a
+    1536-row product of 12288-long rows leaves the memory system idle. For
+    every innermost scf.for inside a gpu.launch whose bounds and step are
+    constants, this pass unrolls it by the largest factor up to
+    `max-factor` that divides its trip count (a loop of at most
+    `max-factor` steps disappears), so the steps' loads are independent
+    instructions a GPU issues back to back. The arithmetic and its order
+    are unchanged (an accumulator still takes the steps in order). Loops
+    with more than `max-body` operations are left alone.
+  }];
+  let options = [
+    Option<"maxFactor", "max-factor", "int64_t", /*default=*/"4",
+           "largest unroll factor (1: off)">,
+    Option<"maxBody", "max-body", "int64_t", /*default=*/"64",
+           "loops with more operations in their body are not unrolled">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
+}
+
+def Gemma4MergeGPULaunches : Pass<"gemma4-merge-gpu-launches", "ModuleOp"> {
+  let summary = "run consecutive independent kernels as one launch";
+  let description = [{
+    Two consecutive gpu.launch ops with one-dimensional grids and the same
+    constant block size, neither touching a buffer the other writes (the
+    buffer analysis gemma4-map-to-gpu uses: roots and constant byte
+    ranges), become one launch of gA + gB blocks: blocks below gA run the
+    first kernel, the others the second with their block id less gA. Host
+    ops between them that touch no memory (index math, views, allocations)
+    move above the first. Up to `max-kernels` kernels share a launch. A
+    decode step's q, k and v projections become one launch.
+  }];
+  let options = [
+    Option<"maxKernels", "max-kernels", "int64_t", /*default=*/"4",
+           "most kernels merged into one launch (1: off)">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
+}
+
+#endif
