@@ -87,7 +87,8 @@ namespace {
   X(cuFuncGetParamInfo)                                                                            \
   X(cuGraphCreate)                                                                                 \
   X(cuGraphAddKernelNode_v2)                                                                       \
-  X(cuGraphExecKernelNodeSetParams_v2)
+  X(cuGraphExecKernelNodeSetParams_v2)                                                             \
+  X(cuGraphAddDependencies_v2)
 
 /// libcuda.so.1's functions; `error` says why they are not there.
 struct CudaApi {
@@ -222,11 +223,16 @@ public:
   }
 
   void download(void *dst, const void *src, uint64_t bytes) override {
+    auto t0 = graphStats_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     CUresult r = CUDA_SUCCESS;
     if (bytes)
       r = cu_.cuMemcpyDtoHAsync_v2(dst, dptr(src), bytes, stream_);
     synchronize();
     check(r, "copying from the GPU");
+    if (graphStats_) {
+      stats_.lastDone = std::chrono::steady_clock::now();
+      stats_.waitNs += ns(t0, stats_.lastDone);
+    }
   }
 
   void fill32(void *dst, uint32_t pattern, uint64_t bytes) override {
@@ -279,9 +285,15 @@ public:
   /// kept executable graph in place.
   /// GEMMA4RT_CUDA_GRAPH=0 launches one by one (as do GEMMA4RT_GPU_SYNC
   /// and GEMMA4RT_GPU_PROFILE, which wait for each kernel);
-  /// GEMMA4RT_CUDA_GRAPH_STATS=1 prints at exit how often graphs were built
-  /// and how many nodes were updated.
+  /// GEMMA4RT_CUDA_GRAPH_STATS=1 prints at exit how often graphs were built,
+  /// how many nodes were updated and where a call's host time went.
   void beginEntry(const void *key) noexcept override {
+    if (graphStats_) {
+      auto now = std::chrono::steady_clock::now();
+      if (stats_.calls++)
+        stats_.hostNs += ns(stats_.lastDone, now); // sampling, printing: the caller's
+      stats_.entryStart = now;
+    }
     capturing_ = false;
     recording_ = false;
     if (!useGraphs_ || deviceErrorPending())
@@ -301,9 +313,17 @@ public:
   }
 
   bool endEntry() noexcept override {
+    if (graphStats_) {
+      auto now = std::chrono::steady_clock::now();
+      stats_.recordNs += ns(stats_.entryStart, now);
+      stats_.submitStart = now;
+    }
     if (recording_) {
       recording_ = false;
-      return submitRecording();
+      bool ok = submitRecording();
+      if (graphStats_)
+        stats_.submitNs += ns(stats_.submitStart, std::chrono::steady_clock::now());
+      return ok;
     }
     if (!capturing_)
       return true;
@@ -534,8 +554,19 @@ private:
       std::vector<CUgraphNode> nodes(pending_.size());
       for (size_t i = 0; ok && i < pending_.size(); ++i) {
         CUDA_KERNEL_NODE_PARAMS p = nodeParams(pending_[i], pendingBytes_.data(), ptrs);
-        ok = cu_.cuGraphAddKernelNode_v2(&nodes[i], graph, i ? &nodes[i - 1] : nullptr, i ? 1 : 0,
-                                         &p) == CUDA_SUCCESS;
+        bool chain = i && !pdl_;
+        ok = cu_.cuGraphAddKernelNode_v2(&nodes[i], graph, chain ? &nodes[i - 1] : nullptr,
+                                         chain ? 1 : 0, &p) == CUDA_SUCCESS;
+        // Programmatic edges: the kernel may be scheduled once every block
+        // of the one before has started; it waits for that grid's end and
+        // writes itself (griddepcontrol.wait, manifest gpu.pdl).
+        if (ok && i && pdl_) {
+          CUgraphEdgeData e{};
+          e.from_port = CU_GRAPH_KERNEL_NODE_PORT_PROGRAMMATIC;
+          e.type = CU_GRAPH_DEPENDENCY_TYPE_PROGRAMMATIC;
+          ok = cu_.cuGraphAddDependencies_v2(graph, &nodes[i - 1], &nodes[i], &e, 1) ==
+               CUDA_SUCCESS;
+        }
       }
       if (ok)
         ok = cu_.cuGraphInstantiateWithFlags(&rec.exec, graph, 0) == CUDA_SUCCESS;
@@ -645,6 +676,13 @@ private:
     recordedGraphs_ = useGraphs_ && cu_.cuFuncGetParamInfo && cu_.cuGraphCreate &&
                       cu_.cuGraphAddKernelNode_v2 && cu_.cuGraphExecKernelNodeSetParams_v2 &&
                       !(graphs && std::strcmp(graphs, "capture") == 0);
+    // Programmatic dependent launch (sm_90 and newer, kernels that wait for
+    // their predecessor themselves), GEMMA4RT_CUDA_PDL=1 only: on an H100
+    // it changed E2B bf16 decode by nothing (229 vs 230 tok/s) and slowed
+    // int4 (168 vs 192), so plain edges are the default.
+    const char *pdl = std::getenv("GEMMA4RT_CUDA_PDL");
+    pdl_ = recordedGraphs_ && g.pdl && props_.sm >= 90 && cu_.cuGraphAddDependencies_v2 &&
+           pdl && std::strcmp(pdl, "1") == 0;
     paramLayouts_.assign(functions_.size(), {});
     layoutKnown_.assign(functions_.size(), false);
     const char *gstats = std::getenv("GEMMA4RT_CUDA_GRAPH_STATS");
@@ -652,12 +690,19 @@ private:
   }
 
   void close() noexcept {
-    if (graphStats_)
+    if (graphStats_) {
+      double calls = double(std::max<uint64_t>(stats_.calls, 1));
       std::fprintf(stderr,
-                   "cuda graphs (%s): %llu launched, %llu built, %llu kernel nodes updated\n",
+                   "cuda graphs (%s%s): %llu launched, %llu built, %llu kernel nodes updated; "
+                   "per call: host code %.1f us, graph update + launch %.1f us, waiting for "
+                   "the GPU + logits %.1f us, caller between calls %.1f us\n",
                    recordedGraphs_ ? "recorded" : useGraphs_ ? "captured" : "off",
-                   (unsigned long long)stats_.launches, (unsigned long long)stats_.builds,
-                   (unsigned long long)stats_.nodeUpdates);
+                   pdl_ ? ", programmatic" : "", (unsigned long long)stats_.launches,
+                   (unsigned long long)stats_.builds,
+                   (unsigned long long)stats_.nodeUpdates, stats_.recordNs / calls / 1e3,
+                   stats_.submitNs / calls / 1e3, stats_.waitNs / calls / 1e3,
+                   stats_.hostNs / std::max(calls - 1, 1.0) / 1e3);
+    }
     graphStats_ = false;
     for (auto &[key, rec] : recordings_)
       dropGraph(rec);
@@ -723,14 +768,20 @@ private:
   bool capturing_ = false;  ///< between beginEntry and endEntry (stream capture)
   bool recordedGraphs_ = false; ///< record launches, not capture (the driver has the API)
   bool recording_ = false;      ///< between beginEntry and endEntry (recorded graphs)
+  bool pdl_ = false;            ///< graph edges are programmatic (manifest gpu.pdl)
   std::vector<Launch> pending_; ///< the call's launches so far
   std::vector<uint8_t> pendingBytes_;
   std::map<const void *, Recording> recordings_; ///< entry point -> its graph
   std::vector<std::vector<std::pair<size_t, size_t>>> paramLayouts_;
   std::vector<bool> layoutKnown_;
   struct GraphStats {
-    uint64_t launches = 0, builds = 0, nodeUpdates = 0;
+    uint64_t launches = 0, builds = 0, nodeUpdates = 0, calls = 0;
+    double recordNs = 0, submitNs = 0, waitNs = 0, hostNs = 0;
+    std::chrono::steady_clock::time_point entryStart, submitStart, lastDone;
   } stats_;
+  static double ns(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+    return double(std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count());
+  }
   bool graphStats_ = false;
   const void *graphKey_ = nullptr;
   std::map<const void *, CUgraphExec> graphs_; ///< entry point -> its executable graph

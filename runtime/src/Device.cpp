@@ -42,8 +42,47 @@ uint64_t ScratchCache::roundSize(uint64_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
+void ScratchCache::beginSequence(const void *key) {
+  sequence_ = &sequences_[key];
+  sequenceIndex_ = 0;
+}
+
+void ScratchCache::endSequence() { sequence_ = nullptr; }
+
 void *ScratchCache::allocate(uint64_t bytes, std::string &error) {
   const uint64_t size = roundSize(bytes);
+  if (!sequence_)
+    return allocateAny(size, error);
+  // The block this request got last time, if it is free again.
+  void *p = nullptr;
+  if (sequenceIndex_ < sequence_->size() && (*sequence_)[sequenceIndex_].second >= size &&
+      (*sequence_)[sequenceIndex_].second / 2 <= size) {
+    const uint64_t blockSize = (*sequence_)[sequenceIndex_].second;
+    auto [lo, hi] = cached_.equal_range(blockSize);
+    for (auto it = lo; it != hi; ++it)
+      if (it->second == (*sequence_)[sequenceIndex_].first) {
+        p = it->second;
+        live_.emplace(p, blockSize);
+        stats_.cachedBytes -= blockSize;
+        stats_.liveBytes += blockSize;
+        ++stats_.reuses;
+        cached_.erase(it);
+        break;
+      }
+  }
+  if (!p)
+    p = allocateAny(size, error);
+  if (p) {
+    if (sequenceIndex_ < sequence_->size())
+      (*sequence_)[sequenceIndex_] = {p, live_.at(p)};
+    else
+      sequence_->emplace_back(p, live_.at(p));
+    ++sequenceIndex_;
+  }
+  return p;
+}
+
+void *ScratchCache::allocateAny(uint64_t size, std::string &error) {
   auto it = cached_.lower_bound(size);
   if (it != cached_.end() && it->first / 2 <= size) {
     void *p = it->second;
@@ -83,6 +122,8 @@ bool ScratchCache::release(void *p) {
 }
 
 void ScratchCache::trim() {
+  // A freed block's address may come back for another request: the
+  // sequences only hint, so they stay (a stale hint matches nothing cached).
   for (auto &[size, p] : cached_)
     free_(p);
   cached_.clear();

@@ -272,6 +272,11 @@ Manifest parseManifest(std::string_view text, const std::string &where) {
       gm.cubinOffset = static_cast<uint64_t>(integer(*c, "offset", "gpu.cubin.", 0));
       gm.cubinSize = static_cast<uint64_t>(integer(*c, "size", "gpu.cubin.", 1));
     }
+    if (auto p = g.find("pdl"); p != g.end()) {
+      if (!p->is_boolean())
+        throw bad("manifest \"gpu.pdl\" is not true or false");
+      gm.pdl = p->get<bool>();
+    }
     } else {
       const json &k = member(g, "kernels", "gpu.");
       if (!k.is_array())

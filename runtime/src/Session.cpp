@@ -112,10 +112,16 @@ void Session::call(gemma4_entry_fn fn, const int32_t *ids, int64_t n) {
     fn(idp, idp, 0, n, 1, pos_, kv, kv, 0, kvSize, 1, context_, weights_, weights_, 0, wSize, 1,
        lp, lp, 0, n, vocab_, vocab_, 1);
   };
-  device_->beginEntry(reinterpret_cast<const void *>(fn));
+  const void *key = reinterpret_cast<const void *>(fn);
+  device_->beginScratchSequence(key);
+  device_->beginEntry(key);
   run();
-  if (!device_->endEntry())
+  device_->endScratchSequence();
+  if (!device_->endEntry()) {
+    device_->beginScratchSequence(key);
     run(); // the recording failed: the launches one by one
+    device_->endScratchSequence();
+  }
   // Waits for the call's kernels; throws what they or the launches recorded.
   device_->download(logits_, lp, uint64_t(n) * uint64_t(vocab_) * sizeof(float));
 }

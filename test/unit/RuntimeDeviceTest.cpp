@@ -217,6 +217,8 @@ TEST(RuntimeGpuManifest, RejectsBadGpuFields) {
             p + "manifest \"gpu.cubin\" is neither an object nor null");
   EXPECT_EQ(gpuError(head + ptx + R"("cubin": {"offset": 4}})"),
             p + "manifest lacks \"gpu.cubin.size\"");
+  EXPECT_EQ(gpuError(head + ptx + R"("cubin": null, "pdl": 1})"),
+            p + "manifest \"gpu.pdl\" is not true or false");
 }
 
 //===----------------------------------------------------------------------===//
@@ -317,6 +319,42 @@ TEST(RuntimeScratchCache, RoundsSizes) {
     EXPECT_LE(r, n + n / 8 + 256) << n;
     EXPECT_EQ(r % 256, 0u);
   }
+}
+
+TEST(RuntimeScratchCache, SequencesGetTheSameBlocksEveryCall) {
+  FakeHeap heap;
+  ScratchCache c(heap.alloc(), heap.free());
+  std::string err;
+  int key = 0, other = 0;
+  void *first[2] = {};
+  for (int call = 0; call < 6; ++call) {
+    c.beginSequence(&key);
+    void *a = c.allocate(1000, err), *b = c.allocate(1000, err);
+    ASSERT_TRUE(a && b);
+    if (call == 0) {
+      first[0] = a, first[1] = b;
+    } else {
+      EXPECT_EQ(a, first[0]) << call; // without sequences they would swap each call
+      EXPECT_EQ(b, first[1]) << call;
+    }
+    // Released in the other order than allocated.
+    EXPECT_TRUE(c.release(b));
+    EXPECT_TRUE(c.release(a));
+    c.endSequence();
+    if (call == 3) { // another entry point in between takes whatever is free
+      c.beginSequence(&other);
+      void *o = c.allocate(1000, err);
+      EXPECT_TRUE(c.release(o));
+      c.endSequence();
+    }
+  }
+  EXPECT_EQ(c.stats().allocations, 2u);
+  // A hint whose block is taken falls back to any block.
+  void *held = c.allocate(1000, err);
+  c.beginSequence(&key);
+  void *a = c.allocate(1000, err), *b = c.allocate(1000, err);
+  EXPECT_TRUE(a && b && a != held && b != held && a != b);
+  c.endSequence();
 }
 
 TEST(RuntimeScratchCache, ReusesFreedBlocksBySize) {

@@ -147,6 +147,10 @@ void _mlir_memref_to_llvm_free(void *ptr);
  *                                   // bytes of the file before the manifest
  *     "cubin": { "offset": O, "size": B } | null  // ptxas output for arch,
  *                                   // loaded when the GPU is exactly arch
+ *     "pdl": true                   // optional: every kernel begins with
+ *                                   // griddepcontrol.launch_dependents and
+ *                                   // .wait, so the runtime may launch them
+ *                                   // with programmatic dependencies
  *   }
  * }
  * The trailer's version is GEMMA4RT_ABI_VERSION. Unknown manifest keys are

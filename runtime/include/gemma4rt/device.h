@@ -62,6 +62,14 @@ public:
   /// The size a request of `bytes` is rounded up to.
   static uint64_t roundSize(uint64_t bytes);
 
+  /// Between beginSequence(key) and endSequence(), the i-th request gets
+  /// the block the i-th request of the previous sequence with the same key
+  /// got, when it is cached and of the size asked for: a model entry point
+  /// called again sees the same addresses (a recorded CUDA graph then needs
+  /// no parameter updates), whatever order its blocks were released in.
+  void beginSequence(const void *key);
+  void endSequence();
+
   struct Stats {
     uint64_t liveBytes = 0;   ///< handed out, not yet released
     uint64_t cachedBytes = 0; ///< released, kept for reuse
@@ -72,11 +80,15 @@ public:
   const Stats &stats() const { return stats_; }
 
 private:
+  void *allocateAny(uint64_t size, std::string &error);
   AllocFn alloc_;
   FreeFn free_;
   std::multimap<uint64_t, void *> cached_;     ///< block size -> block
   std::unordered_map<void *, uint64_t> live_;  ///< block -> its size
   Stats stats_;
+  std::unordered_map<const void *, std::vector<std::pair<void *, uint64_t>>> sequences_;
+  std::vector<std::pair<void *, uint64_t>> *sequence_ = nullptr; ///< the one in progress
+  size_t sequenceIndex_ = 0;
 };
 
 /// One GPU: memory, copies, the kernel table. Every method but the noexcept
@@ -137,6 +149,10 @@ public:
   void *scratchAlloc(uint64_t bytes) noexcept;
   void scratchFree(void *p) noexcept;
   const ScratchCache::Stats &scratchStats() const { return scratch_.stats(); }
+  /// Around one call of an entry point (Session::call): its scratch blocks
+  /// are the ones its previous call had (ScratchCache::beginSequence).
+  void beginScratchSequence(const void *key) { scratch_.beginSequence(key); }
+  void endScratchSequence() { scratch_.endSequence(); }
   /// Frees the cached scratch blocks (a failed allocation does it too).
   void trimScratch() { scratch_.trim(); }
 

@@ -59,6 +59,7 @@ struct GpuManifest {
   std::vector<std::string> kernels; ///< "kernels": gemma4rt_gpu_launch's table
   uint64_t ptxOffset = 0, ptxSize = 0; ///< "ptx": NUL-terminated text, size with the NUL
   bool hasCubin = false;               ///< "cubin": an object (not null/absent)
+  bool pdl = false; ///< "pdl": kernels wait for their predecessor (griddepcontrol)
   uint64_t cubinOffset = 0, cubinSize = 0;
   // Vulkan ("api": "vulkan"; no arch, ptx or cubin):
   uint64_t spirvOffset = 0, spirvSize = 0; ///< "spirv": one SPIR-V module

@@ -16,6 +16,13 @@
 namespace gemma4c {
 namespace {
 
+/// The compute capability x 10 of "sm_90", "sm_90a": 90.
+int smOf(llvm::StringRef chip) {
+  int sm = 0;
+  chip.drop_front(3).consumeInteger(10, sm);
+  return sm;
+}
+
 class CUDABackend : public Target {
 public:
   GPUPreset gpu{};
@@ -83,6 +90,8 @@ public:
     };
     m["gpu"] = {{"api", "cuda"}, {"arch", gpu.chip}, {"kernels", kernels},
                 {"ptx", part("ptx")}, {"cubin", part("cubin")}};
+    if (cuda.gridDependency)
+      m["gpu"]["pdl"] = true; // the kernels wait for their predecessor themselves
     nlohmann::json &c = m["compiler"];
     describeHost(c);
     c["gpu"] = gpu.chip;
@@ -125,7 +134,10 @@ std::unique_ptr<Target> makeCUDATarget(const CodegenRequest &req, std::string &e
   t->graph.rowTile = 0;
   t->graph.int4Interleave = false; // a subgroup's lanes take whole int4 blocks
   t->cuda.gpu.bf16Activations = req.bf16;
+  if (!mlir::gemma4::applyGPUTune(req.gpuTune, t->cuda.gpu, error))
+    return nullptr;
   t->cuda.chip = gpu->chip;
+  t->cuda.gridDependency = smOf(gpu->chip) >= 90;
   t->cuda.optLevel = req.optLevel;
   return t;
 }

@@ -31,6 +31,8 @@ void mlir::gemma4::buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipeli
 
   // Kernels: NVVM, then PTX.
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  if (opts.gridDependency)
+    kernels.addPass(createGemma4CUDAGridDependency());
   kernels.addPass(createGemma4PrepareNVVMKernels());
   kernels.addPass(createLowerAffinePass());
   kernels.addPass(createSCFToControlFlowPass());

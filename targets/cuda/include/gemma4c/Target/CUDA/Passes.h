@@ -29,6 +29,10 @@ struct CUDAPipelineOptions {
   std::string chip = "sm_90";  ///< sm_NN
   std::string features = "";   ///< PTX ISA, e.g. +ptx78 (empty: the chip's default)
   int optLevel = 3;
+  /// Kernels begin with griddepcontrol (gemma4-cuda-grid-dependency): sm_90
+  /// and newer, where the runtime launches them with programmatic
+  /// dependencies (manifest gpu.pdl).
+  bool gridDependency = false;
 };
 
 /// The PTX ISA version gemma4c asks LLVM for on `chip` (the oldest one that

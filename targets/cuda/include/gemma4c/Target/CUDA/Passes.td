@@ -18,4 +18,22 @@ def Gemma4PrepareNVVMKernels : Pass<"gemma4-prepare-nvvm-kernels", "::mlir::gpu:
                            "::mlir::vector::VectorDialect"];
 }
 
+def Gemma4CUDAGridDependency : Pass<"gemma4-cuda-grid-dependency", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "let each kernel start while the one before it finishes (sm_90)";
+  let description = [{
+    A decode step is hundreds of small kernels, each on the GPU for a few
+    microseconds, and between two of them the GPU drains one grid and
+    launches the next. Hopper's programmatic dependent launch overlaps the
+    two: every kernel begins with `griddepcontrol.launch_dependents` (its
+    successor may be scheduled as soon as all of this grid's blocks have
+    started) and `griddepcontrol.wait` (it touches no memory before the
+    grid it depends on has finished and its writes are visible). Both are
+    no-ops unless the runtime launches the kernels with programmatic
+    dependencies (runtime/cuda: the graphs' edges, GEMMA4RT_CUDA_PDL=1;
+    off by default: no gain measured on an H100), so the kernels stay
+    correct under any launch.
+  }];
+  let dependentDialects = ["::mlir::NVVM::NVVMDialect"];
+}
+
 #endif
