@@ -312,6 +312,33 @@ public:
     capturing_ = true;
   }
 
+  bool canPrepare() const override { return useGraphs_ && recordedGraphs_; }
+
+  bool endEntryPrepared() noexcept override {
+    if (!recording_)
+      return false;
+    recording_ = false;
+    if (deviceErrorPending() || pending_.empty() || !submitRecording(/*launch=*/false))
+      return false;
+    auto it = recordings_.find(graphKey_);
+    return it != recordings_.end() && it->second.prepared;
+  }
+
+  bool launchPrepared(const void *key) noexcept override {
+    auto it = recordings_.find(key);
+    if (!useGraphs_ || deviceErrorPending() || it == recordings_.end() || !it->second.prepared ||
+        !it->second.exec)
+      return false;
+    it->second.prepared = false;
+    ++stats_.launches;
+    ++stats_.prepared;
+    CUresult r = cu_.cuGraphLaunch(it->second.exec, stream_);
+    if (r != CUDA_SUCCESS)
+      recordDeviceError("running the GPU kernels of a step (a CUDA graph) failed on " + label() +
+                        ": " + cu_.text(r) + " (GEMMA4RT_CUDA_GRAPH=0 launches them one by one)");
+    return true;
+  }
+
   bool endEntry() noexcept override {
     if (graphStats_) {
       auto now = std::chrono::steady_clock::now();
@@ -459,6 +486,7 @@ private:
     std::vector<CUgraphNode> nodes;
     std::vector<Launch> launches;
     std::vector<uint8_t> bytes;
+    bool prepared = false; ///< updated for a call not yet launched
   };
 
   /// A kernel's parameters: (offset, size) each, from the driver.
@@ -521,12 +549,14 @@ private:
 
   /// endEntry of a recorded call: updates the kept graph (or builds one)
   /// and launches it. False (nothing ran) if no graph could be built.
-  bool submitRecording() noexcept {
+  /// launch false: only update (a call prepared ahead: launchPrepared).
+  bool submitRecording(bool launch = true) noexcept {
     if (deviceErrorPending())
       return true; // reported by the caller's download
     if (pending_.empty())
       return true;
     Recording &rec = recordings_[graphKey_];
+    rec.prepared = false;
     std::vector<void *> ptrs;
     bool reuse = rec.exec && rec.launches.size() == pending_.size();
     for (size_t i = 0; reuse && i < pending_.size(); ++i)
@@ -582,6 +612,10 @@ private:
     }
     rec.launches.swap(pending_);
     rec.bytes.swap(pendingBytes_);
+    if (!launch) {
+      rec.prepared = true;
+      return true;
+    }
     ++stats_.launches;
     CUresult r = cu_.cuGraphLaunch(rec.exec, stream_);
     if (r != CUDA_SUCCESS)
@@ -693,11 +727,13 @@ private:
     if (graphStats_) {
       double calls = double(std::max<uint64_t>(stats_.calls, 1));
       std::fprintf(stderr,
-                   "cuda graphs (%s%s): %llu launched, %llu built, %llu kernel nodes updated; "
+                   "cuda graphs (%s%s): %llu launched (%llu prepared ahead), %llu built, %llu "
+                   "kernel nodes updated; "
                    "per call: host code %.1f us, graph update + launch %.1f us, waiting for "
                    "the GPU + logits %.1f us, caller between calls %.1f us\n",
                    recordedGraphs_ ? "recorded" : useGraphs_ ? "captured" : "off",
                    pdl_ ? ", programmatic" : "", (unsigned long long)stats_.launches,
+                   (unsigned long long)stats_.prepared,
                    (unsigned long long)stats_.builds,
                    (unsigned long long)stats_.nodeUpdates, stats_.recordNs / calls / 1e3,
                    stats_.submitNs / calls / 1e3, stats_.waitNs / calls / 1e3,
@@ -775,7 +811,7 @@ private:
   std::vector<std::vector<std::pair<size_t, size_t>>> paramLayouts_;
   std::vector<bool> layoutKnown_;
   struct GraphStats {
-    uint64_t launches = 0, builds = 0, nodeUpdates = 0, calls = 0;
+    uint64_t launches = 0, builds = 0, nodeUpdates = 0, calls = 0, prepared = 0;
     double recordNs = 0, submitNs = 0, waitNs = 0, hostNs = 0;
     std::chrono::steady_clock::time_point entryStart, submitStart, lastDone;
   } stats_;

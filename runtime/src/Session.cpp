@@ -108,22 +108,49 @@ void Session::call(gemma4_entry_fn fn, const int32_t *ids, int64_t n) {
   auto *idp = static_cast<int32_t *>(deviceIds_.data());
   auto *lp = static_cast<float *>(deviceLogits_.data());
   device_->upload(idp, ids, uint64_t(n) * sizeof(int32_t));
-  auto run = [&] {
-    fn(idp, idp, 0, n, 1, pos_, kv, kv, 0, kvSize, 1, context_, weights_, weights_, 0, wSize, 1,
-       lp, lp, 0, n, vocab_, vocab_, 1);
-  };
+  const void *key = reinterpret_cast<const void *>(fn);
+  // This call recorded ahead of time (the previous decode step prepared
+  // it): submit it.
+  bool launched = prepared_.fn == fn && prepared_.pos == pos_ && prepared_.n == n &&
+                  device_->launchPrepared(key);
+  prepared_ = Prepared{};
+  if (!launched) {
+    auto run = [&] {
+      fn(idp, idp, 0, n, 1, pos_, kv, kv, 0, kvSize, 1, context_, weights_, weights_, 0, wSize, 1,
+         lp, lp, 0, n, vocab_, vocab_, 1);
+    };
+    device_->beginScratchSequence(key);
+    device_->beginEntry(key);
+    run();
+    device_->endScratchSequence();
+    if (!device_->endEntry()) {
+      device_->beginScratchSequence(key);
+      run(); // the recording failed: the launches one by one
+      device_->endScratchSequence();
+    }
+  }
+  // While the GPU runs this step, the host records the next one (its
+  // launches do not depend on the token, only on the position).
+  if (fn == entry_.decode && n == 1 && pos_ + 2 <= context_ && device_->canPrepare())
+    prepare(fn, pos_ + 1, 1);
+  // Waits for the call's kernels; throws what they or the launches recorded.
+  device_->download(logits_, lp, uint64_t(n) * uint64_t(vocab_) * sizeof(float));
+}
+
+void Session::prepare(gemma4_entry_fn fn, int64_t pos, int64_t n) {
+  auto *kv = arena_.data();
+  const auto kvSize = static_cast<int64_t>(arena_.size());
+  const auto wSize = static_cast<int64_t>(payload_.weightsSize());
+  auto *idp = static_cast<int32_t *>(deviceIds_.data());
+  auto *lp = static_cast<float *>(deviceLogits_.data());
   const void *key = reinterpret_cast<const void *>(fn);
   device_->beginScratchSequence(key);
   device_->beginEntry(key);
-  run();
+  fn(idp, idp, 0, n, 1, pos, kv, kv, 0, kvSize, 1, context_, weights_, weights_, 0, wSize, 1, lp,
+     lp, 0, n, vocab_, vocab_, 1);
   device_->endScratchSequence();
-  if (!device_->endEntry()) {
-    device_->beginScratchSequence(key);
-    run(); // the recording failed: the launches one by one
-    device_->endScratchSequence();
-  }
-  // Waits for the call's kernels; throws what they or the launches recorded.
-  device_->download(logits_, lp, uint64_t(n) * uint64_t(vocab_) * sizeof(float));
+  if (device_->endEntryPrepared())
+    prepared_ = Prepared{fn, pos, n};
 }
 
 const float *Session::prefill(std::span<const int32_t> ids, const RowsFn &onRows) {

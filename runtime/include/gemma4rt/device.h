@@ -140,6 +140,17 @@ public:
   /// point must be called again, unrecorded (the recording failed).
   virtual void beginEntry(const void *key) noexcept { (void)key; }
   virtual bool endEntry() noexcept { return true; }
+  /// Prepared calls: a device that can (canPrepare) records a call ahead
+  /// of time -- the next decode step while this one runs -- with
+  /// beginEntry, the entry point's host code and endEntryPrepared (true:
+  /// kept, not submitted); launchPrepared(key) later submits it (false:
+  /// nothing prepared for key: call the entry point as usual).
+  virtual bool canPrepare() const { return false; }
+  virtual bool endEntryPrepared() noexcept { return false; }
+  virtual bool launchPrepared(const void *key) noexcept {
+    (void)key;
+    return false;
+  }
 
   // ---- The generated code's services (abi.h); never throw -----------------
   /// gemma4rt_gpu_launch: kernel `kernel` of the manifest's gpu.kernels.

@@ -85,6 +85,13 @@ public:
 
 private:
   void call(gemma4_entry_fn fn, const int32_t *ids, int64_t n);
+  /// Records the call of fn at `pos` for n tokens on the device ahead of
+  /// time (Device::canPrepare): the next decode step while this one runs.
+  void prepare(gemma4_entry_fn fn, int64_t pos, int64_t n);
+  struct Prepared {
+    gemma4_entry_fn fn = nullptr;
+    int64_t pos = -1, n = 0;
+  } prepared_;
 
   const Payload &payload_;
   EntryPoints entry_;
