@@ -496,8 +496,13 @@ private:
       layoutKnown_[size_t(kernel)] = true;
       for (size_t i = 0;; ++i) {
         size_t off = 0, size = 0;
-        if (cu_.cuFuncGetParamInfo(functions_[size_t(kernel)], i, &off, &size) != CUDA_SUCCESS)
+        CUresult r = cu_.cuFuncGetParamInfo(functions_[size_t(kernel)], i, &off, &size);
+        if (r == CUDA_ERROR_INVALID_VALUE)
+          break; // past the last parameter
+        if (r != CUDA_SUCCESS) {
+          layoutFailed_ = true; // the driver cannot say: launch one by one
           break;
+        }
         layout.emplace_back(off, size);
       }
     }
@@ -555,6 +560,10 @@ private:
       return true; // reported by the caller's download
     if (pending_.empty())
       return true;
+    if (layoutFailed_) { // a kernel's parameter layout is unknown
+      useGraphs_ = false;
+      return false;
+    }
     Recording &rec = recordings_[graphKey_];
     rec.prepared = false;
     std::vector<void *> ptrs;
@@ -810,6 +819,7 @@ private:
   std::map<const void *, Recording> recordings_; ///< entry point -> its graph
   std::vector<std::vector<std::pair<size_t, size_t>>> paramLayouts_;
   std::vector<bool> layoutKnown_;
+  bool layoutFailed_ = false; ///< cuFuncGetParamInfo failed: no recorded graphs
   struct GraphStats {
     uint64_t launches = 0, builds = 0, nodeUpdates = 0, calls = 0, prepared = 0;
     double recordNs = 0, submitNs = 0, waitNs = 0, hostNs = 0;
