@@ -332,10 +332,7 @@ public:
     it->second.prepared = false;
     ++stats_.launches;
     ++stats_.prepared;
-    CUresult r = cu_.cuGraphLaunch(it->second.exec, stream_);
-    if (r != CUDA_SUCCESS)
-      recordDeviceError("running the GPU kernels of a step (a CUDA graph) failed on " + label() +
-                        ": " + cu_.text(r) + " (GEMMA4RT_CUDA_GRAPH=0 launches them one by one)");
+    launchGraph(it->second.exec);
     return true;
   }
 
@@ -385,10 +382,7 @@ public:
     }
     ++stats_.builds;
     ++stats_.launches;
-    r = cu_.cuGraphLaunch(exec, stream_);
-    if (r != CUDA_SUCCESS)
-      recordDeviceError("running the GPU kernels of a step (a CUDA graph) failed on " + label() +
-                        ": " + cu_.text(r) + " (GEMMA4RT_CUDA_GRAPH=0 launches them one by one)");
+    launchGraph(exec);
     return true;
   }
 
@@ -470,6 +464,14 @@ protected:
   }
 
 private:
+  /// Submits an executable graph; a failure is recorded for the caller.
+  void launchGraph(CUgraphExec exec) noexcept {
+    CUresult r = cu_.cuGraphLaunch(exec, stream_);
+    if (r != CUDA_SUCCESS)
+      recordDeviceError("running the GPU kernels of a step (a CUDA graph) failed on " + label() +
+                        ": " + cu_.text(r) + " (GEMMA4RT_CUDA_GRAPH=0 launches them one by one)");
+  }
+
   /// One recorded launch: the kernel, its shape and its parameter bytes
   /// (at the kernel's parameter offsets) in pendingBytes_[at, at + size).
   struct Launch {
@@ -626,10 +628,7 @@ private:
       return true;
     }
     ++stats_.launches;
-    CUresult r = cu_.cuGraphLaunch(rec.exec, stream_);
-    if (r != CUDA_SUCCESS)
-      recordDeviceError("running the GPU kernels of a step (a CUDA graph) failed on " + label() +
-                        ": " + cu_.text(r) + " (GEMMA4RT_CUDA_GRAPH=0 launches them one by one)");
+    launchGraph(rec.exec);
     return true;
   }
 

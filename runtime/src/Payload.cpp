@@ -237,6 +237,17 @@ Manifest parseManifest(std::string_view text, const std::string &where) {
     if (gm.api != "cuda" && gm.api != "vulkan")
       throw bad("manifest \"gpu.api\" is \"" + gm.api +
                 "\": this runtime supports \"cuda\" and \"vulkan\"");
+    // "kernels": gemma4rt_gpu_launch's table (both APIs).
+    auto readKernels = [&] {
+      const json &k = member(g, "kernels", "gpu.");
+      if (!k.is_array())
+        throw bad("manifest \"gpu.kernels\" is not a list of kernel names");
+      for (const json &name : k) {
+        if (!name.is_string() || name.get<std::string>().empty())
+          throw bad("manifest \"gpu.kernels\" holds something other than a kernel name");
+        gm.kernels.push_back(name.get<std::string>());
+      }
+    };
     if (gm.api == "cuda") {
     gm.arch = string("arch");
     {
@@ -252,14 +263,7 @@ Manifest parseManifest(std::string_view text, const std::string &where) {
         throw bad("manifest \"gpu.arch\" = \"" + a + "\" is not a CUDA architecture (sm_XY)");
       gm.sm = std::stoi(a.substr(3, end - 3));
     }
-    const json &k = member(g, "kernels", "gpu.");
-    if (!k.is_array())
-      throw bad("manifest \"gpu.kernels\" is not a list of kernel names");
-    for (const json &name : k) {
-      if (!name.is_string() || name.get<std::string>().empty())
-        throw bad("manifest \"gpu.kernels\" holds something other than a kernel name");
-      gm.kernels.push_back(name.get<std::string>());
-    }
+    readKernels();
     const json &ptx = member(g, "ptx", "gpu.");
     if (!ptx.is_object())
       throw bad("manifest \"gpu.ptx\" is not an object");
@@ -278,14 +282,7 @@ Manifest parseManifest(std::string_view text, const std::string &where) {
       gm.pdl = p->get<bool>();
     }
     } else {
-      const json &k = member(g, "kernels", "gpu.");
-      if (!k.is_array())
-        throw bad("manifest \"gpu.kernels\" is not a list of kernel names");
-      for (const json &name : k) {
-        if (!name.is_string() || name.get<std::string>().empty())
-          throw bad("manifest \"gpu.kernels\" holds something other than a kernel name");
-        gm.kernels.push_back(name.get<std::string>());
-      }
+      readKernels();
       const json &sp = member(g, "spirv", "gpu.");
       if (!sp.is_object())
         throw bad("manifest \"gpu.spirv\" is not an object");

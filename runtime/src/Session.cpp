@@ -92,14 +92,17 @@ Session::~Session() {
     std::free(logits_);
 }
 
-void Session::call(gemma4_entry_fn fn, const int32_t *ids, int64_t n) {
+void Session::invoke(gemma4_entry_fn fn, int32_t *ids, int64_t pos, int64_t n, float *logits) {
   auto *kv = arena_.data();
   const auto kvSize = static_cast<int64_t>(arena_.size());
   const auto wSize = static_cast<int64_t>(payload_.weightsSize());
+  fn(ids, ids, 0, n, 1, pos, kv, kv, 0, kvSize, 1, context_, weights_, weights_, 0, wSize, 1,
+     logits, logits, 0, n, vocab_, vocab_, 1);
+}
+
+void Session::call(gemma4_entry_fn fn, const int32_t *ids, int64_t n) {
   if (!device_) {
-    auto *idp = const_cast<int32_t *>(ids);
-    fn(idp, idp, 0, n, 1, pos_, kv, kv, 0, kvSize, 1, context_, weights_, weights_, 0, wSize, 1,
-       logits_, logits_, 0, n, vocab_, vocab_, 1);
+    invoke(fn, const_cast<int32_t *>(ids), pos_, n, logits_);
     // GPU code linked into a binary whose manifest has no "gpu" entry.
     if (deviceErrorPending())
       throwPendingDeviceError();
@@ -116,18 +119,14 @@ void Session::call(gemma4_entry_fn fn, const int32_t *ids, int64_t n) {
   prepared_ = Prepared{};
   if (!launched) {
     auto run = [&] {
-      fn(idp, idp, 0, n, 1, pos_, kv, kv, 0, kvSize, 1, context_, weights_, weights_, 0, wSize, 1,
-         lp, lp, 0, n, vocab_, vocab_, 1);
+      device_->beginScratchSequence(key);
+      invoke(fn, idp, pos_, n, lp);
+      device_->endScratchSequence();
     };
-    device_->beginScratchSequence(key);
     device_->beginEntry(key);
     run();
-    device_->endScratchSequence();
-    if (!device_->endEntry()) {
-      device_->beginScratchSequence(key);
+    if (!device_->endEntry())
       run(); // the recording failed: the launches one by one
-      device_->endScratchSequence();
-    }
   }
   // While the GPU runs this step, the host records the next one (its
   // launches do not depend on the token, only on the position).
@@ -138,16 +137,11 @@ void Session::call(gemma4_entry_fn fn, const int32_t *ids, int64_t n) {
 }
 
 void Session::prepare(gemma4_entry_fn fn, int64_t pos, int64_t n) {
-  auto *kv = arena_.data();
-  const auto kvSize = static_cast<int64_t>(arena_.size());
-  const auto wSize = static_cast<int64_t>(payload_.weightsSize());
-  auto *idp = static_cast<int32_t *>(deviceIds_.data());
-  auto *lp = static_cast<float *>(deviceLogits_.data());
   const void *key = reinterpret_cast<const void *>(fn);
-  device_->beginScratchSequence(key);
   device_->beginEntry(key);
-  fn(idp, idp, 0, n, 1, pos, kv, kv, 0, kvSize, 1, context_, weights_, weights_, 0, wSize, 1, lp,
-     lp, 0, n, vocab_, vocab_, 1);
+  device_->beginScratchSequence(key);
+  invoke(fn, static_cast<int32_t *>(deviceIds_.data()), pos, n,
+         static_cast<float *>(deviceLogits_.data()));
   device_->endScratchSequence();
   if (device_->endEntryPrepared())
     prepared_ = Prepared{fn, pos, n};

@@ -85,6 +85,9 @@ public:
 
 private:
   void call(gemma4_entry_fn fn, const int32_t *ids, int64_t n);
+  /// Calls fn with this session's KV arena, weights and context for n
+  /// tokens at `pos` (ids and logits: host or device pointers).
+  void invoke(gemma4_entry_fn fn, int32_t *ids, int64_t pos, int64_t n, float *logits);
   /// Records the call of fn at `pos` for n tokens on the device ahead of
   /// time (Device::canPrepare): the next decode step while this one runs.
   void prepare(gemma4_entry_fn fn, int64_t pos, int64_t n);

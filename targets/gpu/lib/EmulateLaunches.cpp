@@ -56,7 +56,9 @@ struct EmulateLaunchesPass
 
   /// A merged launch (body: bx < gA ? first kernel : second kernel with
   /// block id bx - gA) as the two launches it was made of.
-  std::pair<gpu::LaunchOp, gpu::LaunchOp> split(gpu::LaunchOp m) {
+  /// The scf.if of a merged launch's body (bx < gA ? first : second, gA
+  /// from above the launch), or null when the body is not one.
+  static scf::IfOp mergedSelect(gpu::LaunchOp m) {
     Block &body = m.getBody().front();
     auto ops = body.without_terminator();
     auto it = ops.begin();
@@ -64,13 +66,20 @@ struct EmulateLaunchesPass
     auto sel = cmp && ++it != ops.end() ? dyn_cast<scf::IfOp>(*it) : scf::IfOp();
     if (!cmp || !sel || ++it != ops.end() || cmp.getLhs() != m.getBlockIds().x ||
         sel.getCondition() != cmp || sel.getElseRegion().empty() ||
-        m.getBody().isAncestor(cmp.getRhs().getParentRegion())) {
+        m.getBody().isAncestor(cmp.getRhs().getParentRegion()))
+      return {};
+    return sel;
+  }
+
+  std::pair<gpu::LaunchOp, gpu::LaunchOp> split(gpu::LaunchOp m) {
+    scf::IfOp sel = mergedSelect(m);
+    if (!sel) {
       m.emitOpError() << "gemma4-emulate-gpu-launches: not a merged launch";
       return {};
     }
     OpBuilder b(m);
     Location loc = m.getLoc();
-    Value gA = cmp.getRhs();
+    Value gA = sel.getCondition().getDefiningOp<arith::CmpIOp>().getRhs();
     Value gB = arith::SubIOp::create(b, loc, m.getGridSizeX(), gA);
     auto make = [&](Value grid, Block *from, bool second) {
       auto l = gpu::LaunchOp::create(b, loc, grid, m.getGridSizeY(), m.getGridSizeZ(),
@@ -89,13 +98,8 @@ struct EmulateLaunchesPass
         ib.clone(op, map);
       gpu::TerminatorOp::create(ib, loc);
       // A half that was itself merged (three or more kernels) splits again.
-      auto inner = nb.without_terminator();
-      if (std::distance(inner.begin(), inner.end()) == 2)
-        if (auto c2 = dyn_cast<arith::CmpIOp>(nb.front()))
-          if (auto s2 = dyn_cast<scf::IfOp>(*std::next(nb.begin()));
-              s2 && s2.getCondition() == c2 && !s2.getElseRegion().empty() &&
-              c2.getLhs() == bx)
-            l->setAttr("gemma4.merged", b.getUnitAttr());
+      if (mergedSelect(l))
+        l->setAttr("gemma4.merged", b.getUnitAttr());
       return l;
     };
     gpu::LaunchOp a = make(gA, sel.thenBlock(), false);

@@ -37,7 +37,8 @@ bool isOne(Value v) {
 /// A launch this pass can merge: 1-D grid and block, a constant block size.
 std::optional<int64_t> mergeableBlockSize(gpu::LaunchOp l) {
   if (l.getAsyncToken() || !l.getAsyncDependencies().empty() || l.getDynamicSharedMemorySize() ||
-      l.hasClusterSize() || !isOne(l.getGridSizeY()) || !isOne(l.getGridSizeZ()) ||
+      l.hasClusterSize() || l.getNumWorkgroupAttributions() || l.getNumPrivateAttributions() ||
+      !isOne(l.getGridSizeY()) || !isOne(l.getGridSizeZ()) ||
       !isOne(l.getBlockSizeY()) || !isOne(l.getBlockSizeZ()) || !l.getBody().hasOneBlock())
     return std::nullopt;
   return getConstantIntValue(l.getBlockSizeX());
@@ -133,19 +134,13 @@ struct MergeLaunchesPass
     auto cloneInto = [&](gpu::LaunchOp from, Block *dst, Value blockX, Value gridX) {
       OpBuilder ib = OpBuilder::atBlockBegin(dst);
       ib.setInsertionPoint(dst->getTerminator());
+      // Ids and sizes as the merged launch's, but the block id and grid
+      // width along x as this kernel's own.
       IRMapping map;
+      for (auto [o, n] : llvm::zip(from.getBody().getArguments(), m.getBody().getArguments()))
+        map.map(o, n);
       map.map(from.getBlockIds().x, blockX);
-      map.map(from.getBlockIds().y, m.getBlockIds().y);
-      map.map(from.getBlockIds().z, m.getBlockIds().z);
-      map.map(from.getThreadIds().x, m.getThreadIds().x);
-      map.map(from.getThreadIds().y, m.getThreadIds().y);
-      map.map(from.getThreadIds().z, m.getThreadIds().z);
       map.map(from.getGridSize().x, gridX);
-      map.map(from.getGridSize().y, m.getGridSize().y);
-      map.map(from.getGridSize().z, m.getGridSize().z);
-      map.map(from.getBlockSize().x, m.getBlockSize().x);
-      map.map(from.getBlockSize().y, m.getBlockSize().y);
-      map.map(from.getBlockSize().z, m.getBlockSize().z);
       for (Operation &op : from.getBody().front().without_terminator())
         ib.clone(op, map);
     };
