@@ -120,7 +120,8 @@ Options:
   --gpu-tune=<k=v,...>      GPU kernel tuning, for benchmarks (GPU targets):
                             key-chunk (keys per attention chunk), fold-unroll,
                             merge (kernels a launch may run),
-                            unroll (constant loops), block-size
+                            unroll (constant loops), block-size,
+                            tile (prefill block tiles TOKENSxROWSxK or 0)
   --no-fuse-attention       keep attention unfused (for debugging)
   --opt=<0-3>               LLVM optimisation level (default 3)
   --print-ir-after-all      print the IR after every MLIR pass to stderr

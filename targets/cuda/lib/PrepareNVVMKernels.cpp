@@ -4,6 +4,9 @@
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/IR/AttrTypeSubElements.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -21,6 +24,27 @@ struct PrepareNVVMKernelsPass
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     Operation *root = getOperation();
+    // Workgroup buffers: NVPTX's shared address space (3) in every memref
+    // type, so the vector-to-LLVM conversion before convert-gpu-to-nvvm
+    // knows it, and kWorkgroupAlignment-aligned (gemma4-align-vector-access
+    // counted on it: a vector's ld.shared.v4 needs 16 bytes).
+    root->walk([&](gpu::GPUFuncOp fn) {
+      for (unsigned i = 0; i < fn.getNumWorkgroupAttributions(); ++i)
+        fn.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
+                                       IntegerAttr::get(IntegerType::get(ctx, 64),
+                                                        mlir::gemma4::kWorkgroupAlignment));
+    });
+    {
+      AttrTypeReplacer shared;
+      shared.addReplacement([&](gpu::AddressSpaceAttr a) -> std::optional<Attribute> {
+        if (a.getValue() != gpu::AddressSpace::Workgroup)
+          return std::nullopt;
+        return IntegerAttr::get(IntegerType::get(ctx, 64),
+                                int64_t(NVVM::NVVMMemorySpace::Shared));
+      });
+      shared.recursivelyReplaceElementsIn(root, /*replaceAttrs=*/true, /*replaceLocs=*/false,
+                                          /*replaceTypes=*/true);
+    }
     {
       RewritePatternSet patterns(ctx);
       math::populateExpansionPatterns(patterns, {"powf", "sinh", "cosh", "tan"});

@@ -91,8 +91,17 @@ struct AlignVectorAccessPass
   int64_t baseAlignment(Value m, int depth = 0) {
     if (depth > 16)
       return 1;
-    if (auto arg = dyn_cast<BlockArgument>(m))
-      return isa<func::FuncOp>(arg.getOwner()->getParentOp()) ? allocAlignment : 1;
+    if (auto arg = dyn_cast<BlockArgument>(m)) {
+      Operation *owner = arg.getOwner()->getParentOp();
+      if (isa<func::FuncOp>(owner))
+        return allocAlignment;
+      // A block's workgroup buffer: targets place them kWorkgroupAlignment-
+      // aligned (targets/cuda: llvm.align on the attribution).
+      if (auto l = dyn_cast<gpu::LaunchOp>(owner))
+        if (llvm::is_contained(l.getWorkgroupAttributions(), arg))
+          return std::min<int64_t>(allocAlignment, mlir::gemma4::kWorkgroupAlignment);
+      return 1;
+    }
     Operation *d = m.getDefiningOp();
     if (!d)
       return 1;

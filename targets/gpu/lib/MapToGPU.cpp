@@ -479,6 +479,8 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
       return p.emitOpError() << "gemma4-map-to-gpu: parallel reductions are not supported";
     loc = p.getLoc();
     b->setInsertionPoint(p);
+    if (auto t = p->getAttrOfType<IntegerAttr>(kBlockThreadsAttr))
+      return mapBlock(p, t.getInt());
     if (subgroupSize > 0 && lanesBody(*p.getBody()))
       return mapWithLanes(p);
     SmallVector<Value> extents;
@@ -498,6 +500,62 @@ struct MapToGPUPass : mlir::gemma4::impl::Gemma4MapToGPUBase<MapToGPUPass> {
         [&](IRMapping &map, gpu::LaunchOp) {
           for (Operation &op : p.getBody()->without_terminator())
             b->clone(op, map);
+        });
+    return success();
+  }
+
+  // ---- iteration per block -----------------------------------------------------
+  /// A block per iteration of all but the last dimension, whose iterations
+  /// (0 to `threads`) are the block's threads (kBlockThreadsAttr): the body
+  /// is each thread's code, its workgroup allocas the launch's workgroup
+  /// attributions.
+  LogicalResult mapBlock(scf::ParallelOp p, int64_t threads) {
+    unsigned d = p.getNumLoops() - 1;
+    std::optional<int64_t> lb = getConstantIntValue(p.getLowerBound()[d]),
+                           ub = getConstantIntValue(p.getUpperBound()[d]),
+                           st = getConstantIntValue(p.getStep()[d]);
+    if (threads < 1 || threads > 1024 || p.getNumLoops() < 2 || lb != 0 || st != 1 ||
+        ub != threads)
+      return p.emitOpError() << "gemma4-map-to-gpu: " << kBlockThreadsAttr << " = " << threads
+                             << " needs a last dimension from 0 to it (1 to 1024 threads) "
+                                "after at least one dimension of blocks";
+    SmallVector<memref::AllocaOp> shared;
+    WalkResult w = p.getBody()->walk([&](Operation *op) {
+      auto a = dyn_cast<memref::AllocaOp>(op);
+      if (!a)
+        return WalkResult::advance();
+      auto space = dyn_cast_or_null<gpu::AddressSpaceAttr>(a.getType().getMemorySpace());
+      if (!space || space.getValue() != gpu::AddressSpace::Workgroup ||
+          !a.getType().hasStaticShape() || a->getBlock() != p.getBody()) {
+        a.emitOpError() << "gemma4-map-to-gpu: a block's buffers are static workgroup "
+                           "allocas at the top of its body";
+        return WalkResult::interrupt();
+      }
+      shared.push_back(a);
+      return WalkResult::advance();
+    });
+    if (w.wasInterrupted())
+      return failure();
+    // The blocks: every dimension but the threads'.
+    SmallVector<Value> extents;
+    Value total = c(1);
+    for (unsigned i = 0; i < d; ++i) {
+      Value span = arith::SubIOp::create(*b, loc, p.getUpperBound()[i], p.getLowerBound()[i]);
+      extents.push_back(arith::CeilDivUIOp::create(*b, loc, span, p.getStep()[i]));
+      total = arith::MulIOp::create(*b, loc, total, extents.back());
+    }
+    emitLaunch(
+        p, total, extents, /*blocks=*/total, threads,
+        [&](gpu::LaunchOp l) { return l.getBlockIds().x; },
+        [&](IRMapping &map, gpu::LaunchOp l) {
+          map.map(p.getInductionVars()[d], l.getThreadIds().x);
+          for (memref::AllocaOp a : shared)
+            map.map(a.getResult(), l.addWorkgroupAttribution(a.getType(), a.getLoc()));
+          for (Operation &op : p.getBody()->without_terminator()) {
+            if (auto a = dyn_cast<memref::AllocaOp>(op); a && map.contains(a.getResult()))
+              continue;
+            b->clone(op, map);
+          }
         });
     return success();
   }

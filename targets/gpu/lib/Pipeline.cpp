@@ -1,6 +1,8 @@
 //===- Pipeline.cpp - gemma4 loops -> gpu-dialect kernels (any GPU) -------===//
 #include "gemma4c/Target/GPU/Passes.h"
 
+#include "Strategy/GPUStrategy.h"
+
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
@@ -25,6 +27,7 @@ void mlir::gemma4::buildGPUMappingPipeline(OpPassManager &pm, const GPULoweringO
   loopOpts.strategy = "gpu";
   loopOpts.foldUnroll = opts.foldUnroll;
   loopOpts.keyChunk = opts.keyChunk;
+  loopOpts.blockTile = opts.blockTile;
   pm.addPass(createGemma4ToLoops(loopOpts));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -90,13 +93,23 @@ bool mlir::gemma4::applyGPUTune(llvm::StringRef spec, GPULoweringOptions &o,
   spec.split(items, ',', -1, /*KeepEmpty=*/false);
   for (llvm::StringRef item : items) {
     auto [key, value] = item.split('=');
+    if (key == "tile") {
+      mlir::gemma4::gpu::GPUStrategy::BlockTile t;
+      std::string why;
+      if (!mlir::gemma4::gpu::GPUStrategy::parseBlockTile(value, t, why)) {
+        error = "--gpu-tune: invalid value '" + value.str() + "' for " + why.substr(0, why.find(", got"));
+        return false;
+      }
+      o.blockTile = value.str();
+      continue;
+    }
     const Knob *k = nullptr;
     for (const Knob &c : knobs)
       if (key == c.name)
         k = &c;
     if (!k) {
       error = "--gpu-tune: unknown key '" + key.str() +
-              "' (expected key-chunk, fold-unroll, unroll, block-size or merge)";
+              "' (expected key-chunk, fold-unroll, unroll, block-size, merge or tile)";
       return false;
     }
     int64_t v = 0;

@@ -288,3 +288,50 @@ func.func @lane_max(%x: memref<8x64xf32>, %y: memref<8xf32>) {
   }
   return
 }
+
+// -----
+
+// A block-tiled product (gemma4.block_threads): a block per tile, the last
+// dimension the block's 64 threads, the workgroup allocas the launch's
+// workgroup buffers, the barriers inside the K loop kept.
+// CHECK-LABEL: func.func @block_tiles
+// CHECK-NOT: scf.parallel
+// CHECK: arith.ceildivui %{{.*}}, %{{.*}}
+// CHECK: arith.ceildivui %{{.*}}, %{{.*}}
+// CHECK-NEXT: %[[TILES:.*]] = arith.muli %{{.*}}, %{{.*}} : index
+// CHECK-NEXT: %c1_{{.*}} = arith.constant 1
+// CHECK-NEXT: %[[C64:.*]] = arith.constant 64
+// CHECK-NEXT: gpu.launch blocks(%{{[^,]*}}, %{{[^,]*}}, %{{[^)]*}}) in (%{{[^ ]*}} = %[[TILES]], {{.*}}) threads(%[[TX:[^,]*]], %{{[^,]*}}, %{{[^)]*}}) in (%{{[^ ]*}} = %[[C64]]
+// CHECK-SAME: workgroup(%[[XS:.*]] : memref<16x36xf32, #gpu.address_space<workgroup>>)
+// CHECK-NOT: memref.alloca
+// CHECK: scf.for
+// CHECK: vector.store %{{.*}}, %[[XS]][%[[TX]], %{{.*}}]
+// CHECK: gpu.barrier
+// CHECK: vector.load %[[XS]]
+// CHECK: gpu.barrier
+// CHECK: scf.yield
+// CHECK: gpu.terminator
+func.func @block_tiles(%x: memref<?x64xf32>, %y: memref<?x4xf32>, %tiles: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  %z = arith.constant 0.0 : f32
+  scf.parallel (%r, %t, %tid) = (%c0, %c0, %c0) to (%c4, %tiles, %c64) step (%c1, %c1, %c1) {
+    %xs = memref.alloca() : memref<16x36xf32, #gpu.address_space<workgroup>>
+    %s = scf.for %k0 = %c0 to %c64 step %c32 iter_args(%a = %z) -> (f32) {
+      %v = vector.load %x[%t, %k0] : memref<?x64xf32>, vector<4xf32>
+      vector.store %v, %xs[%tid, %c0] : memref<16x36xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+      gpu.barrier
+      %w = vector.load %xs[%c0, %c0] : memref<16x36xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+      %e = vector.extract %w[0] : f32 from vector<4xf32>
+      %n = arith.addf %a, %e : f32
+      gpu.barrier
+      scf.yield %n : f32
+    }
+    memref.store %s, %y[%t, %r] : memref<?x4xf32>
+    scf.reduce
+  } {gemma4.block_threads = 64 : i64}
+  return
+}

@@ -108,12 +108,18 @@ def Gemma4ToLoops : Pass<"convert-gemma4-to-loops", "ModuleOp"> {
     Option<"keyChunk", "key-chunk", "int64_t", "16",
            "gpu strategy: keys per chunk of the decode attention in sliding-"
            "window layers, twice as many in full-attention layers (one "
-           "subgroup each; fewer keys: more, shorter chunks)">
+           "subgroup each; fewer keys: more, shorter chunks)">,
+    Option<"blockTile", "block-tile", "std::string", "\"64x64x32\"",
+           "gpu strategy: the prefill products' block tiles in workgroup "
+           "memory, TOKENSxROWSxK (outputs of a block, elements of K a "
+           "step; 8 x 8 outputs a thread), or 0: none (subgroup tiles)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
                            "::mlir::func::FuncDialect", "::mlir::vector::VectorDialect",
-                           "::mlir::LLVM::LLVMDialect"];
+                           "::mlir::LLVM::LLVMDialect",
+                           // the gpu strategy's block tiles: barriers, workgroup memory
+                           "::mlir::gpu::GPUDialect"];
 }
 
 def Gemma4PlanBuffers : Pass<"gemma4-plan-buffers", "ModuleOp"> {

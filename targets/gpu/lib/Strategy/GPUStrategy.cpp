@@ -1,8 +1,9 @@
 //===- GPUStrategy.cpp - the "gpu" lowering strategy's registration -------===//
 //
 // Registers the GPU's LoweringStrategy as "gpu" (convert-gemma4-to-loops
-// strategy=gpu, which buildGPUMappingPipeline uses). Its one option is
-// fold-unroll and key-chunk (Attention.cpp); the cpu strategy's (int-dot, ...) are ignored.
+// strategy=gpu, which buildGPUMappingPipeline uses). Its options are
+// fold-unroll and key-chunk (Attention.cpp) and block-tile (Matmul.cpp); the
+// cpu strategy's (int-dot, ...) are ignored.
 //
 //===----------------------------------------------------------------------===//
 #include "GPUStrategy.h"
@@ -14,6 +15,34 @@
 
 using namespace mlir;
 using namespace mlir::gemma4;
+
+bool mlir::gemma4::gpu::GPUStrategy::parseBlockTile(llvm::StringRef spec, BlockTile &t, std::string &error) {
+  if (spec == "0") {
+    t.rows = 0;
+    return true;
+  }
+  SmallVector<llvm::StringRef> parts;
+  spec.split(parts, 'x');
+  int64_t v[3] = {0, 0, 0};
+  bool ok = parts.size() == 3;
+  for (size_t i = 0; ok && i < 3; ++i)
+    ok = !parts[i].getAsInteger(10, v[i]) && v[i] > 0;
+  BlockTile n;
+  n.tokens = v[0];
+  n.rows = v[1];
+  n.k = v[2];
+  ok = ok && n.tokens % n.threadTokens == 0 && n.rows % (2 * n.threadRows) == 0 && n.k % 4 == 0 &&
+       n.k <= 256 && n.threads() <= 1024 &&
+       (n.tokens * n.k / 4) % n.threads() == 0 && (n.rows * n.k / 4) % n.threads() == 0;
+  if (!ok) {
+    error = "tile must be 0 or TOKENSxROWSxK: tokens a multiple of 8, rows of 16, k of 4 "
+            "up to 256, at most 1024 threads (tokens/8 x rows/8) that divide each tile's "
+            "4-element groups, got '" + spec.str() + "'";
+    return false;
+  }
+  t = n;
+  return true;
+}
 
 void mlir::gemma4::registerGPULoweringStrategy() {
   static std::once_flag once;
@@ -34,6 +63,8 @@ void mlir::gemma4::registerGPULoweringStrategy() {
           return nullptr;
         }
       }
+      if (auto it = opts.find("block-tile"); it != opts.end() && !mlir::gemma4::gpu::GPUStrategy::parseBlockTile(it->second, s->blockTile, error))
+        return nullptr;
       return s;
     });
   });

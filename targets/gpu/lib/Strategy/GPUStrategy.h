@@ -41,6 +41,37 @@ public:
   void attendPrefill(LoopEmitter &e, const AttentionArgs &a,
                      std::function<void(ValueRange iv)> prologue) override;
 
+  /// The prefill products' tiles in workgroup memory (Matmul.cpp): a block
+  /// computes `tokens` x `rows` outputs of each of its weights, staging
+  /// `k` elements of K at a time of the activations and weights in
+  /// workgroup memory; each thread `threadTokens` x `threadRows` of them
+  /// (per weight) in registers. rows = 0: off (the subgroup tiles below).
+  struct BlockTile {
+    int64_t tokens = 64, rows = 64, k = 32, threadTokens = 8, threadRows = 8;
+    int64_t threads() const { return (tokens / threadTokens) * (rows / threadRows); }
+  };
+  BlockTile blockTile;
+  /// "TOKENSxROWSxK" (threadTokens x threadRows outputs a thread) or "0"
+  /// (rows = 0: off) into t; false with `error` saying what fits.
+  static bool parseBlockTile(llvm::StringRef spec, BlockTile &t, std::string &error);
+  /// The MLP's gate and up share a tile: half the rows a thread per weight.
+  BlockTile mlpTile() const {
+    BlockTile t = blockTile;
+    t.rows /= 2;
+    t.threadRows /= 2;
+    return t;
+  }
+  /// Whether the block tiles run a prefill product of weights `ws` ([N, K]
+  /// each) against x: on, K a multiple of k, the tile's shapes consistent.
+  bool canBlockTile(LoopEmitter &e, Value x, ArrayRef<Value> ws, int64_t N, int64_t K,
+                    const BlockTile &t) const;
+  /// out[s, n] = sum_k x[s, k] * W[n, k] for every weight W of `ws` by
+  /// block tiles: `store(s, n, sums)` (one per weight) for each output of a
+  /// token s < S and row n < N.
+  void blockTiled(LoopEmitter &e, Value x, ArrayRef<Value> ws, int64_t N, int64_t K,
+                  const BlockTile &t,
+                  function_ref<void(Value s, Value n, ArrayRef<Value> sums)> store);
+
   /// Prefill tiles (Matmul.cpp): kPrefillRows weight rows (float weights
   /// whose rows divide, else 1) x kPrefillTokens tokens per subgroup; the
   /// lanes share K, kLaneK elements a lane a step.

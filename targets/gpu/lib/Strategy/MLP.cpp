@@ -3,8 +3,10 @@
 // gbuf = gelu(W_g x) * (W_u x) as loops for GPU kernels. Decode: one
 // parallel iteration per row i computes the gate's and the up's dot
 // products (each a lane-shared K reduction) and their activation. Prefill:
-// the matmul's tiles (Matmul.cpp), kPrefillMLPRows rows of both weights x
-// kPrefillTokens tokens a subgroup, the activation as each output is stored.
+// the matmul's block tiles (Matmul.cpp) of both weights at once, half the
+// rows a thread each (mlpTile), else its subgroup tiles, kPrefillMLPRows
+// rows of both x kPrefillTokens tokens a subgroup; the activation as each
+// output is stored.
 //
 //===----------------------------------------------------------------------===//
 #include "GPUStrategy.h"
@@ -24,6 +26,12 @@ void GPUStrategy::mlpGateUp(LoopEmitter &e, const MLPArgs &m) {
       SmallVector<XRow> xr{XRow{x, {e.c(0)}}};
       Value gate = e.dotRows(wg, {i}, H, xr)[0], up = e.dotRows(wu, {i}, H, xr)[0];
       e.store(e.geluGate(gate, up), gbuf, {e.c(0), i});
+    });
+    return;
+  }
+  if (BlockTile t = mlpTile(); canBlockTile(e, x, {wg, wu}, I, H, t)) {
+    blockTiled(e, x, {wg, wu}, I, H, t, [&](Value s, Value i, ArrayRef<Value> sums) {
+      e.store(e.geluGate(sums[0], sums[1]), gbuf, {s, i});
     });
     return;
   }

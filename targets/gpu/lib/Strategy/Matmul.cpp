@@ -4,24 +4,214 @@
 //   * decode (one token): one parallel iteration per output row n, whose K
 //     reduction (the LoopEmitter's f32 dot kernel of W's encoding, marked
 //     gemma4.lanes "reduce") a subgroup's lanes share, coalesced;
-//   * prefill: one parallel iteration (a subgroup) per tile of R rows x
-//     kPrefillTokens tokens. Float weights: the lanes share K four elements
-//     a lane a step (prefillDot: 16 bytes of each token's activations, 8 of
-//     each bf16 weight row), R x T four-lane accumulators a lane, so each
-//     weight load feeds T tokens and each activation load R rows.
-//     Quantized weights: each row's dot kernel of its encoding against the
-//     T tokens. The last tile's missing tokens are clamped to the last one
-//     for the loads and not stored, so every subgroup runs the same loops
-//     (a per-tile branch would keep the lanes from sharing them).
+//   * prefill, block tiles in workgroup memory (blockTiled): a block of
+//     threads computes a tile of BlockTile::tokens x rows outputs. Each
+//     step of K, its threads copy k elements of the tile's activation rows
+//     and weight rows (dequantised, widened to f32) into workgroup memory,
+//     16 bytes a thread a load, consecutive threads consecutive bytes;
+//     after a barrier each thread multiplies its threadTokens x threadRows
+//     outputs from there, 16-byte loads of 4 elements of K of a row at a
+//     time (its rows and tokens a tile's width / threadRows apart, so a
+//     subgroup's loads hit distinct banks: the tiles' rows are padded by 4
+//     elements), each weight element loaded once for threadTokens tokens
+//     and each activation once for threadRows rows; a second barrier lets
+//     the next step overwrite the tiles. A kernel per product, whatever
+//     the weight's encoding (dequantisation costs one load per element of
+//     a tile, shared by its tokens);
+//   * prefill, subgroup tiles (when the block tiles do not fit the shape:
+//     K not a multiple of BlockTile::k): one parallel iteration (a
+//     subgroup) per tile of R rows x kPrefillTokens tokens. Float weights:
+//     the lanes share K four elements a lane a step (prefillDot: 16 bytes
+//     of each token's activations, 8 of each bf16 weight row), R x T
+//     four-lane accumulators a lane, so each weight load feeds T tokens and
+//     each activation load R rows. Quantized weights: each row's dot kernel
+//     of its encoding against the T tokens. The last tile's missing tokens
+//     are clamped to the last one for the loads and not stored, so every
+//     subgroup runs the same loops (a per-tile branch would keep the lanes
+//     from sharing them).
 // Each output goes through LoopEmitter::epilogue (an elementwise consumer
 // folded into the matmul, Fusion.cpp).
 //
 //===----------------------------------------------------------------------===//
 #include "GPUStrategy.h"
 
+#include "gemma4c/Target/GPU/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+
 using namespace mlir;
 using namespace mlir::gemma4;
 using namespace mlir::gemma4::gpu;
+
+/// kLaneK consecutive elements m[idx..] as f32 (f32, bf16 or f16).
+static Value loadLaneK(LoopEmitter &e, Value m, ValueRange idx) {
+  OpBuilder &b = e.b;
+  Type f32 = b.getF32Type();
+  int64_t n = GPUStrategy::kLaneK;
+  auto vf = VectorType::get({n}, f32);
+  Type et = cast<MemRefType>(m.getType()).getElementType();
+  Value v = vector::LoadOp::create(b, e.loc, VectorType::get({n}, et), m, idx);
+  if (et.isF32())
+    return v;
+  if (et.isBF16()) { // bf16 -> f32 is a 16-bit shift of the bit pattern
+    auto i16v = VectorType::get({n}, b.getI16Type()), i32v = VectorType::get({n}, b.getI32Type());
+    Value wide = arith::ExtUIOp::create(b, e.loc, i32v, arith::BitcastOp::create(b, e.loc, i16v, v));
+    Value sh = arith::ShLIOp::create(b, e.loc, wide,
+                                     arith::ConstantOp::create(b, e.loc, DenseElementsAttr::get(i32v, int32_t(16))));
+    return arith::BitcastOp::create(b, e.loc, vf, sh);
+  }
+  return arith::ExtFOp::create(b, e.loc, vf, v).getResult();
+}
+
+static bool isFloatMemRef(Value m, int64_t rank) {
+  auto t = dyn_cast<MemRefType>(m.getType());
+  Type et = t ? t.getElementType() : Type();
+  return t && t.getRank() == rank && (et.isF32() || et.isBF16() || et.isF16());
+}
+
+bool GPUStrategy::canBlockTile(LoopEmitter &e, Value x, ArrayRef<Value> ws, int64_t N, int64_t K,
+                               const BlockTile &t) const {
+  if (t.rows <= 0 || t.tokens <= 0 || t.threadTokens <= 0 || t.threadRows <= 0 || t.k <= 0 ||
+      t.tokens % t.threadTokens || t.rows % t.threadRows || t.k % kLaneK || K % t.k)
+    return false;
+  int64_t T = t.threads(), perRow = t.k / kLaneK;
+  if (T < 1 || T > 1024 || (t.tokens * perRow) % T || (t.rows * perRow) % T)
+    return false;
+  if (LoopEmitter::isOneToken(x) || !isFloatMemRef(x, 2))
+    return false;
+  for (Value w : ws) {
+    const QuantView *qv = e.quantView(w);
+    if (qv ? qv->panels != 1 || qv->tile != 1 || qv->interleaved : !isFloatMemRef(w, 2))
+      return false;
+  }
+  return true;
+}
+
+void GPUStrategy::blockTiled(LoopEmitter &e, Value x, ArrayRef<Value> ws, int64_t N, int64_t K,
+                             const BlockTile &t,
+                             function_ref<void(Value s, Value n, ArrayRef<Value> sums)> store) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  Type f32 = b.getF32Type();
+  const int64_t T = t.threads(), TM = t.tokens, TN = t.rows, BK = t.k;
+  const int64_t MT = t.threadTokens, NT = t.threadRows, W = ws.size();
+  const int64_t GT = TM / MT, GR = TN / NT; // thread groups along tokens, rows
+  const int64_t perRow = BK / kLaneK, pad = kLaneK;
+  Value S = e.tokens, lastTok = e.isub(S, e.c(1));
+  int64_t rowTiles = (N + TN - 1) / TN;
+  // Blocks (row tiles, token tiles), then the block's threads.
+  SmallVector<Value> lbs, ubs, steps;
+  if (rowTiles > 1)
+    ubs.push_back(e.c(rowTiles));
+  ubs.push_back(arith::CeilDivUIOp::create(b, loc, S, e.c(TM)));
+  ubs.push_back(e.c(T));
+  lbs.assign(ubs.size(), e.c(0));
+  steps.assign(ubs.size(), e.c(1));
+  auto p = scf::ParallelOp::create(b, loc, lbs, ubs, steps);
+  p->setAttr(kBlockThreadsAttr, b.getI64IntegerAttr(T));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(p.getBody()->getTerminator());
+  ValueRange iv = p.getInductionVars();
+  Value tid = iv.back(), tokTile = iv[iv.size() - 2];
+  Value n0 = rowTiles > 1 ? e.imul(iv[0], e.c(TN)) : e.c(0), s0 = e.imul(tokTile, e.c(TM));
+  auto wg = mlir::gpu::AddressSpaceAttr::get(b.getContext(), mlir::gpu::AddressSpace::Workgroup);
+  auto tileOf = [&](int64_t rows) {
+    return memref::AllocaOp::create(b, loc, MemRefType::get({rows, BK + pad}, f32, MemRefLayoutAttrInterface(), wg))
+        .getResult();
+  };
+  Value xs = tileOf(TM);
+  SmallVector<Value> wts;
+  for (size_t i = 0; i < ws.size(); ++i)
+    wts.push_back(tileOf(TN));
+  Value ty = e.idiv(tid, e.c(GR)), tx = e.irem(tid, e.c(GR));
+  Value zero = e.cf(0.0);
+  SmallVector<Value> inits(W * MT * NT, zero);
+  // One tile of `rows` rows of K [k0, k0 + BK): element-group idx of the
+  // copy is tile row idx / perRow, elements 4 (idx % perRow)..
+  auto copyTile = [&](Value tile, int64_t rows, Value k0,
+                      function_ref<Value(Value r, Value k)> load) {
+    for (int64_t i = 0; i < rows * perRow / T; ++i) {
+      Value idx = e.iadd(tid, e.c(i * T));
+      Value r = e.idiv(idx, e.c(perRow)), kk = e.imul(e.irem(idx, e.c(perRow)), e.c(kLaneK));
+      vector::StoreOp::create(b, loc, load(r, e.iadd(k0, kk)), tile, ValueRange{r, kk});
+    }
+  };
+  auto steps4 = [&](Value k0, ValueRange acc) -> SmallVector<Value> {
+    copyTile(xs, TM, k0, [&](Value r, Value k) {
+      Value s = arith::MinUIOp::create(b, loc, e.iadd(s0, r), lastTok);
+      return loadLaneK(e, x, {s, k});
+    });
+    for (auto [w, tile] : llvm::zip(ws, wts))
+      copyTile(tile, TN, k0, [&](Value r, Value k) {
+        Value n = e.iadd(n0, r);
+        if (N % TN)
+          n = arith::MinUIOp::create(b, loc, n, e.c(N - 1));
+        if (!e.quantView(w))
+          return loadLaneK(e, w, {n, k});
+        SmallVector<Value> el;
+        for (int64_t j = 0; j < kLaneK; ++j)
+          el.push_back(e.load(w, {n, e.iadd(k, e.c(j))}));
+        return Value(vector::FromElementsOp::create(b, loc, VectorType::get({kLaneK}, f32), el));
+      });
+    mlir::gpu::BarrierOp::create(b, loc);
+    auto inner = scf::ForOp::create(
+        b, loc, e.c(0), e.c(BK), e.c(kLaneK), acc,
+        [&](OpBuilder &, Location, Value q0, ValueRange a) {
+          SmallVector<Value> xv, wv, next(a.begin(), a.end());
+          for (int64_t i = 0; i < MT; ++i)
+            xv.push_back(vector::LoadOp::create(b, loc, VectorType::get({kLaneK}, f32), xs,
+                                                ValueRange{e.iadd(ty, e.c(GT * i)), q0}));
+          for (Value tile : wts)
+            for (int64_t j = 0; j < NT; ++j)
+              wv.push_back(vector::LoadOp::create(b, loc, VectorType::get({kLaneK}, f32), tile,
+                                                  ValueRange{e.iadd(tx, e.c(GR * j)), q0}));
+          for (int64_t q = 0; q < kLaneK; ++q) {
+            SmallVector<Value> xe, we;
+            for (Value v : xv)
+              xe.push_back(vector::ExtractOp::create(b, loc, v, q));
+            for (Value v : wv)
+              we.push_back(vector::ExtractOp::create(b, loc, v, q));
+            for (int64_t w = 0; w < W; ++w)
+              for (int64_t i = 0; i < MT; ++i)
+                for (int64_t j = 0; j < NT; ++j) {
+                  Value &acc = next[(w * MT + i) * NT + j];
+                  acc = math::FmaOp::create(b, loc, xe[i], we[w * NT + j], acc);
+                }
+          }
+          scf::YieldOp::create(b, loc, next);
+        });
+    mlir::gpu::BarrierOp::create(b, loc);
+    return SmallVector<Value>(inner.getResults());
+  };
+  auto kLoop = scf::ForOp::create(b, loc, e.c(0), e.c(K), e.c(BK), inits,
+                                  [&](OpBuilder &, Location, Value k0, ValueRange acc) {
+                                    scf::YieldOp::create(b, loc, steps4(k0, acc));
+                                  });
+  // Each thread's outputs: tokens ty + GT i, rows tx + GR j.
+  for (int64_t i = 0; i < MT; ++i) {
+    Value s = e.iadd(s0, e.iadd(ty, e.c(GT * i)));
+    auto inS = scf::IfOp::create(b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, s, S),
+                                 /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(inS.thenBlock()->getTerminator());
+    for (int64_t j = 0; j < NT; ++j) {
+      Value n = e.iadd(n0, e.iadd(tx, e.c(GR * j)));
+      SmallVector<Value> sums;
+      for (int64_t w = 0; w < W; ++w)
+        sums.push_back(kLoop.getResult((w * MT + i) * NT + j));
+      if (N % TN == 0) {
+        store(s, n, sums);
+        continue;
+      }
+      auto inN = scf::IfOp::create(b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, n, e.c(N)),
+                                   /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPoint(inN.thenBlock()->getTerminator());
+      store(s, n, sums);
+    }
+  }
+}
 
 SmallVector<Value> GPUStrategy::prefillDot(LoopEmitter &e, ArrayRef<Value> ws, ArrayRef<Value> rows,
                                            int64_t K, ArrayRef<XRow> xs) {
@@ -33,18 +223,7 @@ SmallVector<Value> GPUStrategy::prefillDot(LoopEmitter &e, ArrayRef<Value> ws, A
   Value zero = arith::ConstantOp::create(b, e.loc, DenseElementsAttr::get(v4, 0.0f));
   SmallVector<Value> inits(RW * T, zero);
   auto load4 = [&](Value m, ValueRange pre, Value k) -> Value {
-    Type et = cast<MemRefType>(m.getType()).getElementType();
-    Value v = vector::LoadOp::create(b, e.loc, VectorType::get({kLaneK}, et), m, LoopEmitter::rowIdx(pre, k));
-    if (et.isF32())
-      return v;
-    if (et.isBF16()) { // bf16 -> f32 is a 16-bit shift of the bit pattern
-      auto i16v = VectorType::get({kLaneK}, b.getI16Type()), i32v = VectorType::get({kLaneK}, b.getI32Type());
-      Value wide = arith::ExtUIOp::create(b, e.loc, i32v, arith::BitcastOp::create(b, e.loc, i16v, v));
-      Value sh = arith::ShLIOp::create(b, e.loc, wide,
-                                       arith::ConstantOp::create(b, e.loc, DenseElementsAttr::get(i32v, int32_t(16))));
-      return arith::BitcastOp::create(b, e.loc, v4, sh);
-    }
-    return arith::ExtFOp::create(b, e.loc, v4, v).getResult();
+    return loadLaneK(e, m, LoopEmitter::rowIdx(pre, k));
   };
   auto accs = e.reduceStep(e.c(0), e.c(K), e.c(kLaneK), inits, [&](Value k, ValueRange acc) {
     SmallVector<Value> xv, next(acc.begin(), acc.end());
@@ -110,6 +289,12 @@ void GPUStrategy::matmul(LoopEmitter &e, Value x, Value w, Value out, int64_t N,
       Value n = iv[0];
       Value acc = e.dotRows(w, {n}, K, {XRow{x, {e.c(0)}}})[0];
       e.store(e.epilogue(acc, {e.c(0), n}), out, {e.c(0), n});
+    });
+    return;
+  }
+  if (canBlockTile(e, x, {w}, N, K, blockTile)) {
+    blockTiled(e, x, {w}, N, K, blockTile, [&](Value s, Value n, ArrayRef<Value> sums) {
+      e.store(e.epilogue(sums[0], {s, n}), out, {s, n});
     });
     return;
   }

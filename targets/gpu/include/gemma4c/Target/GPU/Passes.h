@@ -11,6 +11,18 @@
 
 namespace mlir::gemma4 {
 
+/// Discardable i64 attribute T on an scf.parallel the GPU strategy makes
+/// whose last dimension (0 to T, step 1) is the threads of one block and
+/// whose other dimensions are the blocks (gemma4-map-to-gpu maps them so):
+/// its body is one thread's code, which may share `memref.alloca`s of
+/// #gpu.address_space<workgroup> (one buffer per block) and synchronise
+/// the block with gpu.barrier, reached by every thread alike.
+inline constexpr llvm::StringLiteral kBlockThreadsAttr = "gemma4.block_threads";
+
+/// Bytes a GPU target aligns every workgroup buffer to (what
+/// gemma4-align-vector-access assumes of them).
+inline constexpr int64_t kWorkgroupAlignment = 16;
+
 #define GEN_PASS_DECL
 #include "gemma4c/Target/GPU/Passes.h.inc"
 
@@ -37,10 +49,13 @@ struct GPULoweringOptions {
   /// Most independent kernels gemma4-merge-gpu-launches runs as one launch
   /// (1: none).
   int64_t mergeLaunches = 4;
+  /// The prefill products' block tiles in workgroup memory,
+  /// "TOKENSxROWSxK" or "0" (convert-gemma4-to-loops block-tile).
+  std::string blockTile = "64x64x32";
 };
 
 /// Applies --gpu-tune's "key=value,..." (key-chunk, fold-unroll, unroll,
-/// block-size) to `o`; false with `error` naming the bad entry.
+/// block-size, merge, tile) to `o`; false with `error` naming the bad entry.
 bool applyGPUTune(llvm::StringRef spec, GPULoweringOptions &o, std::string &error);
 
 /// The loops of every entry function (convert-gemma4-to-loops with the GPU
