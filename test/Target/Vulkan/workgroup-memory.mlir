@@ -13,12 +13,14 @@
 //             + bf16(x[16b + r', q'])), r = t / 4, q = t % 4, t' = 63 - t:
 // a tile of x through workgroup memory, read transposed and by another
 // thread, twice (the barriers inside the loop).
-module attributes {gpu.container_module, gemma4.gpu_kernels = ["wg"]} {
+module attributes {gpu.container_module, gemma4.gpu_kernels = ["wg", "wg2"]} {
   func.func @entry(%x: memref<?x16xf32>, %out: memref<?x64xf32>, %n: index) {
     %c1 = arith.constant 1 : index
     %c64 = arith.constant 64 : index
     gpu.launch_func @gemma4_kernels::@wg blocks in (%n, %c1, %c1) threads in (%c64, %c1, %c1)
         args(%x : memref<?x16xf32>, %out : memref<?x64xf32>, %n : index)
+    gpu.launch_func @gemma4_kernels::@wg2 blocks in (%n, %c1, %c1) threads in (%c64, %c1, %c1)
+        args(%out : memref<?x64xf32>)
     return
   }
   gpu.module @gemma4_kernels {
@@ -68,6 +70,21 @@ module attributes {gpu.container_module, gemma4.gpu_kernels = ["wg"]} {
       memref.store %acc, %out[%b, %t] : memref<?x64xf32>
       gpu.return
     }
+    // A second kernel: its own variable. out[b, t] = out[b, 63 - t].
+    gpu.func @wg2(%out: memref<?x64xf32>)
+        workgroup(%row : memref<64xf32, #gpu.address_space<workgroup>>) kernel
+        attributes {known_block_size = array<i32: 64, 1, 1>} {
+      %c63 = arith.constant 63 : index
+      %b = gpu.block_id x
+      %t = gpu.thread_id x
+      %v = memref.load %out[%b, %t] : memref<?x64xf32>
+      memref.store %v, %row[%t] : memref<64xf32, #gpu.address_space<workgroup>>
+      gpu.barrier
+      %t2 = arith.subi %c63, %t : index
+      %w = memref.load %row[%t2] : memref<64xf32, #gpu.address_space<workgroup>>
+      memref.store %w, %out[%b, %t] : memref<?x64xf32>
+      gpu.return
+    }
   }
 }
 
@@ -92,12 +109,15 @@ module attributes {gpu.container_module, gemma4.gpu_kernels = ["wg"]} {
 // PREP: memref.load %[[HS]][%{{.*}}] : memref<64xi16, #spirv.storage_class<Workgroup>>
 // PREP: spirv.ControlBarrier <Workgroup>, <Workgroup>, <AcquireRelease|UniformMemory|WorkgroupMemory>
 // PREP: scf.yield
+// PREP-LABEL: gpu.func @wg2(%{{.*}}: i64) kernel attributes {gemma4.param_bytes = 56 : i64
+// PREP: memref.alloc() : memref<64xf32, #spirv.storage_class<Workgroup>>
 // PREP-NOT: vector.
 // PREP-NOT: workgroup(
 
 // CHECK: spirv.module @__spv__gemma4_kernels_spirv
 // CHECK-DAG: spirv.GlobalVariable @[[XV:__workgroup_mem__[0-9]+]] : !spirv.ptr<!spirv.struct<(!spirv.array<320 x f32>)>, Workgroup>
 // CHECK-DAG: spirv.GlobalVariable @[[HV:__workgroup_mem__[0-9]+]] : !spirv.ptr<!spirv.struct<(!spirv.array<64 x i16>)>, Workgroup>
+// CHECK-DAG: spirv.GlobalVariable @[[RV:__workgroup_mem__[0-9]+]] : !spirv.ptr<!spirv.struct<(!spirv.array<64 x f32>)>, Workgroup>
 // CHECK-LABEL: spirv.func @wg()
 // CHECK-DAG: %[[XA:.*]] = spirv.mlir.addressof @[[XV]]
 // CHECK-DAG: %[[HA:.*]] = spirv.mlir.addressof @[[HV]]
@@ -114,7 +134,11 @@ module attributes {gpu.container_module, gemma4.gpu_kernels = ["wg"]} {
 // CHECK: spirv.ControlBarrier <Workgroup>, <Workgroup>, <AcquireRelease|UniformMemory|WorkgroupMemory>
 // CHECK: spirv.mlir.merge
 // CHECK: spirv.Store "PhysicalStorageBuffer" %{{.*}}, %{{.*}} ["Aligned", 4] : f32
-// The workgroup variables are in the entry point's interface (SPIR-V 1.4+).
-// CHECK: spirv.EntryPoint "GLCompute" @wg
-// CHECK-SAME: @[[XV]]
-// CHECK-SAME: @[[HV]]
+// CHECK-LABEL: spirv.func @wg2()
+// CHECK: spirv.Store "Workgroup"
+// CHECK: spirv.ControlBarrier <Workgroup>, <Workgroup>, <AcquireRelease|UniformMemory|WorkgroupMemory>
+// CHECK: spirv.Load "Workgroup"
+// Each entry point's interface lists its own workgroup variables (SPIR-V 1.4+).
+// CHECK: spirv.EntryPoint "GLCompute" @wg, {{.*}}@[[XV]], @[[HV]],
+// CHECK-NOT: @[[RV]]
+// CHECK: spirv.EntryPoint "GLCompute" @wg2, {{.*}}@[[RV]],
