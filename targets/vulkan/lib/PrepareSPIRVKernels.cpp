@@ -2,7 +2,8 @@
 //
 // See Passes.td (gemma4-prepare-spirv-kernels). Three rewrites of a clone
 // of the kernels, after which gpu-to-spirv's patterns convert every op:
-//   1. arguments and device memory through buffer device addresses;
+//   1. arguments and device memory through buffer device addresses,
+//      workgroup attributions as Workgroup-storage allocations;
 //   2. vectors to scalars (a 1:N dialect conversion);
 //   3. math, subgroup reductions and barriers.
 //
@@ -12,7 +13,9 @@
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/Transforms/Patterns.h"
+#include "mlir/Dialect/SPIRV/IR/SPIRVAttributes.h"
 #include "mlir/Dialect/SPIRV/IR/SPIRVOps.h"
 #include "mlir/Dialect/SPIRV/IR/SPIRVTypes.h"
 #include "mlir/IR/Builders.h"
@@ -50,6 +53,8 @@ public:
   KernelRewriter(gpu::GPUFuncOp fn) : fn(fn), b(fn.getContext()), ctx(fn.getContext()) {}
 
   LogicalResult run() {
+    if (failed(lowerWorkgroupAttributions()))
+      return failure();
     Block &entry = fn.front();
     unsigned nOld = fn.getNumArguments();
     Type i64 = b.getI64Type();
@@ -143,6 +148,109 @@ public:
   int64_t paramBytes = 0;
 
 private:
+  /// Workgroup memory. gpu-to-spirv's gpu.func conversion keeps only a
+  /// kernel's arguments and drops its `workgroup(...)` attributions, so each
+  /// becomes a memref.alloc of Workgroup storage at the kernel's entry,
+  /// which MemRefToSPIRV turns into a spirv.GlobalVariable of that storage
+  /// class (one per attribution, shared by the workgroup, listed in the
+  /// entry point's interface). Its accesses are plain element accesses the
+  /// memref patterns lower to spirv.AccessChain + Load/Store: vector loads
+  /// and stores as one per lane (as device memory's), bf16/f16 held as i16
+  /// (as in device memory, so no device needs 16-bit float types). The
+  /// barrier that orders them: prepare()'s gpu.barrier.
+  LogicalResult lowerWorkgroupAttributions() {
+    if (fn.getNumPrivateAttributions())
+      return fn.emitOpError() << "gemma4-prepare-spirv-kernels: private attributions are not "
+                                 "supported";
+    unsigned n = fn.getNumWorkgroupAttributions();
+    if (!n)
+      return success();
+    Block &entry = fn.front();
+    b.setInsertionPointToStart(&entry);
+    auto workgroup = spirv::StorageClassAttr::get(ctx, spirv::StorageClass::Workgroup);
+    for (BlockArgument arg : fn.getWorkgroupAttributions()) {
+      auto mt = cast<MemRefType>(arg.getType());
+      Type et = mt.getElementType();
+      if (!mt.hasStaticShape() || !mt.getLayout().isIdentity() || !et.isIntOrFloat() ||
+          et.isInteger(1))
+        return fn.emitOpError() << "gemma4-prepare-spirv-kernels: workgroup attribution of type "
+                                << mt << " (a static, identity-layout memref of numbers is "
+                                         "supported)";
+      Type held = et.isBF16() || et.isF16() ? b.getI16Type() : et;
+      loc = arg.getLoc();
+      Value buf = memref::AllocOp::create(
+          b, loc, MemRefType::get(mt.getShape(), held, MemRefLayoutAttrInterface(), workgroup));
+      SmallVector<Operation *> users(arg.getUsers().begin(), arg.getUsers().end());
+      for (Operation *u : users)
+        if (failed(rewriteWorkgroupAccess(u, arg, buf, et)))
+          return failure();
+    }
+    unsigned first = fn.getFirstWorkgroupAttributionIndex();
+    entry.eraseArguments(first, n);
+    fn->removeAttr(gpu::GPUFuncOp::getNumWorkgroupAttributionsAttrName());
+    fn.removeWorkgroupAttribAttrsAttr();
+    return success();
+  }
+
+  /// `u`, an access to attribution `arg` (elements of type `et`), as
+  /// scalar accesses to `buf`.
+  LogicalResult rewriteWorkgroupAccess(Operation *u, Value arg, Value buf, Type et) {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(u);
+    loc = u->getLoc();
+    Type held = cast<MemRefType>(buf.getType()).getElementType();
+    auto load = [&](ValueRange indices) -> Value {
+      Value v = memref::LoadOp::create(b, loc, buf, indices);
+      return held == et ? v : arith::BitcastOp::create(b, loc, et, v).getResult();
+    };
+    auto store = [&](Value v, ValueRange indices) {
+      if (held != et)
+        v = arith::BitcastOp::create(b, loc, held, v);
+      memref::StoreOp::create(b, loc, v, buf, indices);
+    };
+    // The indices of lane k of a vector access at `indices`: the innermost
+    // dimension's plus k (a vector access is contiguous in it).
+    auto lane = [&](ValueRange indices, int64_t k) {
+      SmallVector<Value> at(indices.begin(), indices.end());
+      if (k)
+        at.back() = arith::AddIOp::create(b, loc, at.back(), index(k));
+      return at;
+    };
+    if (auto l = dyn_cast<memref::LoadOp>(u)) {
+      l.replaceAllUsesWith(load(l.getIndices()));
+      l.erase();
+      return success();
+    }
+    if (auto s = dyn_cast<memref::StoreOp>(u); s && s.getMemRef() == arg) {
+      store(s.getValueToStore(), s.getIndices());
+      s.erase();
+      return success();
+    }
+    if (auto l = dyn_cast<vector::LoadOp>(u)) {
+      VectorType vt = l.getVectorType();
+      if (vt.getRank() != 1 || vt.getElementType() != et)
+        return l.emitOpError() << "gemma4-prepare-spirv-kernels: unsupported vector load";
+      SmallVector<Value> elems;
+      for (int64_t k = 0; k < vt.getNumElements(); ++k)
+        elems.push_back(load(lane(l.getIndices(), k)));
+      l.replaceAllUsesWith(vector::FromElementsOp::create(b, loc, vt, elems).getResult());
+      l.erase();
+      return success();
+    }
+    if (auto s = dyn_cast<vector::StoreOp>(u); s && s.getBase() == arg) {
+      VectorType vt = s.getVectorType();
+      if (vt.getRank() != 1 || vt.getElementType() != et)
+        return s.emitOpError() << "gemma4-prepare-spirv-kernels: unsupported vector store";
+      for (int64_t k = 0; k < vt.getNumElements(); ++k)
+        store(vector::ExtractOp::create(b, loc, s.getValueToStore(), k).getResult(),
+              lane(s.getIndices(), k));
+      s.erase();
+      return success();
+    }
+    return u->emitOpError() << "gemma4-prepare-spirv-kernels: unsupported use of a workgroup "
+                               "memref";
+  }
+
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value toIndex(Value i64v) {
     return arith::IndexCastOp::create(b, loc, b.getIndexType(), i64v);
@@ -591,8 +699,12 @@ struct PrepareSPIRVKernelsPass
       if (failed(applyPatternsGreedily(mod, std::move(patterns))))
         return failure();
     }
-    // rsqrt as 1 / sqrt (as on NVIDIA); a barrier also orders device memory
-    // (gemma4-map-to-gpu's lane-0 writes are to device buffers).
+    // rsqrt as 1 / sqrt (as on NVIDIA); a barrier waits for the workgroup
+    // (execution scope Workgroup) and makes its writes visible to it
+    // (AcquireRelease at Workgroup scope) in workgroup memory (the
+    // attributions' variables) and device memory (UniformMemory covers
+    // PhysicalStorageBuffer: gemma4-map-to-gpu's lane-0 writes are to device
+    // buffers). Inside scf.for it stays in the loop's structured body.
     // f16 (quantization scales) is only ever loaded and widened: the i16
     // through GLSL's UnpackHalf2x16, so no device needs shaderFloat16.
     SmallVector<Operation *> ops;

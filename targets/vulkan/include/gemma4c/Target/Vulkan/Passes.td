@@ -26,6 +26,12 @@ def Gemma4PrepareSPIRVKernels : Pass<"gemma4-prepare-spirv-kernels", "::mlir::Mo
     scratch arena need no bindings, and nothing limits a buffer's size but
     the device (no maxStorageBufferRange, 64-bit offsets). bf16 moves as i16.
 
+    Workgroup memory: each workgroup attribution of a kernel (which
+    gpu-to-spirv's gpu.func conversion would drop) becomes a memref.alloc in
+    #spirv.storage_class<Workgroup> at the kernel's entry, a
+    spirv.GlobalVariable of Workgroup storage once converted; its loads and
+    stores stay memref accesses (vector ones one per lane, bf16/f16 as i16).
+
     Vectors: SPIR-V has at most 4 lanes for a shader, the kernels use 16;
     every 1-D vector becomes its scalars (a 1:N conversion through scf
     loops and ifs): element-wise ops, fma, reductions, broadcasts, vector
@@ -35,7 +41,9 @@ def Gemma4PrepareSPIRVKernels : Pass<"gemma4-prepare-spirv-kernels", "::mlir::Mo
     as 1 / sqrt); gpu.subgroup_reduce as a butterfly of gpu.shuffle xor over
     `subgroup-size` lanes (the lanes gemma4-map-to-gpu shares a loop among:
     they stay inside one hardware subgroup of any size that is a multiple);
-    gpu.barrier as a control barrier that also orders device memory.
+    gpu.barrier as a control barrier over the workgroup that orders
+    workgroup and device memory (AcquireRelease | WorkgroupMemory |
+    UniformMemory).
   }];
   let options = [
     Option<"subgroupSize", "subgroup-size", "int64_t", /*default=*/"8",
@@ -43,7 +51,8 @@ def Gemma4PrepareSPIRVKernels : Pass<"gemma4-prepare-spirv-kernels", "::mlir::Mo
   ];
   let dependentDialects = ["::mlir::spirv::SPIRVDialect", "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect", "::mlir::vector::VectorDialect",
-                           "::mlir::scf::SCFDialect", "::mlir::gpu::GPUDialect"];
+                           "::mlir::scf::SCFDialect", "::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect"];
 }
 
 def Gemma4SerializeSPIRVKernels : Pass<"gemma4-serialize-spirv-kernels", "::mlir::ModuleOp"> {
