@@ -35,6 +35,11 @@ if os.path.exists(os.path.join(config.gemma4c_obj_root, "lib", "aarch64", "libge
 config.substitutions.append(("%fixtures", os.path.join(here, "fixtures")))
 config.substitutions.append(("%src", config.gemma4c_src_root))
 config.substitutions.append(("%python", "python3"))
+# Emulated kernels run on the CPU (test/Target/GPU/emulate-launches-run.mlir).
+config.substitutions.append(("%mlir_lib_dir", os.path.join(config.llvm_root, "lib")))
+if os.access(os.path.join(config.llvm_tools_dir, "mlir-runner"), os.X_OK) and os.path.exists(
+        os.path.join(config.llvm_root, "lib", "libmlir_c_runner_utils.so")):
+    config.available_features.add("mlir-runner")
 config.environment["GEMMA4C_HOME"] = config.gemma4c_obj_root
 # CPU-feature guard tests need a CPU without AVX512-FP16.
 # Native compiles choose int8 activations + vpdpbusd (--act-quant=auto) on

@@ -8,9 +8,20 @@
 // phase is a loop over the block's threads. A value one phase defines and a
 // later one uses is kept per thread in a stack buffer (or recomputed when it
 // is a pure op of values at hand); a subgroup_reduce adds its operand over
-// each subgroup's threads and gives every thread the sum. Threads of a phase
-// run one after another, so this checks what each thread computes and how
-// the partial results are combined, not the absence of races.
+// each subgroup's threads and gives every thread the sum.
+//
+// Block-cooperative kernels: a workgroup attribution is one stack buffer
+// (no memory space) that each block in turn uses. An scf.for at the top
+// level of the guarded body that holds syncs (its bounds the same for all
+// threads) stays one loop a block, its bounds computed as thread 0 would;
+// its body is split into phases the same way (recursively: such loops may
+// nest), and its iter_args are per-thread buffers, stored from the inits
+// before it and from the yielded values at the end of each iteration, its
+// results read from them after it. Syncs anywhere else are refused.
+//
+// Threads of a phase run one after another, so this checks what each
+// thread computes and how the partial results are combined, not the
+// absence of races.
 //
 //===----------------------------------------------------------------------===//
 #include "gemma4c/Target/GPU/Passes.h"
@@ -29,6 +40,392 @@ namespace mlir::gemma4 {
 using namespace mlir;
 
 namespace {
+
+bool isSync(Operation &op) { return isa<gpu::BarrierOp, gpu::SubgroupReduceOp>(op); }
+
+/// Whether op holds a barrier or subgroup reduce at any depth.
+bool holdsSync(Operation &op) {
+  return op.walk([](Operation *x) {
+             return isSync(*x) ? WalkResult::interrupt() : WalkResult::advance();
+           })
+      .wasInterrupted();
+}
+
+/// One launch as CPU loops. Blocks the threads run together between
+/// syncs, "split blocks", are the guarded body and the bodies of the
+/// scf.for loops at their top level that hold syncs ("barrier loops",
+/// uniform over a block: one loop per block, not per thread). A split
+/// block's ops are numbered by phase: a new phase after each sync and
+/// around each barrier loop (a sync or a barrier loop has a number of its
+/// own), so a value used where the number differs crosses a sync and is
+/// kept per thread in a stack buffer (a slot), or recomputed when pure.
+/// A barrier loop's iter_args live in slots too: stored before the loop
+/// from the inits, read by the phases that use them, the yielded values
+/// stored at the end of each iteration, and the loop's results read from
+/// them after it.
+struct LaunchEmulator {
+  gpu::LaunchOp launch;
+  int64_t sg;
+  OpBuilder b{launch};
+  Location loc = launch.getLoc();
+  int64_t T = 0;
+  SmallVector<Operation *> prelude;
+  scf::IfOp guard;
+  DenseSet<Block *> split;
+  DenseMap<Operation *, unsigned> phaseOf;
+  DenseMap<Value, Value> slot;
+  Operation *anchor = launch; // the slots go before the block loop
+  Value blk;
+
+  LaunchEmulator(gpu::LaunchOp launch, int64_t sg) : launch(launch), sg(sg) {}
+
+  Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v).getResult(); }
+
+  static LogicalResult fail(Operation *op, const Twine &msg) {
+    return op->emitOpError() << "gemma4-emulate-gpu-launches: " << msg;
+  }
+
+  /// Numbers blk's ops by phase (see above), its barrier loops' too.
+  LogicalResult number(Block *blk, unsigned &next) {
+    split.insert(blk);
+    unsigned cur = next++;
+    for (Operation &op : *blk) {
+      if (isSync(op)) {
+        phaseOf[&op] = next++;
+        cur = next++;
+      } else if (op.getNumRegions() && holdsSync(op)) {
+        auto f = dyn_cast<scf::ForOp>(op);
+        if (!f)
+          return fail(&op, "a barrier or subgroup reduce inside this op (only at the top level "
+                           "of the guarded body or of an scf.for there)");
+        for (Value a : f.getRegionIterArgs())
+          if (Type t = a.getType(); !t.isIntOrIndexOrFloat() && !isa<VectorType>(t))
+            return fail(f, "a loop with barriers carries a value of unsupported type");
+        phaseOf[&op] = next++;
+        if (failed(number(f.getBody(), next)))
+          return failure();
+        cur = next++;
+      } else {
+        phaseOf[&op] = cur; // the terminator too: the last phase
+      }
+    }
+    return success();
+  }
+
+  /// The op of a split block that is op or holds it.
+  Operation *phaseOp(Operation *u) {
+    for (; u && u != launch; u = u->getParentOp())
+      if (split.contains(u->getBlock()))
+        return u;
+    return nullptr;
+  }
+  /// The op of a split block that defines v, if any.
+  Operation *topDef(Value v) {
+    Operation *d = v.getDefiningOp();
+    return d && split.contains(d->getBlock()) ? d : nullptr;
+  }
+  /// A barrier loop's iter_arg (kept in a slot).
+  bool isIterArg(Value v) {
+    auto a = dyn_cast<BlockArgument>(v);
+    return a && split.contains(a.getOwner()) && a.getArgNumber() > 0;
+  }
+  /// Whether r (defined in phase p) is used in another phase.
+  bool usedElsewhere(Value r, unsigned p) {
+    for (Operation *u : r.getUsers())
+      if (Operation *top = phaseOp(u); top && phaseOf.lookup(top) != p)
+        return true;
+    return false;
+  }
+  /// Whether v may differ between a block's threads.
+  bool perThread(Value v, DenseSet<Value> &seen) {
+    if (!seen.insert(v).second)
+      return false;
+    if (v == launch.getThreadIds().x || isIterArg(v))
+      return true;
+    Operation *d = v.getDefiningOp();
+    if (!d || !launch->isProperAncestor(d))
+      return false;
+    if (d->getNumRegions())
+      return true; // not looked into
+    return llvm::any_of(d->getOperands(), [&](Value o) { return perThread(o, seen); });
+  }
+
+  Value slotFor(Value v) {
+    auto it = slot.find(v);
+    if (it != slot.end())
+      return it->second;
+    Type t = v.getType();
+    if (!t.isIntOrIndexOrFloat() && !isa<VectorType>(t))
+      return {};
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(anchor);
+    Value m = memref::AllocaOp::create(b, loc, MemRefType::get({T}, t));
+    slot[v] = m;
+    return m;
+  }
+
+  /// base with the thread's ids and sizes, the prelude cloned at tid.
+  IRMapping threadMap(const IRMapping &base, Value tid) {
+    IRMapping map = base;
+    Value zero = c(0);
+    map.map(launch.getBlockIds().x, blk);
+    map.map(launch.getThreadIds().x, tid);
+    for (Value v : {launch.getBlockIds().y, launch.getBlockIds().z, launch.getThreadIds().y,
+                    launch.getThreadIds().z})
+      map.map(v, zero);
+    map.map(launch.getGridSize().x, launch.getGridSizeX());
+    map.map(launch.getGridSize().y, launch.getGridSizeY());
+    map.map(launch.getGridSize().z, launch.getGridSizeZ());
+    map.map(launch.getBlockSize().x, launch.getBlockSizeX());
+    map.map(launch.getBlockSize().y, launch.getBlockSizeY());
+    map.map(launch.getBlockSize().z, launch.getBlockSizeZ());
+    for (Operation *op : prelude)
+      b.clone(*op, map);
+    return map;
+  }
+
+  /// A value of an earlier phase at thread tid: reloaded, or recomputed.
+  LogicalResult bring(Value v, IRMapping &map, Value tid) {
+    if (map.contains(v))
+      return success();
+    if (Value m = slot.lookup(v)) {
+      map.map(v, memref::LoadOp::create(b, loc, m, ValueRange{tid}));
+      return success();
+    }
+    Operation *d = topDef(v);
+    if (!d)
+      return success();
+    if (isSync(*d) || !isMemoryEffectFree(d) || d->getNumRegions())
+      return fail(d, "cannot carry this value across a barrier");
+    for (Value o : d->getOperands())
+      if (failed(bring(o, map, tid)))
+        return failure();
+    b.clone(*d, map);
+    return success();
+  }
+
+  /// A loop over the block's threads, each running fn under the guard.
+  LogicalResult forThreads(const IRMapping &base,
+                           function_ref<LogicalResult(IRMapping &, Value)> fn) {
+    auto loop = scf::ForOp::create(b, loc, c(0), c(T), c(1));
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    Value tid = loop.getInductionVar();
+    IRMapping map = threadMap(base, tid);
+    auto inner = scf::IfOp::create(b, loc, map.lookupOrDefault(guard.getCondition()), false);
+    b.setInsertionPoint(inner.thenBlock()->getTerminator());
+    return fn(map, tid);
+  }
+
+  /// ops (one phase), then what closes it: a sync, or the yield of a
+  /// barrier loop's body (its values stored to the iter_args' slots).
+  LogicalResult emitPhase(ArrayRef<Operation *> ops, const IRMapping &base, Operation *sync,
+                          scf::YieldOp yield) {
+    auto red = dyn_cast_or_null<gpu::SubgroupReduceOp>(sync);
+    if (ops.empty() && !red && !yield)
+      return success();
+    if (failed(forThreads(base, [&](IRMapping &map, Value tid) -> LogicalResult {
+          for (Operation *op : ops) {
+            unsigned p = phaseOf.lookup(op);
+            WalkResult w = op->walk([&](Operation *x) {
+              for (Value v : x->getOperands()) {
+                Operation *d = topDef(v);
+                if ((d && phaseOf.lookup(d) != p) || isIterArg(v))
+                  if (failed(bring(v, map, tid)))
+                    return WalkResult::interrupt();
+              }
+              return WalkResult::advance();
+            });
+            if (w.wasInterrupted())
+              return failure();
+          }
+          for (Operation *op : ops) {
+            b.clone(*op, map);
+            for (Value r : op->getResults())
+              if (usedElsewhere(r, phaseOf.lookup(op)))
+                if (Value m = slotFor(r))
+                  memref::StoreOp::create(b, loc, map.lookup(r), m, ValueRange{tid});
+          }
+          // A subgroup reduce closing this phase: its operand per thread.
+          if (red) {
+            if (failed(bring(red.getValue(), map, tid)))
+              return failure();
+            Value m = slotFor(red.getValue());
+            if (!m)
+              return fail(red, "unsupported type");
+            memref::StoreOp::create(b, loc, map.lookupOrDefault(red.getValue()), m,
+                                    ValueRange{tid});
+          }
+          if (yield) {
+            // All read before any is stored (a yield may swap iter_args).
+            for (Value v : yield.getOperands())
+              if (failed(bring(v, map, tid)))
+                return failure();
+            SmallVector<Value> vals = llvm::map_to_vector(
+                yield.getOperands(), [&](Value v) { return map.lookupOrDefault(v); });
+            auto args = cast<scf::ForOp>(yield->getParentOp()).getRegionIterArgs();
+            for (auto [v, a] : llvm::zip(vals, args))
+              memref::StoreOp::create(b, loc, v, slot.lookup(a), ValueRange{tid});
+          }
+          return success();
+        })))
+      return failure();
+    return red ? combine(red) : success();
+  }
+
+  /// Each subgroup's partials (the reduce's operand slot) into every
+  /// lane's result.
+  LogicalResult combine(gpu::SubgroupReduceOp red) {
+    bool isMax = red.getOp() == gpu::AllReduceOperation::MAXIMUMF;
+    if (red.getOp() != gpu::AllReduceOperation::ADD && !isMax)
+      return fail(red, "only add and maximumf");
+    Value in = slot.lookup(red.getValue()), out = slotFor(red.getResult());
+    if (!out)
+      return fail(red, "unsupported type");
+    auto groups = scf::ForOp::create(b, loc, c(0), c(T), c(sg));
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(groups.getBody()->getTerminator());
+    Value base = groups.getInductionVar();
+    // Lane 0's value, then the others' folded in.
+    Value first = memref::LoadOp::create(b, loc, in, ValueRange{base});
+    auto sum = scf::ForOp::create(
+        b, loc, c(1), c(std::min<int64_t>(sg, T)), c(1), ValueRange{first},
+        [&](OpBuilder &, Location, Value i, ValueRange acc) {
+          Value x =
+              memref::LoadOp::create(b, loc, in, ValueRange{arith::AddIOp::create(b, loc, base, i)});
+          Value r = isMax ? arith::MaximumFOp::create(b, loc, acc[0], x).getResult()
+                          : arith::AddFOp::create(b, loc, acc[0], x).getResult();
+          scf::YieldOp::create(b, loc, ValueRange{r});
+        });
+    scf::ForOp::create(b, loc, c(0), c(std::min<int64_t>(sg, T)), c(1), ValueRange{},
+                       [&](OpBuilder &, Location, Value i, ValueRange) {
+                         memref::StoreOp::create(b, loc, sum.getResult(0), out,
+                                                 ValueRange{arith::AddIOp::create(b, loc, base, i)});
+                         scf::YieldOp::create(b, loc);
+                       });
+    return success();
+  }
+
+  /// A barrier loop: once per block, its bounds taken at thread 0, its
+  /// body's phases each a loop over the threads.
+  LogicalResult emitLoop(scf::ForOp f, const IRMapping &base) {
+    for (auto [a, r] : llvm::zip(f.getRegionIterArgs(), f.getResults()))
+      slot[r] = slotFor(a);
+    if (f.getNumRegionIterArgs() &&
+        failed(forThreads(base, [&](IRMapping &map, Value tid) -> LogicalResult {
+          for (Value v : f.getInitArgs())
+            if (failed(bring(v, map, tid)))
+              return failure();
+          for (auto [v, a] : llvm::zip(f.getInitArgs(), f.getRegionIterArgs()))
+            memref::StoreOp::create(b, loc, map.lookupOrDefault(v), slot.lookup(a),
+                                    ValueRange{tid});
+          return success();
+        })))
+      return failure();
+    OpBuilder::InsertionGuard g(b);
+    Value t0 = c(0);
+    IRMapping map0 = threadMap(base, t0);
+    auto in = scf::IfOp::create(b, loc, map0.lookupOrDefault(guard.getCondition()), false);
+    b.setInsertionPoint(in.thenBlock()->getTerminator());
+    Value bounds[3] = {f.getLowerBound(), f.getUpperBound(), f.getStep()};
+    for (Value &v : bounds) {
+      if (failed(bring(v, map0, t0)))
+        return failure();
+      v = map0.lookupOrDefault(v);
+    }
+    auto loop = scf::ForOp::create(b, loc, bounds[0], bounds[1], bounds[2]);
+    loop.setUnsignedCmp(f.getUnsignedCmp());
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    IRMapping inner = base;
+    inner.map(f.getInductionVar(), loop.getInductionVar());
+    return emitBlock(f.getBody(), inner);
+  }
+
+  /// A split block: its phases in order, its barrier loops between them.
+  LogicalResult emitBlock(Block *blk, const IRMapping &base) {
+    SmallVector<Operation *> cur;
+    for (Operation &op : blk->without_terminator()) {
+      auto f = dyn_cast<scf::ForOp>(op);
+      if (isSync(op) || (f && split.contains(f.getBody()))) {
+        if (failed(emitPhase(cur, base, isSync(op) ? &op : nullptr, {})))
+          return failure();
+        cur.clear();
+        if (f && failed(emitLoop(f, base)))
+          return failure();
+        continue;
+      }
+      cur.push_back(&op);
+    }
+    auto y = dyn_cast<scf::YieldOp>(blk->getTerminator());
+    return emitPhase(cur, base, nullptr, y && y.getNumOperands() ? y : scf::YieldOp());
+  }
+
+  LogicalResult run() {
+    std::optional<int64_t> threads = getConstantIntValue(launch.getBlockSizeX());
+    if (!threads)
+      return fail(launch, "dynamic block size");
+    T = *threads;
+    for (Value v : {launch.getGridSizeY(), launch.getGridSizeZ(), launch.getBlockSizeY(),
+                    launch.getBlockSizeZ()})
+      if (!matchPattern(v, m_One()))
+        return fail(launch, "expected 1-D launches");
+    if (launch.getNumPrivateAttributions())
+      return fail(launch, "private attributions");
+    Block &body = launch.getBody().front();
+    // prelude ops, then at most one scf.if (the guarded body), then the
+    // terminator.
+    for (Operation &op : body.without_terminator()) {
+      if (auto i = dyn_cast<scf::IfOp>(op); i && !guard && i.getNumResults() == 0 &&
+                                           i.getElseRegion().empty())
+        guard = i;
+      else if (isSync(op))
+        return fail(&op, "a barrier or subgroup reduce outside the guarded body");
+      else if (guard || !isMemoryEffectFree(&op) || op.getNumRegions())
+        return fail(&op, "unexpected op outside the guarded kernel body");
+      else
+        prelude.push_back(&op);
+    }
+    if (!guard) { // nothing with effects
+      launch.erase();
+      return success();
+    }
+    unsigned next = 0;
+    if (failed(number(guard.thenBlock(), next)))
+      return failure();
+    // A barrier loop runs once per block, so the guard and its bounds must
+    // be the same for all of a block's threads.
+    WalkResult uniform = guard.thenBlock()->walk([&](scf::ForOp f) {
+      if (!split.contains(f.getBody()))
+        return WalkResult::advance();
+      for (Value v : {Value(guard.getCondition()), f.getLowerBound(), f.getUpperBound(), f.getStep()}) {
+        DenseSet<Value> seen;
+        if (perThread(v, seen)) {
+          (void)fail(f, "a loop with barriers whose bounds (or the guard) may differ between "
+                        "threads");
+          return WalkResult::interrupt();
+        }
+      }
+      return WalkResult::advance();
+    });
+    if (uniform.wasInterrupted())
+      return failure();
+
+    // Workgroup memory: one buffer, reused by every block in turn.
+    IRMapping base;
+    for (BlockArgument a : launch.getWorkgroupAttributions()) {
+      auto t = cast<MemRefType>(a.getType());
+      base.map(a, memref::AllocaOp::create(b, loc, MemRefType::Builder(t).setMemorySpace({})));
+    }
+    auto blockLoop = scf::ForOp::create(b, loc, c(0), launch.getGridSizeX(), c(1));
+    anchor = blockLoop;
+    b.setInsertionPoint(blockLoop.getBody()->getTerminator());
+    blk = blockLoop.getInductionVar();
+    if (failed(emitBlock(guard.thenBlock(), base)))
+      return failure();
+    launch.erase();
+    return success();
+  }
+};
 
 struct EmulateLaunchesPass
     : mlir::gemma4::impl::Gemma4EmulateGPULaunchesBase<EmulateLaunchesPass> {
@@ -82,8 +479,14 @@ struct EmulateLaunchesPass
     Value gA = sel.getCondition().getDefiningOp<arith::CmpIOp>().getRhs();
     Value gB = arith::SubIOp::create(b, loc, m.getGridSizeX(), gA);
     auto make = [&](Value grid, Block *from, bool second) {
+      auto types = [](ArrayRef<BlockArgument> as) {
+        return llvm::map_to_vector(as, [](BlockArgument a) { return a.getType(); });
+      };
       auto l = gpu::LaunchOp::create(b, loc, grid, m.getGridSizeY(), m.getGridSizeZ(),
-                                     m.getBlockSizeX(), m.getBlockSizeY(), m.getBlockSizeZ());
+                                     m.getBlockSizeX(), m.getBlockSizeY(), m.getBlockSizeZ(),
+                                     m.getDynamicSharedMemorySize(), nullptr, {},
+                                     types(m.getWorkgroupAttributions()),
+                                     types(m.getPrivateAttributions()));
       l->setAttrs(m->getAttrs());
       l->removeAttr("gemma4.merged");
       Block &nb = l.getBody().front();
@@ -108,197 +511,9 @@ struct EmulateLaunchesPass
     return {a, second};
   }
 
-  static bool isSync(Operation &op) { return isa<gpu::BarrierOp, gpu::SubgroupReduceOp>(op); }
-
   LogicalResult emulate(gpu::LaunchOp launch) {
-    OpBuilder b(launch);
-    Location loc = launch.getLoc();
-    Block &body = launch.getBody().front();
-    auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v).getResult(); };
-    Value gx = launch.getGridSizeX(), bx = launch.getBlockSizeX();
-    std::optional<int64_t> threads = getConstantIntValue(bx);
-    if (!threads)
-      return launch.emitOpError() << "gemma4-emulate-gpu-launches: dynamic block size";
-    for (Value v : {launch.getGridSizeY(), launch.getGridSizeZ(), launch.getBlockSizeY(),
-                    launch.getBlockSizeZ()})
-      if (!matchPattern(v, m_One()))
-        return launch.emitOpError() << "gemma4-emulate-gpu-launches: expected 1-D launches";
-
-    // prelude ops, then at most one scf.if (the guarded body), then the
-    // terminator.
-    SmallVector<Operation *> prelude;
-    scf::IfOp guard;
-    for (Operation &op : body.without_terminator()) {
-      if (auto i = dyn_cast<scf::IfOp>(op); i && !guard && i.getNumResults() == 0 &&
-                                           i.getElseRegion().empty())
-        guard = i;
-      else if (guard || !isMemoryEffectFree(&op) || op.getNumRegions())
-        return op.emitOpError() << "gemma4-emulate-gpu-launches: unexpected op outside the "
-                                   "guarded kernel body";
-      else
-        prelude.push_back(&op);
-    }
-    // Phases of the guarded body.
-    SmallVector<SmallVector<Operation *>> phases(1);
-    SmallVector<Operation *> syncs;
-    if (guard)
-      for (Operation &op : guard.thenBlock()->without_terminator()) {
-        if (isSync(op)) {
-          syncs.push_back(&op);
-          phases.emplace_back();
-          continue;
-        }
-        phases.back().push_back(&op);
-      }
-    if (llvm::any_of(body.getOps<gpu::SubgroupReduceOp>(), [](auto) { return true; }))
-      return launch.emitOpError() << "gemma4-emulate-gpu-launches: subgroup reduce outside the "
-                                     "guarded body";
-
-    // Per-thread buffers of the values crossing phases (and sync results).
-    DenseMap<Value, Value> slot;
-    int64_t T = *threads;
-    Operation *anchor = launch; // the buffers go before the block loop
-    auto slotFor = [&](Value v) -> Value {
-      auto it = slot.find(v);
-      if (it != slot.end())
-        return it->second;
-      Type t = v.getType();
-      if (!t.isIntOrIndexOrFloat() && !isa<VectorType>(t))
-        return {};
-      auto mt = MemRefType::get({T}, t);
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPoint(anchor);
-      Value m = memref::AllocaOp::create(b, loc, mt);
-      slot[v] = m;
-      return m;
-    };
-    DenseMap<Operation *, unsigned> phaseOf;
-    for (auto [i, ph] : llvm::enumerate(phases))
-      for (Operation *op : ph)
-        phaseOf[op] = i;
-    for (auto [i, sync] : llvm::enumerate(syncs))
-      phaseOf[sync] = i; // its result exists from phase i + 1 on
-    Block *gb = guard ? guard.thenBlock() : nullptr;
-    /// The top-level op of the guarded body that defines v, if any.
-    auto topDef = [&](Value v) -> Operation * {
-      Operation *d = v.getDefiningOp();
-      return d && gb && d->getBlock() == gb ? d : nullptr;
-    };
-    /// Whether op's result r is used by an op of a later phase.
-    auto usedLater = [&](Value r, unsigned p) {
-      for (Operation *u : r.getUsers()) {
-        Operation *top = gb->findAncestorOpInBlock(*u);
-        if (top && (phaseOf.lookup(top) > p || (isSync(*top) && phaseOf.lookup(top) == p)))
-          return true;
-      }
-      return false;
-    };
-    auto blockLoop = scf::ForOp::create(b, loc, c(0), gx, c(1));
-    anchor = blockLoop;
-    b.setInsertionPoint(blockLoop.getBody()->getTerminator());
-    Value blk = blockLoop.getInductionVar();
-    for (unsigned p = 0; p < phases.size(); ++p) {
-      auto threadLoop = scf::ForOp::create(b, loc, c(0), c(T), c(1));
-      {
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPoint(threadLoop.getBody()->getTerminator());
-        Value tid = threadLoop.getInductionVar();
-        IRMapping map;
-        Value zero = c(0);
-        map.map(launch.getBlockIds().x, blk);
-        map.map(launch.getThreadIds().x, tid);
-        for (Value v : {launch.getBlockIds().y, launch.getBlockIds().z, launch.getThreadIds().y,
-                        launch.getThreadIds().z})
-          map.map(v, zero);
-        map.map(launch.getGridSize().x, gx);
-        map.map(launch.getBlockSize().x, bx);
-        for (Operation *op : prelude)
-          b.clone(*op, map);
-        if (guard) {
-          auto inner = scf::IfOp::create(b, loc, map.lookup(guard.getCondition()), false);
-          b.setInsertionPoint(inner.thenBlock()->getTerminator());
-          // Values of earlier phases: reloaded, or recomputed (pure ops).
-          std::function<LogicalResult(Value)> bring = [&](Value v) -> LogicalResult {
-            Operation *d = topDef(v);
-            if (!d || map.contains(v))
-              return success();
-            if (Value m = slot.lookup(v)) {
-              map.map(v, memref::LoadOp::create(b, loc, m, ValueRange{tid}));
-              return success();
-            }
-            if (isSync(*d) || !isMemoryEffectFree(d) || d->getNumRegions())
-              return d->emitOpError() << "gemma4-emulate-gpu-launches: cannot carry this value "
-                                         "across a barrier";
-            for (Value o : d->getOperands())
-              if (failed(bring(o)))
-                return failure();
-            b.clone(*d, map);
-            return success();
-          };
-          for (Operation *op : phases[p]) {
-            WalkResult w = op->walk([&](Operation *x) {
-              for (Value v : x->getOperands())
-                if (Operation *d = topDef(v); d && (isSync(*d) || phaseOf.lookup(d) != p))
-                  if (failed(bring(v)))
-                    return WalkResult::interrupt();
-              return WalkResult::advance();
-            });
-            if (w.wasInterrupted())
-              return failure();
-          }
-          for (Operation *op : phases[p]) {
-            b.clone(*op, map);
-            for (Value r : op->getResults())
-              if (usedLater(r, p))
-                if (Value m = slotFor(r))
-                  memref::StoreOp::create(b, loc, map.lookup(r), m, ValueRange{tid});
-          }
-          // A subgroup reduce closing this phase: its operand per thread.
-          if (p < syncs.size())
-            if (auto red = dyn_cast<gpu::SubgroupReduceOp>(syncs[p])) {
-              if (failed(bring(red.getValue())))
-                return failure();
-              Value m = slotFor(red.getValue());
-              if (!m)
-                return red.emitOpError() << "gemma4-emulate-gpu-launches: unsupported type";
-              memref::StoreOp::create(b, loc, map.lookup(red.getValue()), m, ValueRange{tid});
-            }
-        }
-      }
-      // Sum each subgroup's partials into every lane's result.
-      if (p < syncs.size())
-        if (auto red = dyn_cast<gpu::SubgroupReduceOp>(syncs[p])) {
-          bool isMax = red.getOp() == gpu::AllReduceOperation::MAXIMUMF;
-          if (red.getOp() != gpu::AllReduceOperation::ADD && !isMax)
-            return red.emitOpError() << "gemma4-emulate-gpu-launches: only add and maximumf";
-          Value in = slot.lookup(red.getValue()), out = slotFor(red.getResult());
-          int64_t sg = subgroupSize;
-          auto groups = scf::ForOp::create(b, loc, c(0), c(T), c(sg));
-          OpBuilder::InsertionGuard g(b);
-          b.setInsertionPoint(groups.getBody()->getTerminator());
-          Value base = groups.getInductionVar();
-          // Lane 0's value, then the others' folded in.
-          Value first = memref::LoadOp::create(b, loc, in, ValueRange{base});
-          auto sum = scf::ForOp::create(
-              b, loc, c(1), c(std::min<int64_t>(sg, T)), c(1), ValueRange{first},
-              [&](OpBuilder &, Location, Value i, ValueRange acc) {
-                Value x = memref::LoadOp::create(b, loc, in,
-                                                 ValueRange{arith::AddIOp::create(b, loc, base, i)});
-                Value r = isMax ? arith::MaximumFOp::create(b, loc, acc[0], x).getResult()
-                                : arith::AddFOp::create(b, loc, acc[0], x).getResult();
-                scf::YieldOp::create(b, loc, ValueRange{r});
-              });
-          scf::ForOp::create(b, loc, c(0), c(std::min<int64_t>(sg, T)), c(1), ValueRange{},
-                             [&](OpBuilder &, Location, Value i, ValueRange) {
-                               memref::StoreOp::create(
-                                   b, loc, sum.getResult(0), out,
-                                   ValueRange{arith::AddIOp::create(b, loc, base, i)});
-                               scf::YieldOp::create(b, loc);
-                             });
-        }
-    }
-    launch.erase();
-    return success();
+    LaunchEmulator e(launch, subgroupSize);
+    return e.run();
   }
 };
 

@@ -82,7 +82,11 @@ def Gemma4EmulateGPULaunches : Pass<"gemma4-emulate-gpu-launches", "ModuleOp"> {
     guarded body is split at top-level barriers and subgroup reductions
     into phases, each a loop over the block's threads, with the values
     that cross phases kept per thread and each subgroup's partial sums
-    added for all its lanes.
+    added for all its lanes. Block-cooperative kernels: workgroup
+    attributions are stack buffers each block uses in turn, and an scf.for
+    at the top level holding syncs (uniform bounds) runs once a block with
+    its body split the same way (recursively), its iter_args kept per
+    thread.
   }];
   let options = [
     Option<"subgroupSize", "subgroup-size", "int64_t", /*default=*/"32",
