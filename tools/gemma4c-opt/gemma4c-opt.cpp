@@ -33,6 +33,7 @@ int main(int argc, char **argv) {
   mlir::gemma4::registerGPULoweringStrategy();
   mlir::gemma4::registerGemma4CUDAPasses();
   mlir::gemma4::registerCUDAPipeline();
+  mlir::gemma4::registerCUDALoweringStrategy();
   mlir::gemma4::registerGemma4VulkanPasses();
   mlir::gemma4::registerVulkanPipeline();
   return mlir::asMainReturnCode(

@@ -78,7 +78,8 @@ Options:
                             mapped at start-up) | external (<output>.weights)
   --max-context=<n>         default context of the binary (default 4096,
                             clamped to max_position_embeddings)
-  --prefill-chunk=<n>       tokens per prefill call (default 64)
+  --prefill-chunk=<n>       tokens per prefill call (default 64; GPU
+                            targets 512: a GPU needs wide products)
   --compute=<type>          f32 (default: weights widened to f32, matches
                             transformers run in f32) | bf16 (activations
                             rounded to bfloat16 between ops, as transformers
@@ -140,7 +141,8 @@ struct CompileOptions {
   int64_t decodeRowTile = 4;
   int64_t kPanel = 3072;
   int64_t rowTile = -1; ///< -1: auto (defaultRowTile)
-  int64_t maxContext = 4096, prefillChunk = 64, opt = 3;
+  int64_t maxContext = 4096, opt = 3;
+  int64_t prefillChunk = 0; ///< 0: the target's default (CPU 64, GPU 512)
   bool serial = false, fuse = true, printAfterAll = false, bf16 = false;
   std::string gpuTune; ///< --gpu-tune
 };
@@ -227,6 +229,8 @@ CompileOptions parse(const Args &args, bool &help) {
       throw UsageError("missing -o <output>");
     o.output = "-";
   }
+  if (o.prefillChunk == 0)
+    o.prefillChunk = o.cuda || o.vulkan ? 512 : 64;
   if (!o.gpu.empty() && !o.cuda)
     throw UsageError("--gpu needs --target=cuda");
   if (o.emit == "ptx" && !o.cuda)

@@ -24,6 +24,10 @@ namespace {
 
 struct Gemma4ToLoopsPass : mlir::gemma4::impl::Gemma4ToLoopsBase<Gemma4ToLoopsPass> {
   using Base::Base;
+  void getDependentDialects(DialectRegistry &registry) const override {
+    Base::getDependentDialects(registry);
+    getLoweringStrategyDialects(strategy, registry);
+  }
   void runOnOperation() override {
     StrategyOptions opts;
     opts["int-dot"] = intDot;
@@ -33,6 +37,7 @@ struct Gemma4ToLoopsPass : mlir::gemma4::impl::Gemma4ToLoopsBase<Gemma4ToLoopsPa
     opts["fold-unroll"] = std::to_string(static_cast<int64_t>(foldUnroll));
     opts["key-chunk"] = std::to_string(static_cast<int64_t>(keyChunk));
     opts["block-tile"] = blockTile;
+    opts["mma"] = mma;
     std::string error;
     std::unique_ptr<LoweringStrategy> s = createLoweringStrategy(strategy, opts, error);
     if (!s) {

@@ -38,6 +38,7 @@ namespace {
 struct Registry {
   std::mutex mutex;
   std::map<std::string, StrategyFactory, std::less<>> factories;
+  std::map<std::string, StrategyDialects, std::less<>> dialects;
 };
 Registry &registry() {
   static Registry r;
@@ -45,10 +46,24 @@ Registry &registry() {
 }
 } // namespace
 
-void mlir::gemma4::registerLoweringStrategy(llvm::StringRef name, StrategyFactory factory) {
+void mlir::gemma4::registerLoweringStrategy(llvm::StringRef name, StrategyFactory factory,
+                                            StrategyDialects dialects) {
   Registry &r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
   r.factories[name.str()] = std::move(factory);
+  r.dialects[name.str()] = std::move(dialects);
+}
+
+void mlir::gemma4::getLoweringStrategyDialects(llvm::StringRef name, DialectRegistry &registry) {
+  StrategyDialects add;
+  {
+    Registry &r = ::registry();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    if (auto it = r.dialects.find(name); it != r.dialects.end())
+      add = it->second;
+  }
+  if (add)
+    add(registry);
 }
 
 std::unique_ptr<LoweringStrategy> mlir::gemma4::createLoweringStrategy(llvm::StringRef name,

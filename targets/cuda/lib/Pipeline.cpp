@@ -27,6 +27,7 @@ std::string mlir::gemma4::defaultPTXFeatures(llvm::StringRef chip) {
 }
 
 void mlir::gemma4::buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipelineOptions &opts) {
+  registerCUDALoweringStrategy();
   buildGPUKernelPipeline(pm, opts.gpu);
 
   // Kernels: NVVM, then PTX.

@@ -52,6 +52,10 @@ std::unique_ptr<Target> makeGPUEmulatorTarget(const CodegenRequest &req, std::st
   t->gpu.bf16Activations = req.bf16;
   if (!mlir::gemma4::applyGPUTune(req.gpuTune, t->gpu, error))
     return nullptr;
+  if (t->gpu.mma != "auto") {
+    error = "--gpu-tune: mma (tensor cores) applies to --target=cuda only";
+    return nullptr;
+  }
   (void)error;
   return t;
 }

@@ -1,7 +1,7 @@
 //===- Pipeline.cpp - gemma4 loops -> gpu-dialect kernels (any GPU) -------===//
 #include "gemma4c/Target/GPU/Passes.h"
 
-#include "Strategy/GPUStrategy.h"
+#include "gemma4c/Target/GPU/GPUStrategy.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
@@ -24,7 +24,8 @@ void mlir::gemma4::buildGPUMappingPipeline(OpPassManager &pm, const GPULoweringO
   registerGPULoweringStrategy();
   Gemma4ToLoopsOptions loopOpts;
   loopOpts.bf16Activations = opts.bf16Activations;
-  loopOpts.strategy = "gpu";
+  loopOpts.strategy = opts.strategy;
+  loopOpts.mma = opts.mma;
   loopOpts.foldUnroll = opts.foldUnroll;
   loopOpts.keyChunk = opts.keyChunk;
   loopOpts.blockTile = opts.blockTile;
@@ -93,6 +94,14 @@ bool mlir::gemma4::applyGPUTune(llvm::StringRef spec, GPULoweringOptions &o,
   spec.split(items, ',', -1, /*KeepEmpty=*/false);
   for (llvm::StringRef item : items) {
     auto [key, value] = item.split('=');
+    if (key == "mma") { // the cuda strategy's (the other targets refuse it)
+      if (value != "auto" && value != "on" && value != "off") {
+        error = "--gpu-tune: invalid value '" + value.str() + "' for mma (expected auto, on or off)";
+        return false;
+      }
+      o.mma = value.str();
+      continue;
+    }
     if (key == "tile") {
       mlir::gemma4::gpu::GPUStrategy::BlockTile t;
       std::string why;
@@ -109,7 +118,7 @@ bool mlir::gemma4::applyGPUTune(llvm::StringRef spec, GPULoweringOptions &o,
         k = &c;
     if (!k) {
       error = "--gpu-tune: unknown key '" + key.str() +
-              "' (expected key-chunk, fold-unroll, unroll, block-size, merge or tile)";
+              "' (expected key-chunk, fold-unroll, unroll, block-size, merge, tile or mma)";
       return false;
     }
     int64_t v = 0;

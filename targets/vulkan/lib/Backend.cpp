@@ -113,8 +113,15 @@ std::unique_ptr<Target> makeVulkanTarget(const CodegenRequest &req, std::string 
   // logits on lavapipe are wrong (every other target, the emulator with
   // 8-lane subgroups included, is right); cause not found yet.
   t->vulkan.gpu.foldUnroll = 1;
+  // Prefill block tiles within the 16 KiB of workgroup memory every Vulkan
+  // device has (maxComputeSharedMemorySize): 64 tokens x 32 rows, 13.5 KiB.
+  t->vulkan.gpu.blockTile = "64x32x32";
   if (!mlir::gemma4::applyGPUTune(req.gpuTune, t->vulkan.gpu, error))
     return nullptr;
+  if (t->vulkan.gpu.mma != "auto") {
+    error = "--gpu-tune: mma (tensor cores) applies to --target=cuda only";
+    return nullptr;
+  }
   return t;
 }
 

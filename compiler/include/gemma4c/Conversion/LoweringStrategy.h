@@ -15,6 +15,7 @@
 #ifndef GEMMA4C_CONVERSION_LOWERINGSTRATEGY_H
 #define GEMMA4C_CONVERSION_LOWERINGSTRATEGY_H
 
+#include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/Value.h"
 #include "mlir/IR/ValueRange.h"
 #include "mlir/Support/LLVM.h"
@@ -133,9 +134,16 @@ using StrategyOptions = llvm::StringMap<std::string>;
 using StrategyFactory =
     std::function<std::unique_ptr<LoweringStrategy>(const StrategyOptions &, std::string &error)>;
 
+/// Adds the dialects a strategy's loops use beyond convert-gemma4-to-loops's
+/// own (the pass loads them: a gpu strategy's barriers, NVVM's mma).
+using StrategyDialects = std::function<void(DialectRegistry &)>;
+
 /// Registers (or replaces) the strategy `name` (a target's registration
 /// function calls it; safe to call more than once).
-void registerLoweringStrategy(llvm::StringRef name, StrategyFactory factory);
+void registerLoweringStrategy(llvm::StringRef name, StrategyFactory factory,
+                              StrategyDialects dialects = {});
+/// Adds the dialects of strategy `name` (none when it is not registered).
+void getLoweringStrategyDialects(llvm::StringRef name, DialectRegistry &registry);
 /// The strategy `name` made with `opts`; null with a one-line `error`.
 std::unique_ptr<LoweringStrategy> createLoweringStrategy(llvm::StringRef name,
                                                          const StrategyOptions &opts,

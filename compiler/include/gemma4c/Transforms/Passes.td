@@ -112,14 +112,16 @@ def Gemma4ToLoops : Pass<"convert-gemma4-to-loops", "ModuleOp"> {
     Option<"blockTile", "block-tile", "std::string", "\"64x64x32\"",
            "gpu strategy: the prefill products' block tiles in workgroup "
            "memory, TOKENSxROWSxK (outputs of a block, elements of K a "
-           "step; 8 x 8 outputs a thread), or 0: none (subgroup tiles)">
+           "step; 8 x 8 outputs a thread), or 0: none (subgroup tiles)">,
+    Option<"mma", "mma", "std::string", "\"auto\"",
+           "cuda strategy: prefill products on the tensor cores (bf16 "
+           "mma.sync): auto (with bf16 activations), on (f32 ones rounded "
+           "to bf16 too), off">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
                            "::mlir::func::FuncDialect", "::mlir::vector::VectorDialect",
-                           "::mlir::LLVM::LLVMDialect",
-                           // the gpu strategy's block tiles: barriers, workgroup memory
-                           "::mlir::gpu::GPUDialect"];
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 def Gemma4PlanBuffers : Pass<"gemma4-plan-buffers", "ModuleOp"> {

@@ -23,7 +23,7 @@
 // its visible part of a chunk grid laid over the keys any token sees.
 //
 //===----------------------------------------------------------------------===//
-#include "GPUStrategy.h"
+#include "gemma4c/Target/GPU/GPUStrategy.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 

@@ -6,7 +6,7 @@
 // cpu strategy's (int-dot, ...) are ignored.
 //
 //===----------------------------------------------------------------------===//
-#include "GPUStrategy.h"
+#include "gemma4c/Target/GPU/GPUStrategy.h"
 
 #include "gemma4c/Target/GPU/Passes.h"
 
@@ -44,28 +44,37 @@ bool mlir::gemma4::gpu::GPUStrategy::parseBlockTile(llvm::StringRef spec, BlockT
   return true;
 }
 
+bool mlir::gemma4::gpu::GPUStrategy::configure(const StrategyOptions &opts, std::string &error) {
+  if (auto it = opts.find("fold-unroll"); it != opts.end()) {
+    foldUnroll = std::atoll(it->second.c_str());
+    if (foldUnroll < 1 || foldUnroll > 64) {
+      error = "fold-unroll must be 1 to 64, got " + it->second;
+      return false;
+    }
+  }
+  if (auto it = opts.find("key-chunk"); it != opts.end()) {
+    keyChunk = std::atoll(it->second.c_str());
+    if (keyChunk < 8 || keyChunk > 1024 || keyChunk % 8 != 0) {
+      error = "key-chunk must be a multiple of 8 from 8 to 1024, got " + it->second;
+      return false;
+    }
+  }
+  if (auto it = opts.find("block-tile"); it != opts.end() && !parseBlockTile(it->second, blockTile, error))
+    return false;
+  return true;
+}
+
 void mlir::gemma4::registerGPULoweringStrategy() {
   static std::once_flag once;
   std::call_once(once, [] {
-    registerLoweringStrategy("gpu", [](const StrategyOptions &opts, std::string &error) -> std::unique_ptr<LoweringStrategy> {
-      auto s = std::make_unique<gpu::GPUStrategy>();
-      if (auto it = opts.find("fold-unroll"); it != opts.end()) {
-        s->foldUnroll = std::atoll(it->second.c_str());
-        if (s->foldUnroll < 1 || s->foldUnroll > 64) {
-          error = "fold-unroll must be 1 to 64, got " + it->second;
-          return nullptr;
-        }
-      }
-      if (auto it = opts.find("key-chunk"); it != opts.end()) {
-        s->keyChunk = std::atoll(it->second.c_str());
-        if (s->keyChunk < 8 || s->keyChunk > 1024 || s->keyChunk % 8 != 0) {
-          error = "key-chunk must be a multiple of 8 from 8 to 1024, got " + it->second;
-          return nullptr;
-        }
-      }
-      if (auto it = opts.find("block-tile"); it != opts.end() && !mlir::gemma4::gpu::GPUStrategy::parseBlockTile(it->second, s->blockTile, error))
-        return nullptr;
-      return s;
-    });
+    registerLoweringStrategy(
+        "gpu",
+        [](const StrategyOptions &opts, std::string &error) -> std::unique_ptr<LoweringStrategy> {
+          auto s = std::make_unique<gpu::GPUStrategy>();
+          if (!s->configure(opts, error))
+            return nullptr;
+          return s;
+        },
+        [](DialectRegistry &r) { r.insert<mlir::gpu::GPUDialect>(); });
   });
 }

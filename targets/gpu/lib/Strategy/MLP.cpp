@@ -9,7 +9,7 @@
 // output is stored.
 //
 //===----------------------------------------------------------------------===//
-#include "GPUStrategy.h"
+#include "gemma4c/Target/GPU/GPUStrategy.h"
 
 using namespace mlir;
 using namespace mlir::gemma4;

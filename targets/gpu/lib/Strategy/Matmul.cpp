@@ -33,7 +33,7 @@
 // folded into the matmul, Fusion.cpp).
 //
 //===----------------------------------------------------------------------===//
-#include "GPUStrategy.h"
+#include "gemma4c/Target/GPU/GPUStrategy.h"
 
 #include "gemma4c/Target/GPU/Passes.h"
 
@@ -292,8 +292,13 @@ void GPUStrategy::matmul(LoopEmitter &e, Value x, Value w, Value out, int64_t N,
     });
     return;
   }
-  if (canBlockTile(e, x, {w}, N, K, blockTile)) {
-    blockTiled(e, x, {w}, N, K, blockTile, [&](Value s, Value n, ArrayRef<Value> sums) {
+  // Fewer rows a tile for a narrow product (a layer's 1536-row projections:
+  // 24 tiles of 64 rows would leave most multiprocessors idle).
+  BlockTile t = blockTile;
+  while (t.rows > 2 * t.threadRows && N / t.rows < kMinRowTiles && t.rows % (2 * t.threadRows) == 0)
+    t.rows /= 2;
+  if (canBlockTile(e, x, {w}, N, K, t)) {
+    blockTiled(e, x, {w}, N, K, t, [&](Value s, Value n, ArrayRef<Value> sums) {
       e.store(e.epilogue(sums[0], {s, n}), out, {s, n});
     });
     return;

@@ -24,6 +24,7 @@ struct CUDAPipelineOptions {
   GPULoweringOptions gpu = [] {
     GPULoweringOptions g;
     g.allocAlignment = 256;
+    g.strategy = "cuda"; // the gpu strategy + tensor-core prefill (lib/Strategy)
     return g;
   }();
   std::string chip = "sm_90";  ///< sm_NN
@@ -52,6 +53,10 @@ void registerCUDACompilerInterfaces(DialectRegistry &registry);
 
 /// Registers gemma4-cuda-pipeline with gemma4c-opt.
 void registerCUDAPipeline();
+
+/// Registers the "cuda" LoweringStrategy (lib/Strategy: the gpu strategy
+/// with tensor-core prefill products); buildCUDALoweringPipeline calls it.
+void registerCUDALoweringStrategy();
 
 } // namespace mlir::gemma4
 

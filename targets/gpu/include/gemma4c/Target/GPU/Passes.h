@@ -52,6 +52,12 @@ struct GPULoweringOptions {
   /// The prefill products' block tiles in workgroup memory,
   /// "TOKENSxROWSxK" or "0" (convert-gemma4-to-loops block-tile).
   std::string blockTile = "64x64x32";
+  /// The LoweringStrategy (convert-gemma4-to-loops strategy): "gpu", or a
+  /// target's own that extends it ("cuda": tensor cores).
+  std::string strategy = "gpu";
+  /// When the cuda strategy's prefill products use the tensor cores:
+  /// auto (bf16 activations), on, off (convert-gemma4-to-loops mma).
+  std::string mma = "auto";
 };
 
 /// Applies --gpu-tune's "key=value,..." (key-chunk, fold-unroll, unroll,

@@ -26,6 +26,9 @@ namespace mlir::gemma4::gpu {
 class GPUStrategy : public LoweringStrategy {
 public:
   StringRef name() const override { return "gpu"; }
+  /// Reads the options it knows (fold-unroll, key-chunk, block-tile);
+  /// false with a one-line `error` for a bad value.
+  bool configure(const StrategyOptions &opts, std::string &error);
   /// Keys (or chunks) a step of the attention's serial folds (fold-unroll).
   int64_t foldUnroll = 8;
   /// Keys per chunk of the flash-decoding attention (key-chunk) in a
@@ -51,6 +54,9 @@ public:
     int64_t threads() const { return (tokens / threadTokens) * (rows / threadRows); }
   };
   BlockTile blockTile;
+  /// A product's block tiles have fewer rows (down to 2 x threadRows)
+  /// while it would have fewer row tiles than this.
+  static constexpr int64_t kMinRowTiles = 48;
   /// "TOKENSxROWSxK" (threadTokens x threadRows outputs a thread) or "0"
   /// (rows = 0: off) into t; false with `error` saying what fits.
   static bool parseBlockTile(llvm::StringRef spec, BlockTile &t, std::string &error);
