@@ -404,10 +404,14 @@ LogicalResult LoopEmitter::lower(Operation *op) {
       rmsNormRow(out, {s, l}, out, {s, l}, P, nw, eps);
       Value id = arith::IndexCastOp::create(b, loc, b.getIndexType(), memref::LoadOp::create(b, loc, ids, s));
       id = arith::MinUIOp::create(b, loc, id, c(Vp - 1));
-      loop(c(P), [&](Value j) {
-        Value tok = mul(load(table, {id, iadd(imul(l, c(P)), j)}), cf(ts));
-        store(mul(add(load(out, {s, l, j}), tok), cf(1.0 / std::sqrt(2.0))), out, {s, l, j});
-      });
+      // Each element on its own (a GPU's lanes share the loop).
+      auto each = scf::ForOp::create(b, loc, c(0), c(P), c(1));
+      markMap(each);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(each.getBody()->getTerminator());
+      Value j = each.getInductionVar();
+      Value tok = mul(load(table, {id, iadd(imul(l, c(P)), j)}), cf(ts));
+      store(mul(add(load(out, {s, l, j}), tok), cf(1.0 / std::sqrt(2.0))), out, {s, l, j});
     }, rowGrain(2 * P));
     set(p.getResult(), out);
     return success();
