@@ -1,8 +1,7 @@
 // A prefill's products on a GPU (targets/gpu/lib/Strategy/Matmul.cpp): block
 // tiles in workgroup memory. Each K step the block's 64 threads copy 64
 // token rows and 64 weight rows (bf16 widened to f32) into two padded
-// workgroup tiles, 16 bytes a thread a copy, loaded a step ahead (the
-// loop carries them), then, after a barrier, take
+// workgroup tiles, 16 bytes a thread a copy, then, after a barrier, take
 // 4 elements of K of their 8 tokens and 8 rows at a time from there, 8 x 8
 // scalar FMAs a step. The MLP's gate and up share a tile (two weight
 // tiles, 32 rows each, 8 x 4 outputs of each a thread). A narrow product
@@ -21,14 +20,12 @@
 // The product: tiles of 64 x (32 + 4) f32, the copies, a barrier, the
 // tiles' 16-byte loads and FMAs, a barrier, then the guarded stores.
 // CHECK: gpu.func @[[MM]]({{.*}}) workgroup(%[[XS:.*]] : memref<64x36xf32, #gpu.address_space<workgroup>>, %[[WS:.*]] : memref<64x36xf32, #gpu.address_space<workgroup>>) kernel
-// CHECK: vector.load %{{.*}} : memref<?x128xf32>, vector<4xf32>
-// CHECK: vector.load %{{.*}} : memref<3072x128xbf16>, vector<4xbf16>
 // CHECK: scf.for
+// CHECK: vector.load %{{.*}} : memref<?x128xf32>, vector<4xf32>
 // CHECK: vector.store %{{.*}}, %[[XS]]
+// CHECK: vector.load %{{.*}} : memref<3072x128xbf16>, vector<4xbf16>
 // CHECK: vector.store %{{.*}}, %[[WS]]
 // CHECK: gpu.barrier
-// CHECK: vector.load %{{.*}} : memref<?x128xf32>, vector<4xf32>
-// CHECK: vector.load %{{.*}} : memref<3072x128xbf16>, vector<4xbf16>
 // CHECK: scf.for
 // CHECK: vector.load %[[XS]]
 // CHECK: vector.load %[[WS]]

@@ -15,13 +15,10 @@
 // CHECK: scf.parallel
 // CHECK-DAG: memref.alloca() : memref<64x40xbf16, #gpu.address_space<workgroup>>
 // CHECK-DAG: memref.alloca() : memref<64x40xbf16, #gpu.address_space<workgroup>>
-// The first step's elements, then each step stores what the last loaded,
-// loads the next step's and multiplies.
-// CHECK: arith.truncf %{{.*}} : vector<4xf32> to vector<4xbf16>
 // CHECK: scf.for
+// CHECK: arith.truncf %{{.*}} : vector<4xf32> to vector<4xbf16>
 // CHECK: vector.store
 // CHECK: gpu.barrier
-// CHECK: arith.truncf %{{.*}} : vector<4xf32> to vector<4xbf16>
 // CHECK: vector.load %{{.*}} : memref<64x40xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
 // CHECK: vector.bitcast %{{.*}} : vector<2xbf16> to vector<1xi32>
 // CHECK-COUNT-8: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}

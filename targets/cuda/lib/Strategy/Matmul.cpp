@@ -6,10 +6,10 @@
 //   * a block of warpsM x warpsN warps computes a tile of `tokens` x `rows`
 //     outputs of each weight; each step of k elements of K its threads copy
 //     the tile's activation rows and weight rows into workgroup memory as
-//     bf16 (16 bytes of activations, 8 of weights a thread a copy, loaded
-//     from device memory a step ahead), rows padded by 8 elements so the
-//     fragments' 32-bit loads of a warp hit 32 distinct banks; a narrow
-//     product (a layer's 1536-row projections) takes 32-row tiles;
+//     bf16 (16 bytes of activations, 8 of weights a thread a copy), rows
+//     padded by 8 elements so the fragments' 32-bit loads of a warp hit 32
+//     distinct banks; a narrow product (a layer's 1536-row projections)
+//     takes 32-row tiles, its 4 warps along the tokens;
 //   * after a barrier each warp multiplies its (tokens / warpsM) x
 //     (rows / warpsN) part as m16n8k16 tiles (nvvm.mma.sync, bf16 inputs,
 //     f32 accumulators: A = 16 tokens x 16 of K, row-major, from the
@@ -118,33 +118,12 @@ void CUDAStrategy::mmaTiled(LoopEmitter &e, Value x, ArrayRef<Value> ws, int64_t
       v = arith::ExtFOp::create(b, loc, v4(f32), v);
     return arith::TruncFOp::create(b, loc, v4(bf16), v);
   };
-  // A step's copies (tile row idx / perRow, elements 4 (idx % perRow)..),
-  // loaded a step ahead: the loop carries them.
-  auto groups = [&](int64_t rows, function_ref<void(Value r, Value kk)> f) {
+  auto copyTile = [&](Value tile, int64_t rows, Value k0, function_ref<Value(Value r, Value k)> load) {
     for (int64_t i = 0; i < rows * perRow / T; ++i) {
       Value idx = e.iadd(tid, e.c(i * T));
-      f(e.idiv(idx, e.c(perRow)), e.imul(e.irem(idx, e.c(perRow)), e.c(4)));
+      Value r = e.idiv(idx, e.c(perRow)), kk = e.imul(e.irem(idx, e.c(perRow)), e.c(4));
+      vector::StoreOp::create(b, loc, load(r, e.iadd(k0, kk)), tile, ValueRange{r, kk});
     }
-  };
-  auto loadStep = [&](Value k0) {
-    SmallVector<Value> v;
-    groups(TM, [&](Value r, Value kk) {
-      v.push_back(load4(x, {arith::MinUIOp::create(b, loc, e.iadd(s0, r), lastTok), e.iadd(k0, kk)}));
-    });
-    for (Value w : ws)
-      groups(TN, [&](Value r, Value kk) {
-        Value n = e.iadd(n0, r);
-        if (N % TN)
-          n = arith::MinUIOp::create(b, loc, n, e.c(N - 1));
-        v.push_back(load4(w, {n, e.iadd(k0, kk)}));
-      });
-    return v;
-  };
-  auto storeStep = [&](ValueRange v) {
-    size_t at = 0;
-    groups(TM, [&](Value r, Value kk) { vector::StoreOp::create(b, loc, v[at++], xs, ValueRange{r, kk}); });
-    for (Value tile : wts)
-      groups(TN, [&](Value r, Value kk) { vector::StoreOp::create(b, loc, v[at++], tile, ValueRange{r, kk}); });
   };
   // A fragment register: the bf16 pair tile[r, k], tile[r, k + 1] as i32.
   auto pair = [&](Value tile, Value r, Value k) -> Value {
@@ -153,13 +132,18 @@ void CUDAStrategy::mmaTiled(LoopEmitter &e, Value x, ArrayRef<Value> ws, int64_t
     return vector::ExtractOp::create(b, loc, w, int64_t(0));
   };
   auto accTy = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
-  const size_t nAcc = W * MI * NI * 4;
-  auto step = [&](Value k0, ValueRange carried) -> SmallVector<Value> {
-    ValueRange acc = carried.take_front(nAcc);
-    storeStep(carried.drop_front(nAcc));
+  auto step = [&](Value k0, ValueRange acc) -> SmallVector<Value> {
+    copyTile(xs, TM, k0, [&](Value r, Value k) {
+      return load4(x, {arith::MinUIOp::create(b, loc, e.iadd(s0, r), lastTok), k});
+    });
+    for (auto [w, tile] : llvm::zip(ws, wts))
+      copyTile(tile, TN, k0, [&](Value r, Value k) {
+        Value n = e.iadd(n0, r);
+        if (N % TN)
+          n = arith::MinUIOp::create(b, loc, n, e.c(N - 1));
+        return load4(w, {n, k});
+      });
     mlir::gpu::BarrierOp::create(b, loc);
-    // The next step's elements (the last step reloads its own: no branch).
-    SmallVector<Value> ahead = loadStep(arith::MinUIOp::create(b, loc, e.iadd(k0, e.c(BK)), e.c(K - BK)));
     SmallVector<Value> next(acc.begin(), acc.end());
     for (int64_t kb = 0; kb < BK; kb += 16) {
       Value ka = e.iadd(q2, e.c(kb)), kc = e.iadd(q2, e.c(kb + 8));
@@ -186,14 +170,12 @@ void CUDAStrategy::mmaTiled(LoopEmitter &e, Value x, ArrayRef<Value> ws, int64_t
         }
     }
     mlir::gpu::BarrierOp::create(b, loc);
-    llvm::append_range(next, ahead);
     return next;
   };
-  SmallVector<Value> inits(nAcc, e.cf(0.0));
-  llvm::append_range(inits, loadStep(e.c(0)));
+  SmallVector<Value> inits(W * MI * NI * 4, e.cf(0.0));
   auto kLoop = scf::ForOp::create(b, loc, e.c(0), e.c(K), e.c(BK), inits,
-                                  [&](OpBuilder &, Location, Value k0, ValueRange carried) {
-                                    scf::YieldOp::create(b, loc, step(k0, carried));
+                                  [&](OpBuilder &, Location, Value k0, ValueRange acc) {
+                                    scf::YieldOp::create(b, loc, step(k0, acc));
                                   });
   // C element j of tile (mi, ni): token g (+ 8 for j >= 2), row 2q (+ 1 for odd j).
   for (int64_t mi = 0; mi < MI; ++mi)
@@ -224,7 +206,7 @@ void CUDAStrategy::mmaTiled(LoopEmitter &e, Value x, ArrayRef<Value> ws, int64_t
 
 void CUDAStrategy::matmul(LoopEmitter &e, Value x, Value w, Value out, int64_t N, int64_t K) {
   // A narrow product (fewer than kMinRowTiles tiles of rows): 32-row
-  // tiles, the 4 warps side by side along the tokens.
+  // tiles, the 4 warps side by side along the tokens (twice the blocks).
   MmaTile t = mmaTile;
   if (N / t.rows < kMinRowTiles && t.rows == 64 && t.warpsN == 2 && t.warpsM == 2) {
     t.rows = 32;

@@ -8,9 +8,7 @@
 //     threads computes a tile of BlockTile::tokens x rows outputs. Each
 //     step of K, its threads copy k elements of the tile's activation rows
 //     and weight rows (dequantised, widened to f32) into workgroup memory,
-//     16 bytes a thread a load, consecutive threads consecutive bytes,
-//     loaded from device memory a step ahead (while the step before
-//     multiplies: the loop carries them);
+//     16 bytes a thread a load, consecutive threads consecutive bytes;
 //     after a barrier each thread multiplies its threadTokens x threadRows
 //     outputs from there, 16-byte loads of 4 elements of K of a row at a
 //     time (its rows and tokens a tile's width / threadRows apart, so a
@@ -129,52 +127,36 @@ void GPUStrategy::blockTiled(LoopEmitter &e, Value x, ArrayRef<Value> ws, int64_
   Value ty = e.idiv(tid, e.c(GR)), tx = e.irem(tid, e.c(GR));
   Value zero = e.cf(0.0);
   SmallVector<Value> inits(W * MT * NT, zero);
-  // A step's copies: group idx of a tile of `rows` rows is row idx / perRow,
-  // elements 4 (idx % perRow).. of K [k0, k0 + BK). Loaded a step ahead
-  // (the loop carries them), so the next step's global loads are in
-  // flight while this one multiplies.
-  auto groups = [&](int64_t rows, function_ref<void(Value r, Value kk)> f) {
+  // One tile of `rows` rows of K [k0, k0 + BK): element-group idx of the
+  // copy is tile row idx / perRow, elements 4 (idx % perRow)..
+  auto copyTile = [&](Value tile, int64_t rows, Value k0,
+                      function_ref<Value(Value r, Value k)> load) {
     for (int64_t i = 0; i < rows * perRow / T; ++i) {
       Value idx = e.iadd(tid, e.c(i * T));
-      f(e.idiv(idx, e.c(perRow)), e.imul(e.irem(idx, e.c(perRow)), e.c(kLaneK)));
+      Value r = e.idiv(idx, e.c(perRow)), kk = e.imul(e.irem(idx, e.c(perRow)), e.c(kLaneK));
+      vector::StoreOp::create(b, loc, load(r, e.iadd(k0, kk)), tile, ValueRange{r, kk});
     }
   };
-  auto loadStep = [&](Value k0) {
-    SmallVector<Value> v;
-    groups(TM, [&](Value r, Value kk) {
+  auto steps4 = [&](Value k0, ValueRange acc) -> SmallVector<Value> {
+    copyTile(xs, TM, k0, [&](Value r, Value k) {
       Value s = arith::MinUIOp::create(b, loc, e.iadd(s0, r), lastTok);
-      v.push_back(loadLaneK(e, x, {s, e.iadd(k0, kk)}));
+      return loadLaneK(e, x, {s, k});
     });
-    for (Value w : ws)
-      groups(TN, [&](Value r, Value kk) {
-        Value n = e.iadd(n0, r), k = e.iadd(k0, kk);
+    for (auto [w, tile] : llvm::zip(ws, wts))
+      copyTile(tile, TN, k0, [&](Value r, Value k) {
+        Value n = e.iadd(n0, r);
         if (N % TN)
           n = arith::MinUIOp::create(b, loc, n, e.c(N - 1));
-        if (!e.quantView(w)) {
-          v.push_back(loadLaneK(e, w, {n, k}));
-          return;
-        }
+        if (!e.quantView(w))
+          return loadLaneK(e, w, {n, k});
         SmallVector<Value> el;
         for (int64_t j = 0; j < kLaneK; ++j)
           el.push_back(e.load(w, {n, e.iadd(k, e.c(j))}));
-        v.push_back(vector::FromElementsOp::create(b, loc, VectorType::get({kLaneK}, f32), el));
+        return Value(vector::FromElementsOp::create(b, loc, VectorType::get({kLaneK}, f32), el));
       });
-    return v;
-  };
-  auto storeStep = [&](ValueRange v) {
-    size_t at = 0;
-    groups(TM, [&](Value r, Value kk) { vector::StoreOp::create(b, loc, v[at++], xs, ValueRange{r, kk}); });
-    for (Value tile : wts)
-      groups(TN, [&](Value r, Value kk) { vector::StoreOp::create(b, loc, v[at++], tile, ValueRange{r, kk}); });
-  };
-  const size_t nAcc = inits.size();
-  auto step = [&](Value k0, ValueRange carried) -> SmallVector<Value> {
-    storeStep(carried.drop_front(nAcc));
     mlir::gpu::BarrierOp::create(b, loc);
-    // The next step's elements (the last step reloads its own: no branch).
-    SmallVector<Value> ahead = loadStep(arith::MinUIOp::create(b, loc, e.iadd(k0, e.c(BK)), e.c(K - BK)));
     auto inner = scf::ForOp::create(
-        b, loc, e.c(0), e.c(BK), e.c(kLaneK), carried.take_front(nAcc),
+        b, loc, e.c(0), e.c(BK), e.c(kLaneK), acc,
         [&](OpBuilder &, Location, Value q0, ValueRange a) {
           SmallVector<Value> xv, wv, next(a.begin(), a.end());
           for (int64_t i = 0; i < MT; ++i)
@@ -200,14 +182,11 @@ void GPUStrategy::blockTiled(LoopEmitter &e, Value x, ArrayRef<Value> ws, int64_
           scf::YieldOp::create(b, loc, next);
         });
     mlir::gpu::BarrierOp::create(b, loc);
-    SmallVector<Value> out(inner.getResults());
-    llvm::append_range(out, ahead);
-    return out;
+    return SmallVector<Value>(inner.getResults());
   };
-  llvm::append_range(inits, loadStep(e.c(0)));
   auto kLoop = scf::ForOp::create(b, loc, e.c(0), e.c(K), e.c(BK), inits,
-                                  [&](OpBuilder &, Location, Value k0, ValueRange carried) {
-                                    scf::YieldOp::create(b, loc, step(k0, carried));
+                                  [&](OpBuilder &, Location, Value k0, ValueRange acc) {
+                                    scf::YieldOp::create(b, loc, steps4(k0, acc));
                                   });
   // Each thread's outputs: tokens ty + GT i, rows tx + GR j.
   for (int64_t i = 0; i < MT; ++i) {
