@@ -296,6 +296,8 @@ Manifest parseManifest(std::string_view text, const std::string &where) {
           throw bad("manifest \"gpu.kernel_info\" holds something other than an object");
         GpuManifest::VulkanKernel vk;
         vk.paramBytes = static_cast<uint32_t>(integer(e, "params", "gpu.kernel_info.", 0));
+        if (e.contains("shared"))
+          vk.sharedBytes = static_cast<uint32_t>(integer(e, "shared", "gpu.kernel_info.", 0, UINT32_MAX));
         const json &wg = member(e, "workgroup", "gpu.kernel_info.");
         if (!wg.is_array() || wg.size() != 3)
           throw bad("manifest \"gpu.kernel_info.workgroup\" is not [x, y, z]");

@@ -882,6 +882,12 @@ private:
     check(vk_.d.vkCreatePipelineLayout(device_, &li, nullptr, &layout_), "vkCreatePipelineLayout");
     names_ = g.kernels;
     kernels_ = g.vulkanKernels;
+    for (size_t i = 0; i < kernels_.size() && i < names_.size(); ++i)
+      if (kernels_[i].sharedBytes > info_.props.limits.maxComputeSharedMemorySize)
+        throw Error("kernel " + names_[i] + " needs " + std::to_string(kernels_[i].sharedBytes) +
+                    " bytes of workgroup memory; " + label() + " has " +
+                    std::to_string(info_.props.limits.maxComputeSharedMemorySize) +
+                    " (maxComputeSharedMemorySize): compile with a smaller --gpu-tune=tile");
     std::vector<VkComputePipelineCreateInfo> infos(names_.size());
     for (size_t i = 0; i < names_.size(); ++i) {
       VkComputePipelineCreateInfo &p = infos[i];

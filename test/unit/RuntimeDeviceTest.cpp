@@ -187,6 +187,12 @@ TEST(RuntimeGpuManifest, RejectsBadGpuFields) {
   EXPECT_EQ(gpuError(R"({"api": "vulkan", "kernels": ["k"], "spirv": {"offset": 0, "size": 8},
                           "kernel_info": [{"params": 8, "workgroup": [0, 1, 1]}]})"),
             p + "manifest \"gpu.kernel_info.workgroup\" is not [x, y, z] in 1..1024");
+  EXPECT_EQ(gpuError(R"({"api": "vulkan", "kernels": ["k"], "spirv": {"offset": 0, "size": 8},
+                          "kernel_info": [{"params": 8, "workgroup": [64, 1, 1], "shared": -1}]})"),
+            p + "manifest \"gpu.kernel_info.shared\" = -1 is out of range");
+  EXPECT_EQ(gpuError(R"({"api": "vulkan", "kernels": ["k"], "spirv": {"offset": 0, "size": 8},
+                          "kernel_info": [{"params": 8, "workgroup": [64, 1, 1], "shared": "a"}]})"),
+            p + "manifest \"gpu.kernel_info.shared\" is not an integer");
   EXPECT_EQ(gpuError(R"({"api": "cuda"})"), p + "manifest lacks \"gpu.arch\"");
   for (const char *arch : {"sm90", "sm_", "sm_9", "sm_09", "sm_9x", "sm_1000", "compute_90", "sm_90b"})
     EXPECT_EQ(gpuError(std::string(R"({"api": "cuda", "arch": ")") + arch + "\"}"),

@@ -63,10 +63,12 @@ struct GpuManifest {
   uint64_t cubinOffset = 0, cubinSize = 0;
   // Vulkan ("api": "vulkan"; no arch, ptx or cubin):
   uint64_t spirvOffset = 0, spirvSize = 0; ///< "spirv": one SPIR-V module
-  /// "kernel_info"[k]: the kernel's parameter block bytes ("params") and
-  /// workgroup size ("workgroup": [x, y, z]).
+  /// "kernel_info"[k]: the kernel's parameter block bytes ("params"),
+  /// workgroup size ("workgroup": [x, y, z]) and workgroup memory bytes
+  /// ("shared", absent: 0).
   struct VulkanKernel {
     uint32_t paramBytes = 0;
+    uint32_t sharedBytes = 0;
     uint32_t workgroup[3] = {1, 1, 1};
   };
   std::vector<VulkanKernel> vulkanKernels;

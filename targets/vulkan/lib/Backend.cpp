@@ -46,7 +46,7 @@ public:
     for (auto [n, k] : llvm::zip(names, info)) {
       kernels.push_back(llvm::cast<mlir::StringAttr>(n).getValue().str());
       auto a = llvm::cast<mlir::DenseI64ArrayAttr>(k).asArrayRef();
-      kernelInfo.push_back({{"params", a[0]}, {"workgroup", {a[1], a[2], a[3]}}});
+      kernelInfo.push_back({{"params", a[0]}, {"workgroup", {a[1], a[2], a[3]}}, {"shared", a[4]}});
     }
     for (const char *a : {"gemma4.spirv", "gemma4.spirv_kernels", "gemma4.gpu_kernels",
                           "gemma4.gpu_objects"})

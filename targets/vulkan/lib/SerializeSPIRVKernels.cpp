@@ -82,7 +82,17 @@ struct SerializeSPIRVKernelsPass
         return signalPassFailure();
       }
       ArrayRef<int32_t> w = *wg;
-      info[fn.getName()] = {bytes.getInt(), w[0], w[1], w[2]};
+      // Its workgroup memory (the Workgroup-storage allocations
+      // gemma4-prepare-spirv-kernels made of its workgroup buffers): the
+      // runtime checks it against the device's maxComputeSharedMemorySize.
+      int64_t shared = 0;
+      fn.walk([&](memref::AllocOp a) {
+        auto sc = dyn_cast_or_null<spirv::StorageClassAttr>(a.getType().getMemorySpace());
+        if (sc && sc.getValue() == spirv::StorageClass::Workgroup && a.getType().hasStaticShape())
+          shared += a.getType().getNumElements() *
+                    std::max<int64_t>(1, a.getType().getElementTypeBitWidth() / 8);
+      });
+      info[fn.getName()] = {bytes.getInt(), w[0], w[1], w[2], shared};
       fn->setAttr(spirv::getEntryPointABIAttrName(),
                   spirv::getEntryPointABIAttr(ctx, w));
       b.setInsertionPointToStart(&fn.front());

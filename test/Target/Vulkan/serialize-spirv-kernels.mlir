@@ -3,7 +3,8 @@
 // entry point with its workgroup size whose interface is the push constant
 // (the parameter block's address, two 32-bit words) and the builtins; the
 // original gpu.module a gpu.binary for the host's launches; the binary and
-// the kernels' [param bytes, workgroup] as module attributes.
+// the kernels' [param bytes, workgroup, workgroup memory bytes] as module
+// attributes.
 // RUN: gemma4c-opt %s --gemma4-prepare-spirv-kernels --gemma4-serialize-spirv-kernels="keep=true" | FileCheck %s
 // RUN: gemma4c-opt %s --gemma4-prepare-spirv-kernels --gemma4-serialize-spirv-kernels | FileCheck %s --check-prefix=DROP
 // RUN: not gemma4c-opt %s --gemma4-serialize-spirv-kernels 2>&1 | FileCheck %s --check-prefix=UNPREPARED
@@ -34,7 +35,7 @@ module attributes {gpu.container_module, gemma4.gpu_kernels = ["k0"]} {
 
 // CHECK-LABEL: module attributes
 // CHECK-SAME: gemma4.spirv = "
-// CHECK-SAME: gemma4.spirv_kernels = [array<i64: 48, 64, 1, 1>]
+// CHECK-SAME: gemma4.spirv_kernels = [array<i64: 48, 64, 1, 1, 0>]
 // CHECK: gpu.binary @gemma4_kernels
 // CHECK: spirv.module @__spv__gemma4_kernels_spirv PhysicalStorageBuffer64 GLSL450 requires #spirv.vce<v1.5,
 // CHECK-SAME: PhysicalStorageBufferAddresses

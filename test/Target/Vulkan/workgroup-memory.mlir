@@ -8,6 +8,10 @@
 // memory. The binary passes spirv-val (workgroup-memory-val.test).
 // RUN: gemma4c-opt %s --gemma4-prepare-spirv-kernels | FileCheck %s --check-prefix=PREP
 // RUN: gemma4c-opt %s --gemma4-prepare-spirv-kernels --canonicalize --cse --gemma4-serialize-spirv-kernels="keep=true" | FileCheck %s
+// Each kernel's workgroup memory bytes (the runtime checks them against the
+// device's maxComputeSharedMemorySize): 16x20 f32 + 64 bf16, and 64 f32.
+// RUN: gemma4c-opt %s --gemma4-prepare-spirv-kernels --canonicalize --cse --gemma4-serialize-spirv-kernels | FileCheck %s --check-prefix=SHARED
+// SHARED: gemma4.spirv_kernels = [array<i64: 120, 64, 1, 1, 1408>, array<i64: 56, 64, 1, 1, 256>]
 
 // out[b, t] = 2 * (sum_j x[16b + 4q + j, r] + sum_j x[16b + r', 4q' + j]
 //             + bf16(x[16b + r', q'])), r = t / 4, q = t % 4, t' = 63 - t:
