@@ -76,32 +76,12 @@ void CUDAStrategy::mmaTiled(LoopEmitter &e, Value x, ArrayRef<Value> ws, int64_t
   const int64_t MI = WTM / 16, NI = WTN / 8;              // its m16, n8 tiles
   const int64_t pad = 8, perRow = BK / 4;
   Value S = e.tokens, lastTok = e.isub(S, e.c(1));
-  int64_t rowTiles = (N + TN - 1) / TN;
-  SmallVector<Value> lbs, ubs, steps;
-  if (rowTiles > 1)
-    ubs.push_back(e.c(rowTiles));
-  ubs.push_back(arith::CeilDivUIOp::create(b, loc, S, e.c(TM)));
-  ubs.push_back(e.c(T));
-  lbs.assign(ubs.size(), e.c(0));
-  steps.assign(ubs.size(), e.c(1));
-  auto p = scf::ParallelOp::create(b, loc, lbs, ubs, steps);
-  p->setAttr(kBlockThreadsAttr, b.getI64IntegerAttr(T));
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(p.getBody()->getTerminator());
-  ValueRange iv = p.getInductionVars();
-  Value tid = iv.back();
-  Value n0 = rowTiles > 1 ? e.imul(iv[0], e.c(TN)) : e.c(0);
-  Value s0 = e.imul(iv[iv.size() - 2], e.c(TM));
-  auto wg = mlir::gpu::AddressSpaceAttr::get(ctx, mlir::gpu::AddressSpace::Workgroup);
-  auto tileOf = [&](int64_t rows) {
-    return memref::AllocaOp::create(
-               b, loc, MemRefType::get({rows, BK + pad}, bf16, MemRefLayoutAttrInterface(), wg))
-        .getResult();
-  };
-  Value xs = tileOf(TM);
+  auto [tid, s0, n0] = blockGrid(e, N, TN, TM, T);
+  Value xs = workgroupTile(e, TM, BK + pad, bf16);
   SmallVector<Value> wts;
   for (int64_t i = 0; i < W; ++i)
-    wts.push_back(tileOf(TN));
+    wts.push_back(workgroupTile(e, TN, BK + pad, bf16));
   Value lane = e.irem(tid, e.c(32)), warp = e.idiv(tid, e.c(32));
   Value wm = e.idiv(warp, e.c(t.warpsN)), wn = e.irem(warp, e.c(t.warpsN));
   Value g = e.idiv(lane, e.c(4)), q2 = e.imul(e.irem(lane, e.c(4)), e.c(2));
@@ -181,26 +161,19 @@ void CUDAStrategy::mmaTiled(LoopEmitter &e, Value x, ArrayRef<Value> ws, int64_t
   for (int64_t mi = 0; mi < MI; ++mi)
     for (int64_t half = 0; half < 2; ++half) {
       Value s = e.iadd(s0, e.iadd(tok0, e.iadd(g, e.c(mi * 16 + half * 8))));
-      auto inS = scf::IfOp::create(b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, s, S),
-                                   /*withElseRegion=*/false);
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPoint(inS.thenBlock()->getTerminator());
-      for (int64_t ni = 0; ni < NI; ++ni)
-        for (int64_t odd = 0; odd < 2; ++odd) {
-          Value n = e.iadd(n0, e.iadd(row0, e.iadd(q2, e.c(ni * 8 + odd))));
-          SmallVector<Value> sums;
-          for (int64_t w = 0; w < W; ++w)
-            sums.push_back(kLoop.getResult(((w * MI + mi) * NI + ni) * 4 + half * 2 + odd));
-          if (N % TN == 0) {
-            store(s, n, sums);
-            continue;
+      ifBelow(e, s, S, [&] {
+        for (int64_t ni = 0; ni < NI; ++ni)
+          for (int64_t odd = 0; odd < 2; ++odd) {
+            Value n = e.iadd(n0, e.iadd(row0, e.iadd(q2, e.c(ni * 8 + odd))));
+            SmallVector<Value> sums;
+            for (int64_t w = 0; w < W; ++w)
+              sums.push_back(kLoop.getResult(((w * MI + mi) * NI + ni) * 4 + half * 2 + odd));
+            if (N % TN == 0)
+              store(s, n, sums);
+            else
+              ifBelow(e, n, e.c(N), [&] { store(s, n, sums); });
           }
-          auto inN = scf::IfOp::create(b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, n, e.c(N)),
-                                       /*withElseRegion=*/false);
-          OpBuilder::InsertionGuard g3(b);
-          b.setInsertionPoint(inN.thenBlock()->getTerminator());
-          store(s, n, sums);
-        }
+      });
     }
 }
 

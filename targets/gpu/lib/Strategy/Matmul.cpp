@@ -70,6 +70,39 @@ static bool isFloatMemRef(Value m, int64_t rank) {
   return t && t.getRank() == rank && (et.isF32() || et.isBF16() || et.isF16());
 }
 
+GPUStrategy::BlockGrid GPUStrategy::blockGrid(LoopEmitter &e, int64_t N, int64_t rows, int64_t tokens,
+                                              int64_t threads) {
+  OpBuilder &b = e.b;
+  int64_t rowTiles = (N + rows - 1) / rows;
+  // Blocks (row tiles, token tiles), then the block's threads.
+  SmallVector<Value> ubs;
+  if (rowTiles > 1)
+    ubs.push_back(e.c(rowTiles));
+  ubs.push_back(arith::CeilDivUIOp::create(b, e.loc, e.tokens, e.c(tokens)));
+  ubs.push_back(e.c(threads));
+  SmallVector<Value> lbs(ubs.size(), e.c(0)), steps(ubs.size(), e.c(1));
+  auto p = scf::ParallelOp::create(b, e.loc, lbs, ubs, steps);
+  p->setAttr(kBlockThreadsAttr, b.getI64IntegerAttr(threads));
+  b.setInsertionPoint(p.getBody()->getTerminator());
+  ValueRange iv = p.getInductionVars();
+  return {iv.back(), e.imul(iv[iv.size() - 2], e.c(tokens)),
+          rowTiles > 1 ? e.imul(iv[0], e.c(rows)) : e.c(0)};
+}
+
+Value GPUStrategy::workgroupTile(LoopEmitter &e, int64_t rows, int64_t cols, Type et) {
+  auto wg = mlir::gpu::AddressSpaceAttr::get(e.b.getContext(), mlir::gpu::AddressSpace::Workgroup);
+  return memref::AllocaOp::create(e.b, e.loc, MemRefType::get({rows, cols}, et, MemRefLayoutAttrInterface(), wg));
+}
+
+void GPUStrategy::ifBelow(LoopEmitter &e, Value i, Value n, function_ref<void()> then) {
+  OpBuilder &b = e.b;
+  auto in = scf::IfOp::create(b, e.loc, arith::CmpIOp::create(b, e.loc, arith::CmpIPredicate::ult, i, n),
+                              /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPoint(in.thenBlock()->getTerminator());
+  then();
+}
+
 bool GPUStrategy::canBlockTile(LoopEmitter &e, Value x, ArrayRef<Value> ws, int64_t N, int64_t K,
                                const BlockTile &t) const {
   if (t.rows <= 0 || t.tokens <= 0 || t.threadTokens <= 0 || t.threadRows <= 0 || t.k <= 0 ||
@@ -99,31 +132,12 @@ void GPUStrategy::blockTiled(LoopEmitter &e, Value x, ArrayRef<Value> ws, int64_
   const int64_t GT = TM / MT, GR = TN / NT; // thread groups along tokens, rows
   const int64_t perRow = BK / kLaneK, pad = kLaneK;
   Value S = e.tokens, lastTok = e.isub(S, e.c(1));
-  int64_t rowTiles = (N + TN - 1) / TN;
-  // Blocks (row tiles, token tiles), then the block's threads.
-  SmallVector<Value> lbs, ubs, steps;
-  if (rowTiles > 1)
-    ubs.push_back(e.c(rowTiles));
-  ubs.push_back(arith::CeilDivUIOp::create(b, loc, S, e.c(TM)));
-  ubs.push_back(e.c(T));
-  lbs.assign(ubs.size(), e.c(0));
-  steps.assign(ubs.size(), e.c(1));
-  auto p = scf::ParallelOp::create(b, loc, lbs, ubs, steps);
-  p->setAttr(kBlockThreadsAttr, b.getI64IntegerAttr(T));
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(p.getBody()->getTerminator());
-  ValueRange iv = p.getInductionVars();
-  Value tid = iv.back(), tokTile = iv[iv.size() - 2];
-  Value n0 = rowTiles > 1 ? e.imul(iv[0], e.c(TN)) : e.c(0), s0 = e.imul(tokTile, e.c(TM));
-  auto wg = mlir::gpu::AddressSpaceAttr::get(b.getContext(), mlir::gpu::AddressSpace::Workgroup);
-  auto tileOf = [&](int64_t rows) {
-    return memref::AllocaOp::create(b, loc, MemRefType::get({rows, BK + pad}, f32, MemRefLayoutAttrInterface(), wg))
-        .getResult();
-  };
-  Value xs = tileOf(TM);
+  auto [tid, s0, n0] = blockGrid(e, N, TN, TM, T);
+  Value xs = workgroupTile(e, TM, BK + pad, f32);
   SmallVector<Value> wts;
   for (size_t i = 0; i < ws.size(); ++i)
-    wts.push_back(tileOf(TN));
+    wts.push_back(workgroupTile(e, TN, BK + pad, f32));
   Value ty = e.idiv(tid, e.c(GR)), tx = e.irem(tid, e.c(GR));
   Value zero = e.cf(0.0);
   SmallVector<Value> inits(W * MT * NT, zero);
@@ -191,25 +205,18 @@ void GPUStrategy::blockTiled(LoopEmitter &e, Value x, ArrayRef<Value> ws, int64_
   // Each thread's outputs: tokens ty + GT i, rows tx + GR j.
   for (int64_t i = 0; i < MT; ++i) {
     Value s = e.iadd(s0, e.iadd(ty, e.c(GT * i)));
-    auto inS = scf::IfOp::create(b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, s, S),
-                                 /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPoint(inS.thenBlock()->getTerminator());
-    for (int64_t j = 0; j < NT; ++j) {
-      Value n = e.iadd(n0, e.iadd(tx, e.c(GR * j)));
-      SmallVector<Value> sums;
-      for (int64_t w = 0; w < W; ++w)
-        sums.push_back(kLoop.getResult((w * MT + i) * NT + j));
-      if (N % TN == 0) {
-        store(s, n, sums);
-        continue;
+    ifBelow(e, s, S, [&] {
+      for (int64_t j = 0; j < NT; ++j) {
+        Value n = e.iadd(n0, e.iadd(tx, e.c(GR * j)));
+        SmallVector<Value> sums;
+        for (int64_t w = 0; w < W; ++w)
+          sums.push_back(kLoop.getResult((w * MT + i) * NT + j));
+        if (N % TN == 0)
+          store(s, n, sums);
+        else
+          ifBelow(e, n, e.c(N), [&] { store(s, n, sums); });
       }
-      auto inN = scf::IfOp::create(b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, n, e.c(N)),
-                                   /*withElseRegion=*/false);
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPoint(inN.thenBlock()->getTerminator());
-      store(s, n, sums);
-    }
+    });
   }
 }
 
@@ -264,13 +271,7 @@ void GPUStrategy::prefillTiles(LoopEmitter &e, int64_t N, int64_t R,
     SmallVector<XRow> clamped;
     for (Value t : toks)
       clamped.push_back(XRow{Value(), {arith::MinUIOp::create(b, e.loc, t, last)}});
-    body(rows, toks, clamped, [&](Value tok, function_ref<void()> then) {
-      Value in = arith::CmpIOp::create(b, e.loc, arith::CmpIPredicate::ult, tok, S);
-      auto ifOp = scf::IfOp::create(b, e.loc, in, /*withElseRegion=*/false);
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-      then();
-    });
+    body(rows, toks, clamped, [&](Value tok, function_ref<void()> then) { ifBelow(e, tok, S, then); });
   });
 }
 

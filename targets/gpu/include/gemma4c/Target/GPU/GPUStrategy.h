@@ -78,6 +78,20 @@ public:
                   const BlockTile &t,
                   function_ref<void(Value s, Value n, ArrayRef<Value> sums)> store);
 
+  /// The grid of block tiles (Matmul.cpp): an scf.parallel marked
+  /// kBlockThreadsAttr over (row tiles of `rows` of N when more than one,
+  /// token tiles of `tokens`, the block's `threads`); leaves the builder in
+  /// its body (hold an InsertionGuard) and gives a thread its index, its
+  /// tile's first token s0 and first row n0.
+  struct BlockGrid {
+    Value tid, s0, n0;
+  };
+  static BlockGrid blockGrid(LoopEmitter &e, int64_t N, int64_t rows, int64_t tokens, int64_t threads);
+  /// A workgroup buffer [rows, cols] of et (a block's tile).
+  static Value workgroupTile(LoopEmitter &e, int64_t rows, int64_t cols, Type et);
+  /// then() under scf.if i < n.
+  static void ifBelow(LoopEmitter &e, Value i, Value n, function_ref<void()> then);
+
   /// Prefill tiles (Matmul.cpp): kPrefillRows weight rows (float weights
   /// whose rows divide, else 1) x kPrefillTokens tokens per subgroup; the
   /// lanes share K, kLaneK elements a lane a step.
