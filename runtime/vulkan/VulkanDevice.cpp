@@ -26,7 +26,9 @@
 // GEMMA4RT_VULKAN_STATS=1 says at exit how many calls were resubmitted).
 // Every wait has a time limit
 // (GEMMA4RT_VULKAN_TIMEOUT seconds, default 600): a stuck GPU is an error,
-// never a hang.
+// never a hang. GEMMA4RT_GPU_CHECK=1 waits after every launch and prints
+// what the buffers it addresses hold (non-finite words, sum): the first
+// kernel to write NaN is named, and two drivers' traces diff.
 //
 // Without libvulkan.so.1, a driver whose ICD manifest is in the standard
 // places (/etc/vulkan/icd.d, /usr/share/vulkan/icd.d) is used directly.
@@ -51,12 +53,15 @@
 #include <vulkan/vulkan_core.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -481,7 +486,7 @@ public:
 
   void beginEntry(const void *key) noexcept override {
     inEntry_ = false;
-    if (!reuse_ || syncEachLaunch_ || deviceErrorPending())
+    if (!reuse_ || syncEachLaunch_ || check_ || deviceErrorPending())
       return;
     try {
       flush(); // the entry's launches alone in the command buffer, the ring from 0
@@ -577,8 +582,10 @@ public:
         entryDispatches_.push_back(d);
       }
       record(d);
-      if (syncEachLaunch_)
+      if (syncEachLaunch_ || check_)
         flush();
+      if (check_)
+        checkLaunch(kernel, args[0], k.paramBytes);
     } catch (const Error &e) {
       recordDeviceError("GPU kernel " + names_[size_t(kernel)] + ": " + e.what());
     }
@@ -596,6 +603,7 @@ protected:
     if (!create(std::max<uint64_t>(bytes, 4) + 255, false, b, error))
       return nullptr;
     allocated_ += b.size;
+    b.requested = bytes;
     uint64_t start = (b.address + 255) / 256 * 256;
     blocks_[start] = b;
     return reinterpret_cast<void *>(static_cast<uintptr_t>(start));
@@ -630,6 +638,50 @@ private:
     barrier();
   }
 
+  /// GEMMA4RT_GPU_CHECK=1: after each launch (waited for), one stderr line
+  /// per device buffer its parameter block addresses: the count of words
+  /// that are not finite as f32 and the sum of those that are. The first
+  /// launch whose buffers gain non-finite words names the kernel at fault;
+  /// two drivers' traces of one binary diff line by line.
+  void checkLaunch(int32_t kernel, const void *params, uint32_t paramBytes) {
+    ++checkedLaunches_;
+    std::set<uint64_t> seen;
+    const char *pb = static_cast<const char *>(params);
+    std::string line = "gpu-check: #" + std::to_string(checkedLaunches_) + " " +
+                       names_[size_t(kernel)];
+    for (uint32_t at = 0; at + 8 <= paramBytes; at += 8) {
+      uint64_t a;
+      std::memcpy(&a, pb + at, 8);
+      auto it = blocks_.upper_bound(a);
+      if (a == 0 || it == blocks_.begin())
+        continue;
+      --it;
+      const Block &b = it->second;
+      if (a < it->first || a - it->first >= b.requested || !seen.insert(it->first).second)
+        continue;
+      uint64_t bytes = b.requested;
+      char text[160];
+      if (bytes > kCheckBytes) {
+        std::snprintf(text, sizeof text, " | @%llx %llu bytes (not read)",
+                      (unsigned long long)it->first, (unsigned long long)bytes);
+        line += text;
+        continue;
+      }
+      std::vector<float> v(bytes / 4);
+      download(v.data(), reinterpret_cast<void *>(static_cast<uintptr_t>(it->first)),
+               v.size() * 4);
+      uint64_t bad = 0;
+      double sum = 0;
+      for (float x : v)
+        std::isfinite(x) ? void(sum += double(x)) : void(++bad);
+      std::snprintf(text, sizeof text, " | @%llx %llu bytes nonfinite %llu sum %.6g",
+                    (unsigned long long)it->first, (unsigned long long)bytes,
+                    (unsigned long long)bad, sum);
+      line += text;
+    }
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+
   /// Leaves replaying: records the launches matched so far into cmd_.
   void materialize() {
     if (!replay_ || diverged_)
@@ -653,6 +705,7 @@ private:
     VkBuffer buffer = VK_NULL_HANDLE;
     VkDeviceMemory memory = VK_NULL_HANDLE;
     uint64_t address = 0, size = 0;
+    uint64_t requested = 0; ///< what tryAlloc was asked for, from the address handed out
     void *mapped = nullptr;
   };
 
@@ -912,6 +965,8 @@ private:
       memoryLimit_ = uint64_t(std::atoll(m));
     const char *sync = std::getenv("GEMMA4RT_GPU_SYNC");
     syncEachLaunch_ = sync && *sync && std::strcmp(sync, "0") != 0;
+    const char *chk = std::getenv("GEMMA4RT_GPU_CHECK");
+    check_ = chk && *chk && std::strcmp(chk, "0") != 0;
     const char *reuse = std::getenv("GEMMA4RT_VULKAN_REUSE");
     reuse_ = !(reuse && std::strcmp(reuse, "0") == 0);
   }
@@ -988,6 +1043,9 @@ private:
   uint64_t entryCalls_ = 0, resubmitted_ = 0; ///< GEMMA4RT_VULKAN_STATS=1 prints them
   std::vector<Dispatch> entryDispatches_;
   bool syncEachLaunch_ = false;
+  bool check_ = false; ///< GEMMA4RT_GPU_CHECK
+  uint64_t checkedLaunches_ = 0;
+  static constexpr uint64_t kCheckBytes = 256ull << 20;
   uint64_t timeoutNs_ = 0;
   uint64_t allocated_ = 0;
   uint64_t memoryLimit_ = 0; ///< GEMMA4RT_VULKAN_MEMORY (0: the device's)
