@@ -270,6 +270,10 @@ void Importer::buildEntry(ModuleOp module, StringRef name, int64_t S) {
                         b.getF32FloatAttr(1.0f));
   }
 
+  // A prefill call projects only the rows whose logits its caller wants
+  // (the last token's to sample from, all of them to dump).
+  if (ShapedType::isDynamic(S))
+    h = OutputRowsOp::create(b, loc, h.getType(), h);
   Value hn = rmsNorm(h, weight("norm.weight"));
   Value lm = cfg.tieWordEmbeddings ? weight("embed_tokens.weight") : weight("lm_head.weight");
   Value logits = linear(hn, lm, S);

@@ -92,17 +92,18 @@ Session::~Session() {
     std::free(logits_);
 }
 
-void Session::invoke(gemma4_entry_fn fn, int32_t *ids, int64_t pos, int64_t n, float *logits) {
+void Session::invoke(gemma4_entry_fn fn, int32_t *ids, int64_t pos, int64_t n, int64_t rows,
+                     float *logits) {
   auto *kv = arena_.data();
   const auto kvSize = static_cast<int64_t>(arena_.size());
   const auto wSize = static_cast<int64_t>(payload_.weightsSize());
   fn(ids, ids, 0, n, 1, pos, kv, kv, 0, kvSize, 1, context_, weights_, weights_, 0, wSize, 1,
-     logits, logits, 0, n, vocab_, vocab_, 1);
+     logits, logits, 0, rows, vocab_, vocab_, 1);
 }
 
-void Session::call(gemma4_entry_fn fn, const int32_t *ids, int64_t n) {
+void Session::call(gemma4_entry_fn fn, const int32_t *ids, int64_t n, int64_t rows) {
   if (!device_) {
-    invoke(fn, const_cast<int32_t *>(ids), pos_, n, logits_);
+    invoke(fn, const_cast<int32_t *>(ids), pos_, n, rows, logits_);
     // GPU code linked into a binary whose manifest has no "gpu" entry.
     if (deviceErrorPending())
       throwPendingDeviceError();
@@ -114,13 +115,13 @@ void Session::call(gemma4_entry_fn fn, const int32_t *ids, int64_t n) {
   const void *key = reinterpret_cast<const void *>(fn);
   // This call recorded ahead of time (the previous decode step prepared
   // it): submit it.
-  bool launched = prepared_.fn == fn && prepared_.pos == pos_ && prepared_.n == n &&
+  bool launched = prepared_.fn == fn && prepared_.pos == pos_ && prepared_.n == n && rows == 1 &&
                   device_->launchPrepared(key);
   prepared_ = Prepared{};
   if (!launched) {
     auto run = [&] {
       device_->beginScratchSequence(key);
-      invoke(fn, idp, pos_, n, lp);
+      invoke(fn, idp, pos_, n, rows, lp);
       device_->endScratchSequence();
     };
     device_->beginEntry(key);
@@ -133,14 +134,14 @@ void Session::call(gemma4_entry_fn fn, const int32_t *ids, int64_t n) {
   if (fn == entry_.decode && n == 1 && pos_ + 2 <= context_ && device_->canPrepare())
     prepare(fn, pos_ + 1, 1);
   // Waits for the call's kernels; throws what they or the launches recorded.
-  device_->download(logits_, lp, uint64_t(n) * uint64_t(vocab_) * sizeof(float));
+  device_->download(logits_, lp, uint64_t(rows) * uint64_t(vocab_) * sizeof(float));
 }
 
 void Session::prepare(gemma4_entry_fn fn, int64_t pos, int64_t n) {
   const void *key = reinterpret_cast<const void *>(fn);
   device_->beginEntry(key);
   device_->beginScratchSequence(key);
-  invoke(fn, static_cast<int32_t *>(deviceIds_.data()), pos, n,
+  invoke(fn, static_cast<int32_t *>(deviceIds_.data()), pos, n, 1,
          static_cast<float *>(deviceLogits_.data()));
   device_->endScratchSequence();
   if (device_->endEntryPrepared())
@@ -154,17 +155,17 @@ const float *Session::prefill(std::span<const int32_t> ids, const RowsFn &onRows
   if (pos_ + total > context_)
     throw Error("prompt of " + std::to_string(pos_ + total) +
                 " tokens does not fit the context of " + std::to_string(context_));
-  int64_t done = 0, last = 0;
+  int64_t done = 0, rows = 0;
   while (done < total) {
     int64_t s = std::min(chunk_, total - done);
-    call(entry_.prefill, ids.data() + done, s);
+    rows = onRows ? s : 1;
+    call(entry_.prefill, ids.data() + done, s, rows);
     if (onRows)
       onRows(done, s, logits_);
     pos_ += s;
     done += s;
-    last = s;
   }
-  return logits_ + (last - 1) * vocab_;
+  return logits_ + (rows - 1) * vocab_;
 }
 
 void Session::skipTo(int64_t pos) {
@@ -184,7 +185,7 @@ void Session::skipTo(int64_t pos) {
 const float *Session::decode(int32_t id) {
   if (pos_ + 1 > context_)
     throw Error("generation reached the end of the context of " + std::to_string(context_));
-  call(entry_.decode, &id, 1);
+  call(entry_.decode, &id, 1, 1);
   pos_ += 1;
   return logits_;
 }

@@ -95,6 +95,31 @@ func.func @linear(%ids: tensor<?xi32> {gemma4.arg = "ids"}, %pos: index {gemma4.
 
 // -----
 
+// gemma4.output_rows -> a view of the last R rows, R the logits buffer's
+// row count (the caller's choice): the projection after it runs over R
+// tokens, not over every token of the call.
+// CHECK-LABEL: func.func @output_rows
+// CHECK-SAME: %[[OUT:[^:]+]]: memref<?x16xf32> {gemma4.arg = "logits"}) {
+// CHECK: %[[S:.+]] = memref.dim %arg0
+// CHECK: %[[X:.+]] = memref.alloc(%[[S]]) {alignment = 64 : i64} : memref<?x8xf32>
+// CHECK: %[[R:.+]] = memref.dim %[[OUT]], %{{.+}} : memref<?x16xf32>
+// CHECK: %[[FIRST:.+]] = arith.subi %[[S]], %[[R]] : index
+// CHECK: %[[LAST:.+]] = memref.subview %[[X]][%[[FIRST]], 0] [%[[R]], 8] [1, 1] : memref<?x8xf32> to memref<?x8xf32, strided<[8, 1], offset: ?>>
+// CHECK: arith.addi %[[R]], %{{.+}} : index
+// CHECK: scf.parallel
+// CHECK: memref.load %[[LAST]][%{{.+}}, %{{.+}}] : memref<?x8xf32, strided<[8, 1], offset: ?>>
+// CHECK: memref.dealloc %[[X]] : memref<?x8xf32>
+func.func @output_rows(%ids: tensor<?xi32> {gemma4.arg = "ids"}, %pos: index {gemma4.arg = "position"}, %arena: memref<?xi8> {gemma4.arg = "kv_arena"}, %ctx: index {gemma4.arg = "context"}, %w: memref<?xi8> {gemma4.arg = "weights"}) -> tensor<?x16xf32> {
+  %e = gemma4.weight "embed_tokens.weight" {offset = 0 : i64} : tensor<32x8xf32>
+  %h = gemma4.embedding_lookup %e[%ids] {scale = 1.0 : f32} : (tensor<32x8xf32>, tensor<?xi32>) -> tensor<?x8xf32>
+  %r = gemma4.output_rows %h : (tensor<?x8xf32>) -> tensor<?x8xf32>
+  %wq = gemma4.weight "lm_head.weight" {offset = 512 : i64} : tensor<16x8xbf16>
+  %y = gemma4.linear %r, %wq : (tensor<?x8xf32>, tensor<16x8xbf16>) -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}
+
+// -----
+
 // gemma4.linear (decode, one token) -> one dot product per output feature,
 // parallel over the output features only.
 // CHECK-LABEL: func.func @linear_decode
@@ -530,6 +555,18 @@ func.func @moe_not_dispatched(%ids: tensor<?xi32> {gemma4.arg = "ids"}, %pos: in
   %dn = gemma4.weight "experts.down_proj" {offset = 2304 : i64} : tensor<6x8x5xbf16>
   // expected-error @+1 {{'gemma4.moe' op has no lowering to loops}}
   %y = gemma4.moe %h, %h, %rw, %rs, %pes, %gu, %dn {top_k = 2 : i64, epsilon = 1.0e-6 : f32} : (tensor<?x8xf32>, tensor<?x8xf32>, tensor<6x8xbf16>, tensor<8xbf16>, tensor<6xbf16>, tensor<6x10x8xbf16>, tensor<6x8x5xbf16>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// After gemma4.output_rows, only its rows: a value of every token is an error.
+func.func @output_rows_then_all(%ids: tensor<?xi32> {gemma4.arg = "ids"}, %pos: index {gemma4.arg = "position"}, %arena: memref<?xi8> {gemma4.arg = "kv_arena"}, %ctx: index {gemma4.arg = "context"}, %w: memref<?xi8> {gemma4.arg = "weights"}) -> tensor<?x8xf32> {
+  %e = gemma4.weight "embed_tokens.weight" {offset = 0 : i64} : tensor<32x8xf32>
+  %h = gemma4.embedding_lookup %e[%ids] {scale = 1.0 : f32} : (tensor<32x8xf32>, tensor<?xi32>) -> tensor<?x8xf32>
+  %r = gemma4.output_rows %h : (tensor<?x8xf32>) -> tensor<?x8xf32>
+  // expected-error @+1 {{'gemma4.add' op uses a value of every token after gemma4.output_rows chose the rows}}
+  %y = gemma4.add %r, %h : tensor<?x8xf32>
   return %y : tensor<?x8xf32>
 }
 

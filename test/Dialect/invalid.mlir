@@ -1999,6 +1999,33 @@ func.func @per_layer_inputs_zero_epsilon(%ids: tensor<?xi32>, %h: tensor<?x1536x
 
 // -----
 
+// output_rows: rank
+func.func @output_rows_rank(%h: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
+  // expected-error @+1 {{'gemma4.output_rows' op expects input of rank 2, got rank 3}}
+  %r = gemma4.output_rows %h : (tensor<?x4x8xf32>) -> tensor<?x4x8xf32>
+  return %r : tensor<?x4x8xf32>
+}
+
+// -----
+
+// output_rows: static_tokens (a decode entry point has its one row)
+func.func @output_rows_static_tokens(%h: tensor<1x8xf32>) -> tensor<1x8xf32> {
+  // expected-error @+1 {{'gemma4.output_rows' op needs a dynamic token dimension (a prefill entry point), got 'tensor<1x8xf32>'}}
+  %r = gemma4.output_rows %h : (tensor<1x8xf32>) -> tensor<1x8xf32>
+  return %r : tensor<1x8xf32>
+}
+
+// -----
+
+// output_rows: result_type
+func.func @output_rows_result_type(%h: tensor<?x8xf32>) -> tensor<?x4xf32> {
+  // expected-error @+1 {{'gemma4.output_rows' op result type 'tensor<?x4xf32>' differs from the input's 'tensor<?x8xf32>'}}
+  %r = gemma4.output_rows %h : (tensor<?x8xf32>) -> tensor<?x4xf32>
+  return %r : tensor<?x4xf32>
+}
+
+// -----
+
 // layer_slice: input_rank
 func.func @layer_slice_input_rank(%p: tensor<?x8960xf32>) -> tensor<?x256xf32> {
   // expected-error @+1 {{'gemma4.layer_slice' op expects input of rank 3, got rank 2}}

@@ -317,6 +317,17 @@ func.func @per_layer_inputs(%ids: tensor<?xi32>, %h: tensor<?x1536xf32>) -> (ten
 
 // -----
 
+// The rows whose logits the caller asked for (a prefill entry point).
+// CHECK-LABEL: func.func @output_rows
+// CHECK: gemma4.output_rows %{{.+}} : (tensor<?x1536xf32>) -> tensor<?x1536xf32>
+// GENERIC: "gemma4.output_rows"(%{{.*}}) : (tensor<?x1536xf32>) -> tensor<?x1536xf32>
+func.func @output_rows(%h: tensor<?x1536xf32>) -> tensor<?x1536xf32> {
+  %r = gemma4.output_rows %h : (tensor<?x1536xf32>) -> tensor<?x1536xf32>
+  return %r : tensor<?x1536xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @add
 // CHECK-SAME: (%[[A:[^:]+]]: tensor<?x1536xf32>, %[[B:[^:]+]]: tensor<?x1536xf32>)
 // CHECK: gemma4.add %[[A]], %[[B]] : tensor<?x1536xf32>

@@ -154,7 +154,7 @@ LogicalResult LoopEmitter::run() {
     loc = opLocation(op, fnLoc);
     if (!lowerFused(&op) && failed(lower(&op)))
       return failure();
-    if (bf16 && !isa<WeightOp, KVCacheViewOp, ReshapeOp>(op))
+    if (bf16 && !isa<WeightOp, KVCacheViewOp, ReshapeOp, OutputRowsOp>(op))
       for (Value r : op.getResults())
         if (auto it = buf.find(r); it != buf.end())
           roundToBF16(it->second);

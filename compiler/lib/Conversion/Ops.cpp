@@ -416,6 +416,30 @@ LogicalResult LoopEmitter::lower(Operation *op) {
     set(p.getResult(), out);
     return success();
   }
+  if (auto orow = dyn_cast<OutputRowsOp>(op)) {
+    // A view of the input's last R rows, R the logits buffer's row count
+    // (the caller's choice): the ops after it run on those rows, so
+    // `tokens` is R from here on. Nothing after it may use an earlier
+    // value of S rows.
+    for (Operation *next = op->getNextNode(); next; next = next->getNextNode())
+      for (Value v : next->getOperands())
+        if (Operation *d = v.getDefiningOp(); d && d != op && d->getBlock() == op->getBlock() &&
+                                                d->isBeforeInBlock(op))
+          if (auto t = dyn_cast<RankedTensorType>(v.getType());
+              t && t.getRank() > 0 && t.isDynamicDim(0) && !isa<WeightOp>(d))
+            return next->emitOpError()
+                   << "uses a value of every token after gemma4.output_rows chose the rows";
+    Value in = get(orow.getInput());
+    auto inTy = cast<MemRefType>(in.getType());
+    Value R = dim(outArg, 0);
+    SmallVector<OpFoldResult> offsets{isub(S(), R), b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes{R, b.getIndexAttr(inTy.getDimSize(1))};
+    SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+    Value v = memref::SubViewOp::create(b, loc, in, offsets, sizes, strides);
+    buf[orow.getResult()] = v; // aliases the input buffer
+    tokens = R;
+    return success();
+  }
   if (auto ls = dyn_cast<LayerSliceOp>(op)) {
     Value in = get(ls.getInput());
     int64_t P = shapeOf(ls.getResult())[1];

@@ -463,6 +463,18 @@ LogicalResult PerLayerInputsOp::verify() {
   return success();
 }
 
+LogicalResult OutputRowsOp::verify() {
+  auto in = shaped(getInput()), res = shaped(getResult());
+  if (failed(expectRank(*this, "input", in, 2)))
+    return failure();
+  if (!ShapedType::isDynamic(in.getDimSize(0)))
+    return emitOpError() << "needs a dynamic token dimension (a prefill entry point), got "
+                         << in;
+  if (in != res)
+    return emitOpError() << "result type " << res << " differs from the input's " << in;
+  return success();
+}
+
 LogicalResult LayerSliceOp::verify() {
   auto in = shaped(getInput()), res = shaped(getResult());
   if (failed(expectRank(*this, "input", in, 3)) ||

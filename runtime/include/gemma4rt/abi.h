@@ -33,7 +33,10 @@ extern "C" {
  *
  * What the runtime guarantees on every call (libgemma4rt):
  *   - all offsets are 0 and all unit strides 1; kv_size and w_size are byte
- *     counts; rows == ids_size; vocab == manifest model.vocab_size;
+ *     counts; 1 <= rows <= ids_size: the call writes the logits of its
+ *     last `rows` tokens (row i is token ids_size - rows + i; a prefill
+ *     that samples asks for 1, --dump-logits for all);
+ *     vocab == manifest model.vocab_size;
  *     row_stride == vocab; the logits buffer is 64-byte aligned;
  *   - 1 <= S, pos >= 0 and pos + S <= context; positions are contiguous
  *     (each call starts where the previous one ended; pos 0 = fresh arena),

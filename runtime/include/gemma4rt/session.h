@@ -65,7 +65,9 @@ public:
   /// Runs ids at positions position() .. position()+ids.size()-1 through
   /// gemma4_prefill in chunks of <= prefill_chunk tokens. Returns the logits
   /// of the last token (valid until the next call). ids must be non-empty
-  /// and fit the context.
+  /// and fit the context. Without onRows each call asks for its last
+  /// token's logits only (the output projection of one row, one row
+  /// copied back); with it, for every row.
   const float *prefill(std::span<const int32_t> ids, const RowsFn &onRows = nullptr);
   /// Runs one token through gemma4_decode at position(); returns its logits.
   const float *decode(int32_t id);
@@ -84,10 +86,13 @@ public:
   Device *device() const { return device_; }
 
 private:
-  void call(gemma4_entry_fn fn, const int32_t *ids, int64_t n);
+  /// Runs n tokens; logits_ holds the last `rows` tokens' logits after it.
+  void call(gemma4_entry_fn fn, const int32_t *ids, int64_t n, int64_t rows);
   /// Calls fn with this session's KV arena, weights and context for n
-  /// tokens at `pos` (ids and logits: host or device pointers).
-  void invoke(gemma4_entry_fn fn, int32_t *ids, int64_t pos, int64_t n, float *logits);
+  /// tokens at `pos`, asking for the last `rows` tokens' logits (ids and
+  /// logits: host or device pointers).
+  void invoke(gemma4_entry_fn fn, int32_t *ids, int64_t pos, int64_t n, int64_t rows,
+              float *logits);
   /// Records the call of fn at `pos` for n tokens on the device ahead of
   /// time (Device::canPrepare): the next decode step while this one runs.
   void prepare(gemma4_entry_fn fn, int64_t pos, int64_t n);

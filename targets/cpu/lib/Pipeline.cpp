@@ -43,6 +43,7 @@ void mlir::gemma4::buildCPUToLLVMPipeline(OpPassManager &pm, const CPUPipelineOp
   // To the LLVM dialect.
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass()); // a view's dynamic offset (gemma4.output_rows)
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());

@@ -285,6 +285,24 @@ def Gemma4_LayerSliceOp : Gemma4_Op<"layer_slice", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Gemma4_OutputRowsOp : Gemma4_Op<"output_rows", [Pure]> {
+  let summary = "the last rows of a [S, N] block whose logits the caller asked for";
+  let description = [{
+    The last `rows` token rows of `input`, where `rows` (1 <= rows <= S) is
+    the row count of the entry point's logits buffer, chosen by the caller
+    on each call: a prefill that only samples from its last token asks for
+    one row, `--dump-logits` for all of them. Only what follows it (the
+    final norm, the output projection, soft-capping) runs on fewer rows, so
+    a prefill call does not project every token onto the vocabulary.
+    Valid in a prefill entry point (dynamic token count); the lowering
+    makes it a view of the input's last rows, no copy.
+  }];
+  let arguments = (ins Gemma4_F32Tensor:$input);
+  let results = (outs Gemma4_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Gemma4_AddOp : Gemma4_Op<"add", [Pure, Commutative, AllTypesMatch<["lhs", "rhs", "result"]>]> {
   let summary = "elementwise addition (residual connections)";
   let arguments = (ins Gemma4_F32Tensor:$lhs, Gemma4_F32Tensor:$rhs);
