@@ -606,6 +606,17 @@ protected:
     b.requested = bytes;
     uint64_t start = (b.address + 255) / 256 * 256;
     blocks_[start] = b;
+    // GEMMA4RT_GPU_CHECK=1 sums whole buffers: zeroed, the words no kernel
+    // writes read the same on every driver, so two drivers' traces differ
+    // only where the kernels' results do.
+    if (check_ && bytes >= 4) {
+      try {
+        fill32(reinterpret_cast<void *>(static_cast<uintptr_t>(start)), 0, bytes);
+      } catch (const std::exception &e) {
+        error = std::string("zeroing GPU memory for GEMMA4RT_GPU_CHECK: ") + e.what();
+        return nullptr;
+      }
+    }
     return reinterpret_cast<void *>(static_cast<uintptr_t>(start));
   }
 

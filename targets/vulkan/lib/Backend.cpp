@@ -109,10 +109,6 @@ std::unique_ptr<Target> makeVulkanTarget(const CodegenRequest &req, std::string 
   t->graph.rowTile = 0;
   t->graph.int4Interleave = false; // a subgroup's lanes take whole int4 blocks
   t->vulkan.gpu.bf16Activations = req.bf16;
-  // One key a step in the attention's folds: with 8 (the GPU default) the
-  // logits on lavapipe are wrong (every other target, the emulator with
-  // 8-lane subgroups included, is right); cause not found yet.
-  t->vulkan.gpu.foldUnroll = 1;
   // Prefill block tiles within the 16 KiB of workgroup memory every Vulkan
   // device has (maxComputeSharedMemorySize): 64 tokens x 32 rows, 13.5 KiB.
   t->vulkan.gpu.blockTile = "64x32x32";

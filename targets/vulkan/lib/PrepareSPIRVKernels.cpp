@@ -696,6 +696,9 @@ struct PrepareSPIRVKernelsPass
       populateGpuLowerSubgroupReduceToShufflePatterns(patterns, (unsigned)subgroupSize, 32);
       populateGpuLowerClusteredSubgroupReduceToShufflePatterns(patterns, (unsigned)subgroupSize, 32);
       arith::populateExpandBFloat16Patterns(patterns);
+      // ceildivui (the attention's folds round their key count up to the
+      // unroll): no SPIR-V op, so as divisions and selects.
+      arith::populateCeilFloorDivExpandOpsPatterns(patterns);
       if (failed(applyPatternsGreedily(mod, std::move(patterns))))
         return failure();
     }

@@ -7,6 +7,7 @@
 
 #include "mlir/AsmParser/AsmParser.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Conversion/ArithToSPIRV/ArithToSPIRV.h"
 #include "mlir/Conversion/FuncToSPIRV/FuncToSPIRV.h"
 #include "mlir/Conversion/GPUToSPIRV/GPUToSPIRV.h"
@@ -44,6 +45,42 @@ std::string mlir::gemma4::vulkanTargetEnv(int64_t subgroupSize) {
 }
 
 namespace {
+
+/// MLIR's scf.for -> spirv.mlir.loop conversion (SCFToSPIRV) hands a loop's
+/// results out through Function variables that only the loop's latch (the
+/// converted scf.yield) stores, and loads them after the loop's merge. A
+/// loop that runs no iteration leaves them unwritten: its results are
+/// reads of uninitialised variables, not its inits. Lavapipe's LLVM happens
+/// to fold the undefined value into the header's phi (the init); NVIDIA's
+/// compiler need not. Lane loops run no iteration on lanes past the end
+/// (`for i = lb + lane * st` to ub), so every loop with results whose trip
+/// count is not a known positive constant runs under `lb < ub`, its inits
+/// the results otherwise (a selection both of whose branches store them).
+void guardZeroTripLoops(gpu::GPUModuleOp mod) {
+  SmallVector<scf::ForOp> loops;
+  mod.walk([&](scf::ForOp f) {
+    if (f.getNumResults() == 0)
+      return;
+    std::optional<APInt> n = f.getStaticTripCount();
+    if (!n || n->isZero())
+      loops.push_back(f);
+  });
+  for (scf::ForOp f : loops) {
+    OpBuilder b(f);
+    Location loc = f.getLoc();
+    Value any = arith::CmpIOp::create(
+        b, loc, f.getUnsignedCmp() ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt,
+        f.getLowerBound(), f.getUpperBound());
+    auto guard = scf::IfOp::create(b, loc, f.getResultTypes(), any, /*withElseRegion=*/true);
+    f->replaceAllUsesWith(guard.getResults());
+    b.setInsertionPointToEnd(guard.thenBlock());
+    f->moveBefore(guard.thenBlock(), guard.thenBlock()->end());
+    scf::YieldOp::create(b, loc, f.getResults());
+    b.setInsertionPointToEnd(guard.elseBlock());
+    scf::YieldOp::create(b, loc, f.getInitArgs());
+  }
+}
+
 struct SerializeSPIRVKernelsPass
     : mlir::gemma4::impl::Gemma4SerializeSPIRVKernelsBase<SerializeSPIRVKernelsPass> {
   using Base::Base;
@@ -111,6 +148,7 @@ struct SerializeSPIRVKernelsPass
       fn->removeAttr("gemma4.param_bytes");
     }
 
+    guardZeroTripLoops(mod);
     {
       std::unique_ptr<ConversionTarget> target = SPIRVConversionTarget::get(targetAttr);
       SPIRVConversionOptions options;
