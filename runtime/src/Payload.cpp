@@ -221,6 +221,8 @@ Manifest parseManifest(std::string_view text, const std::string &where) {
     m.weightsReadPerToken = integer(j, "weights_read_per_token", "", 0);
   if (auto it = j.find("matmul_macs_per_token"); it != j.end() && !it->is_null())
     m.matmulMacsPerToken = integer(j, "matmul_macs_per_token", "", 0);
+  if (auto it = j.find("output_macs_per_call"); it != j.end() && !it->is_null())
+    m.outputMacsPerCall = integer(j, "output_macs_per_call", "", 0);
 
   if (auto it = j.find("gpu"); it != j.end() && !it->is_null()) {
     const json &g = *it;

@@ -98,6 +98,8 @@ void printInfo(const Payload &p) {
     std::printf("weights_read_per_token: %lld bytes\n", (long long)m.weightsReadPerToken);
   if (m.matmulMacsPerToken >= 0)
     std::printf("matmul_macs_per_token: %lld\n", (long long)m.matmulMacsPerToken);
+  if (m.outputMacsPerCall >= 0)
+    std::printf("output_macs_per_call: %lld\n", (long long)m.outputMacsPerCall);
   std::printf("tokenizer: %s\n", m.hasTokenizer ? m.tokenizerFormat.c_str() : "none");
   std::string chat = "none";
   if (!m.chatJson.empty()) {

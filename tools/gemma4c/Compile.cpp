@@ -364,6 +364,9 @@ nlohmann::json generationManifest(const std::string &dir) {
 /// (weight elements with the same per-use fractions).
 struct PerToken {
   int64_t bytes = 0, macs = 0;
+  /// Of macs, the output projection's: a prefill call runs it for its last
+  /// token only (gemma4.output_rows), once per call, not per token.
+  int64_t outputMacs = 0;
 };
 PerToken weightsReadPerToken(mlir::ModuleOp module) {
   using namespace mlir::gemma4;
@@ -392,6 +395,12 @@ PerToken weightsReadPerToken(mlir::ModuleOp module) {
     e = std::max(e, static_cast<double>(t.getNumElements()) * frac);
   });
   PerToken r;
+  if (auto prefill = module.lookupSymbol<mlir::func::FuncOp>("gemma4_prefill"))
+    prefill.walk([&](OutputRowsOp rows) {
+      for (mlir::Operation *op = rows->getNextNode(); op; op = op->getNextNode())
+        if (auto l = llvm::dyn_cast<LinearOp>(op))
+          r.outputMacs += llvm::cast<mlir::ShapedType>(l.getWeight().getType()).getNumElements();
+    });
   for (auto &[name, b] : bytes)
     r.bytes += static_cast<int64_t>(b);
   for (auto &[name, e] : macs)
@@ -652,6 +661,7 @@ int compileMain(const CompileOptions &o, const char *argv0) {
     m["quant"] = o.quant;
     m["weights_read_per_token"] = perToken.bytes;
     m["matmul_macs_per_token"] = perToken.macs;
+    m["output_macs_per_call"] = perToken.outputMacs;
     m["default_context"] = defaultCtx;
     m["kv_bytes_fixed"] = kvFixed;
     m["kv_bytes_per_context"] = kvPerCtx;

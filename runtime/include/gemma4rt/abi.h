@@ -123,6 +123,9 @@ void _mlir_memref_to_llvm_free(void *ptr);
  *   "matmul_macs_per_token": M,     // optional: multiply-adds of one token's
  *                                   // matmuls (same weighting), for the
  *                                   // prefill FLOP rate
+ *   "output_macs_per_call": O,      // optional: of M, the output projection's,
+ *                                   // which a prefill call runs once (for its
+ *                                   // last token), not per token
  *   "default_context": 4096,        // --max-context given to gemma4c
  *   "kv_bytes_fixed": N, "kv_bytes_per_context": M,
  *   "weights": { "offset": O, "size": B }      // embedded (O % 4096 == 0)

@@ -118,6 +118,9 @@ struct Manifest {
   /// "matmul_macs_per_token": multiply-adds of one token's matmuls (weight
   /// elements, weighted like weightsReadPerToken); -1 when absent.
   int64_t matmulMacsPerToken = -1;
+  /// "output_macs_per_call": of those, the output projection's, which a
+  /// prefill call runs for its last token only; -1 when absent.
+  int64_t outputMacsPerCall = -1;
   /// "gpu": set in GPU binaries.
   std::optional<GpuManifest> gpu;
 };
