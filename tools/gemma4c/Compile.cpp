@@ -123,6 +123,8 @@ Options:
                             merge (kernels a launch may run),
                             unroll (constant loops), block-size,
                             tile (prefill block tiles TOKENSxROWSxK or 0)
+                            attn-tile (prefill attention tiles
+                            QUERIESxKEYS[xSLICE] or 0)
   --no-fuse-attention       keep attention unfused (for debugging)
   --opt=<0-3>               LLVM optimisation level (default 3)
   --print-ir-after-all      print the IR after every MLIR pass to stderr

@@ -37,6 +37,7 @@ struct Gemma4ToLoopsPass : mlir::gemma4::impl::Gemma4ToLoopsBase<Gemma4ToLoopsPa
     opts["fold-unroll"] = std::to_string(static_cast<int64_t>(foldUnroll));
     opts["key-chunk"] = std::to_string(static_cast<int64_t>(keyChunk));
     opts["block-tile"] = blockTile;
+    opts["attn-tile"] = attnTile;
     opts["mma"] = mma;
     std::string error;
     std::unique_ptr<LoweringStrategy> s = createLoweringStrategy(strategy, opts, error);

@@ -29,6 +29,7 @@ void mlir::gemma4::buildGPUMappingPipeline(OpPassManager &pm, const GPULoweringO
   loopOpts.foldUnroll = opts.foldUnroll;
   loopOpts.keyChunk = opts.keyChunk;
   loopOpts.blockTile = opts.blockTile;
+  loopOpts.attnTile = opts.attnTile;
   pm.addPass(createGemma4ToLoops(loopOpts));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -112,13 +113,23 @@ bool mlir::gemma4::applyGPUTune(llvm::StringRef spec, GPULoweringOptions &o,
       o.blockTile = value.str();
       continue;
     }
+    if (key == "attn-tile") {
+      mlir::gemma4::gpu::GPUStrategy::AttnTile t;
+      std::string why;
+      if (!mlir::gemma4::gpu::GPUStrategy::parseAttnTile(value, t, why, o.maxWorkgroupBytes)) {
+        error = "--gpu-tune: invalid value '" + value.str() + "' for " + why.substr(0, why.find(", got"));
+        return false;
+      }
+      o.attnTile = value.str();
+      continue;
+    }
     const Knob *k = nullptr;
     for (const Knob &c : knobs)
       if (key == c.name)
         k = &c;
     if (!k) {
       error = "--gpu-tune: unknown key '" + key.str() +
-              "' (expected key-chunk, fold-unroll, unroll, block-size, merge, tile or mma)";
+              "' (expected key-chunk, fold-unroll, unroll, block-size, merge, tile, attn-tile or mma)";
       return false;
     }
     int64_t v = 0;

@@ -112,6 +112,10 @@ std::unique_ptr<Target> makeVulkanTarget(const CodegenRequest &req, std::string 
   // Prefill block tiles within the 16 KiB of workgroup memory every Vulkan
   // device has (maxComputeSharedMemorySize): 64 tokens x 32 rows, 13.5 KiB.
   t->vulkan.gpu.blockTile = "64x32x32";
+  // The prefill attention's tiles within those 16 KiB too: 32 query rows,
+  // 16 keys a step, 13.6 KiB (the default 32x64 takes 39 KiB).
+  t->vulkan.gpu.attnTile = "32x16x32";
+  t->vulkan.gpu.maxWorkgroupBytes = 16 * 1024;
   if (!mlir::gemma4::applyGPUTune(req.gpuTune, t->vulkan.gpu, error))
     return nullptr;
   if (t->vulkan.gpu.mma != "auto") {

@@ -113,6 +113,11 @@ def Gemma4ToLoops : Pass<"convert-gemma4-to-loops", "ModuleOp"> {
            "gpu strategy: the prefill products' block tiles in workgroup "
            "memory, TOKENSxROWSxK (outputs of a block, elements of K a "
            "step; 8 x 8 outputs a thread), or 0: none (subgroup tiles)">,
+    Option<"attnTile", "attn-tile", "std::string", "\"32x64x32\"",
+           "gpu strategy: the prefill attention's tiles in workgroup memory, "
+           "QUERIESxKEYS[xSLICE] (query rows a block, keys a step, D "
+           "staged SLICE elements at a time), or 0: none (the decode "
+           "kernels per token)">,
     Option<"mma", "mma", "std::string", "\"auto\"",
            "cuda strategy: prefill products on the tensor cores (bf16 "
            "mma.sync): auto (with bf16 activations), on (f32 ones rounded "

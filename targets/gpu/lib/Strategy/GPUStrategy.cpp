@@ -2,8 +2,8 @@
 //
 // Registers the GPU's LoweringStrategy as "gpu" (convert-gemma4-to-loops
 // strategy=gpu, which buildGPUMappingPipeline uses). Its options are
-// fold-unroll and key-chunk (Attention.cpp) and block-tile (Matmul.cpp); the
-// cpu strategy's (int-dot, ...) are ignored.
+// fold-unroll, key-chunk and attn-tile (Attention.cpp) and block-tile
+// (Matmul.cpp); the cpu strategy's (int-dot, ...) are ignored.
 //
 //===----------------------------------------------------------------------===//
 #include "gemma4c/Target/GPU/GPUStrategy.h"
@@ -44,6 +44,38 @@ bool mlir::gemma4::gpu::GPUStrategy::parseBlockTile(llvm::StringRef spec, BlockT
   return true;
 }
 
+bool mlir::gemma4::gpu::GPUStrategy::parseAttnTile(llvm::StringRef spec, AttnTile &t,
+                                                   std::string &error, int64_t maxBytes) {
+  if (spec == "0") {
+    t.queries = 0;
+    return true;
+  }
+  SmallVector<llvm::StringRef> parts;
+  spec.split(parts, 'x');
+  int64_t v[3] = {0, 0, 32};
+  bool ok = parts.size() == 2 || parts.size() == 3;
+  for (size_t i = 0; ok && i < parts.size(); ++i)
+    ok = !parts[i].getAsInteger(10, v[i]) && v[i] > 0;
+  AttnTile n;
+  n.queries = v[0];
+  n.keys = v[1];
+  n.slice = v[2];
+  ok = ok && n.queries % 16 == 0 && n.queries <= 128 && n.keys % 16 == 0 && n.keys <= 128 &&
+       n.slice % 4 == 0 && n.slice <= 64 && (n.slice & (n.slice - 1)) == 0;
+  if (ok && attnTileBytes(n) > maxBytes) {
+    error = "attn-tile '" + spec.str() + "' needs " + std::to_string(attnTileBytes(n)) +
+            " bytes of workgroup memory, more than " + std::to_string(maxBytes);
+    return false;
+  }
+  if (!ok) {
+    error = "attn-tile must be 0 or QUERIESxKEYS[xSLICE]: query rows and keys multiples of 16 "
+            "up to 128, a slice of D a power of two from 4 to 64, got '" + spec.str() + "'";
+    return false;
+  }
+  t = n;
+  return true;
+}
+
 bool mlir::gemma4::gpu::GPUStrategy::configure(const StrategyOptions &opts, std::string &error) {
   if (auto it = opts.find("fold-unroll"); it != opts.end()) {
     foldUnroll = std::atoll(it->second.c_str());
@@ -60,6 +92,8 @@ bool mlir::gemma4::gpu::GPUStrategy::configure(const StrategyOptions &opts, std:
     }
   }
   if (auto it = opts.find("block-tile"); it != opts.end() && !parseBlockTile(it->second, blockTile, error))
+    return false;
+  if (auto it = opts.find("attn-tile"); it != opts.end() && !parseAttnTile(it->second, attnTile, error))
     return false;
   return true;
 }

@@ -44,8 +44,7 @@ using namespace mlir;
 using namespace mlir::gemma4;
 using namespace mlir::gemma4::gpu;
 
-/// kLaneK consecutive elements m[idx..] as f32 (f32, bf16 or f16).
-static Value loadLaneK(LoopEmitter &e, Value m, ValueRange idx) {
+Value GPUStrategy::loadLaneK(LoopEmitter &e, Value m, ValueRange idx) {
   OpBuilder &b = e.b;
   Type f32 = b.getF32Type();
   int64_t n = GPUStrategy::kLaneK;

@@ -12,7 +12,8 @@
 // accumulator per output (the lanes share the K steps instead).
 //   Matmul.cpp     the matmul
 //   MLP.cpp        the MLP's gate and up
-//   Attention.cpp  flash-decoding attention (decode and prefill)
+//   Attention.cpp  flash-decoding attention (decode), block-tiled flash
+//                  attention (prefill)
 //
 //===----------------------------------------------------------------------===//
 #ifndef GEMMA4C_TARGET_GPU_STRATEGY_GPUSTRATEGY_H
@@ -26,7 +27,8 @@ namespace mlir::gemma4::gpu {
 class GPUStrategy : public LoweringStrategy {
 public:
   StringRef name() const override { return "gpu"; }
-  /// Reads the options it knows (fold-unroll, key-chunk, block-tile);
+  /// Reads the options it knows (fold-unroll, key-chunk, block-tile,
+  /// attn-tile);
   /// false with a one-line `error` for a bad value.
   bool configure(const StrategyOptions &opts, std::string &error);
   /// Keys (or chunks) a step of the attention's serial folds (fold-unroll).
@@ -43,6 +45,33 @@ public:
   void attendDecodeFused(LoopEmitter &e, const AttentionArgs &a, QueryRowFn queryRow) override;
   void attendPrefill(LoopEmitter &e, const AttentionArgs &a,
                      std::function<void(ValueRange iv)> prologue) override;
+
+  /// The prefill attention's tiles (Attention.cpp): a block of kAttnThreads
+  /// threads takes `queries` query rows (tokens x the query heads of one KV
+  /// head) and loops over the visible keys `keys` at a time; the head dim
+  /// is staged in slices of `slice` elements (Q and K) and 2 x slice (V),
+  /// each at most the largest power of two dividing D. queries = 0: off
+  /// (the flash-decoding kernels per token).
+  struct AttnTile {
+    int64_t queries = 32, keys = 64, slice = 32;
+  };
+  AttnTile attnTile;
+  static constexpr int64_t kAttnThreads = 256;
+  /// Workgroup bytes of tile t for head dim D (the largest D slices when
+  /// D = 0).
+  static int64_t attnTileBytes(const AttnTile &t, int64_t D = 0);
+  /// "QUERIESxKEYS[xSLICE]" or "0" into t; false with `error` saying what
+  /// fits (at most `maxBytes` of workgroup memory).
+  static bool parseAttnTile(llvm::StringRef spec, AttnTile &t, std::string &error,
+                            int64_t maxBytes = 48 * 1024);
+  /// Whether the tiles run attention a (on, a head dim of whole vectors, a
+  /// whole number of KV groups a tile, float buffers).
+  bool canAttnTile(const AttentionArgs &a, const AttnTile &t) const;
+  /// a.out for every query token of the call, by tiles (AttnTile).
+  void tiledAttention(LoopEmitter &e, const AttentionArgs &a, const AttnTile &t);
+
+  /// kLaneK consecutive elements m[idx..] as f32 (an f32, bf16 or f16 m).
+  static Value loadLaneK(LoopEmitter &e, Value m, ValueRange idx);
 
   /// The prefill products' tiles in workgroup memory (Matmul.cpp): a block
   /// computes `tokens` x `rows` outputs of each of its weights, staging

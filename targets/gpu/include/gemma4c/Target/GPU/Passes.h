@@ -52,6 +52,12 @@ struct GPULoweringOptions {
   /// The prefill products' block tiles in workgroup memory,
   /// "TOKENSxROWSxK" or "0" (convert-gemma4-to-loops block-tile).
   std::string blockTile = "64x64x32";
+  /// The prefill attention's tiles, "QUERIESxKEYS[xSLICE]" or "0"
+  /// (convert-gemma4-to-loops attn-tile).
+  std::string attnTile = "32x64x32";
+  /// The most workgroup memory the attention's tiles may take (--gpu-tune's
+  /// check; a Vulkan device may have less than CUDA's 48 KiB).
+  int64_t maxWorkgroupBytes = 48 * 1024;
   /// The LoweringStrategy (convert-gemma4-to-loops strategy): "gpu", or a
   /// target's own that extends it ("cuda": tensor cores).
   std::string strategy = "gpu";
@@ -61,7 +67,8 @@ struct GPULoweringOptions {
 };
 
 /// Applies --gpu-tune's "key=value,..." (key-chunk, fold-unroll, unroll,
-/// block-size, merge, tile) to `o`; false with `error` naming the bad entry.
+/// block-size, merge, tile, attn-tile) to `o`; false with `error` naming the
+/// bad entry.
 bool applyGPUTune(llvm::StringRef spec, GPULoweringOptions &o, std::string &error);
 
 /// The loops of every entry function (convert-gemma4-to-loops with the GPU
