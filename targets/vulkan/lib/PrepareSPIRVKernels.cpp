@@ -216,13 +216,30 @@ private:
         at.back() = arith::AddIOp::create(b, loc, at.back(), index(k));
       return at;
     };
+    using Indices = SmallVector<Value>;
+    return scalarizeAccess<Indices>(
+        u, arg, et, "a workgroup memref",
+        [&](ValueRange indices) { return Indices(indices.begin(), indices.end()); },
+        [&](const Indices &at, int64_t k) { return load(lane(at, k)); },
+        [&](const Indices &at, int64_t k, Value v) { store(v, lane(at, k)); });
+  }
+
+  /// `u`, a scalar or 1-D vector load or store of `arg` (elements of type
+  /// `et`), as scalar accesses: `at(indices)` locates an access's first
+  /// element, `load(at, k)` / `store(at, k, v)` its element k (a vector
+  /// access is contiguous in the innermost dimension).
+  template <typename At>
+  LogicalResult scalarizeAccess(Operation *u, Value arg, Type et, StringRef what,
+                                function_ref<At(ValueRange)> at,
+                                function_ref<Value(const At &, int64_t)> load,
+                                function_ref<void(const At &, int64_t, Value)> store) {
     if (auto l = dyn_cast<memref::LoadOp>(u)) {
-      l.replaceAllUsesWith(load(l.getIndices()));
+      l.replaceAllUsesWith(load(at(l.getIndices()), 0));
       l.erase();
       return success();
     }
     if (auto s = dyn_cast<memref::StoreOp>(u); s && s.getMemRef() == arg) {
-      store(s.getValueToStore(), s.getIndices());
+      store(at(s.getIndices()), 0, s.getValueToStore());
       s.erase();
       return success();
     }
@@ -230,9 +247,10 @@ private:
       VectorType vt = l.getVectorType();
       if (vt.getRank() != 1 || vt.getElementType() != et)
         return l.emitOpError() << "gemma4-prepare-spirv-kernels: unsupported vector load";
+      At first = at(l.getIndices());
       SmallVector<Value> elems;
       for (int64_t k = 0; k < vt.getNumElements(); ++k)
-        elems.push_back(load(lane(l.getIndices(), k)));
+        elems.push_back(load(first, k));
       l.replaceAllUsesWith(vector::FromElementsOp::create(b, loc, vt, elems).getResult());
       l.erase();
       return success();
@@ -241,14 +259,13 @@ private:
       VectorType vt = s.getVectorType();
       if (vt.getRank() != 1 || vt.getElementType() != et)
         return s.emitOpError() << "gemma4-prepare-spirv-kernels: unsupported vector store";
+      At first = at(s.getIndices());
       for (int64_t k = 0; k < vt.getNumElements(); ++k)
-        store(vector::ExtractOp::create(b, loc, s.getValueToStore(), k).getResult(),
-              lane(s.getIndices(), k));
+        store(first, k, vector::ExtractOp::create(b, loc, s.getValueToStore(), k).getResult());
       s.erase();
       return success();
     }
-    return u->emitOpError() << "gemma4-prepare-spirv-kernels: unsupported use of a workgroup "
-                               "memref";
+    return u->emitOpError() << "gemma4-prepare-spirv-kernels: unsupported use of " << what;
   }
 
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
@@ -318,39 +335,6 @@ private:
     loc = u->getLoc();
     Type et = m.type.getElementType();
     int64_t eb = scalarBytes(et);
-    if (auto l = dyn_cast<memref::LoadOp>(u)) {
-      l.replaceAllUsesWith(loadAt(address(m, l.getIndices()), et));
-      l.erase();
-      return success();
-    }
-    if (auto s = dyn_cast<memref::StoreOp>(u); s && s.getMemRef() == arg) {
-      storeAt(address(m, s.getIndices()), s.getValueToStore());
-      s.erase();
-      return success();
-    }
-    if (auto l = dyn_cast<vector::LoadOp>(u)) {
-      VectorType vt = l.getVectorType();
-      if (vt.getRank() != 1 || vt.getElementType() != et)
-        return l.emitOpError() << "gemma4-prepare-spirv-kernels: unsupported vector load";
-      Value base = address(m, l.getIndices());
-      SmallVector<Value> elems;
-      for (int64_t k = 0; k < vt.getNumElements(); ++k)
-        elems.push_back(loadAt(plusBytes(base, k * eb), et));
-      l.replaceAllUsesWith(vector::FromElementsOp::create(b, loc, vt, elems).getResult());
-      l.erase();
-      return success();
-    }
-    if (auto s = dyn_cast<vector::StoreOp>(u); s && s.getBase() == arg) {
-      VectorType vt = s.getVectorType();
-      if (vt.getRank() != 1 || vt.getElementType() != et)
-        return s.emitOpError() << "gemma4-prepare-spirv-kernels: unsupported vector store";
-      Value base = address(m, s.getIndices());
-      for (int64_t k = 0; k < vt.getNumElements(); ++k)
-        storeAt(plusBytes(base, k * eb),
-                vector::ExtractOp::create(b, loc, s.getValueToStore(), k).getResult());
-      s.erase();
-      return success();
-    }
     if (auto d = dyn_cast<memref::DimOp>(u)) {
       std::optional<int64_t> i = d.getConstantIndex();
       if (!i)
@@ -359,7 +343,10 @@ private:
       d.erase();
       return success();
     }
-    return u->emitOpError() << "gemma4-prepare-spirv-kernels: unsupported use of a device memref";
+    return scalarizeAccess<Value>(
+        u, arg, et, "a device memref", [&](ValueRange indices) { return address(m, indices); },
+        [&](const Value &base, int64_t k) { return loadAt(plusBytes(base, k * eb), et); },
+        [&](const Value &base, int64_t k, Value v) { storeAt(plusBytes(base, k * eb), v); });
   }
 
   gpu::GPUFuncOp fn;
