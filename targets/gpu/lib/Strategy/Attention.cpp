@@ -350,22 +350,7 @@ void GPUStrategy::tiledAttention(LoopEmitter &e, const AttentionArgs &a, const A
       mlir::gpu::BarrierOp::create(b, loc);
       auto inner = scf::ForOp::create(b, loc, e.c(0), e.c(DK), e.c(kLaneK), sc,
                                       [&](OpBuilder &, Location, Value c0, ValueRange sa) {
-        SmallVector<Value> qv, kv, next(sa.begin(), sa.end());
-        for (int64_t i = 0; i < TM; ++i)
-          qv.push_back(vector::LoadOp::create(b, loc, v4, qs, ValueRange{e.iadd(ty, e.c(GT * i)), c0}));
-        for (int64_t j = 0; j < TN; ++j)
-          kv.push_back(vector::LoadOp::create(b, loc, v4, ks, ValueRange{e.iadd(tx, e.c(GK * j)), c0}));
-        for (int64_t q = 0; q < kLaneK; ++q) {
-          SmallVector<Value> qe, ke;
-          for (Value v : qv)
-            qe.push_back(vector::ExtractOp::create(b, loc, v, q));
-          for (Value v : kv)
-            ke.push_back(vector::ExtractOp::create(b, loc, v, q));
-          for (int64_t i = 0; i < TM; ++i)
-            for (int64_t j = 0; j < TN; ++j)
-              next[i * TN + j] = math::FmaOp::create(b, loc, qe[i], ke[j], next[i * TN + j]);
-        }
-        scf::YieldOp::create(b, loc, next);
+        scf::YieldOp::create(b, loc, outerProductStep(e, qs, ty, GT, TM, {ks}, tx, GK, TN, c0, sa));
       });
       mlir::gpu::BarrierOp::create(b, loc);
       scf::YieldOp::create(b, loc, inner.getResults());

@@ -93,6 +93,34 @@ Value GPUStrategy::workgroupTile(LoopEmitter &e, int64_t rows, int64_t cols, Typ
   return memref::AllocaOp::create(e.b, e.loc, MemRefType::get({rows, cols}, et, MemRefLayoutAttrInterface(), wg));
 }
 
+SmallVector<Value> GPUStrategy::outerProductStep(LoopEmitter &e, Value a, Value ty, int64_t GA,
+                                                int64_t MT, ArrayRef<Value> bs, Value tx,
+                                                int64_t GB, int64_t NT, Value k0, ValueRange acc) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  auto v4 = VectorType::get({kLaneK}, b.getF32Type());
+  SmallVector<Value> av, bv, next(acc.begin(), acc.end());
+  for (int64_t i = 0; i < MT; ++i)
+    av.push_back(vector::LoadOp::create(b, loc, v4, a, ValueRange{e.iadd(ty, e.c(GA * i)), k0}));
+  for (Value tile : bs)
+    for (int64_t j = 0; j < NT; ++j)
+      bv.push_back(vector::LoadOp::create(b, loc, v4, tile, ValueRange{e.iadd(tx, e.c(GB * j)), k0}));
+  for (int64_t q = 0; q < kLaneK; ++q) {
+    SmallVector<Value> ae, be;
+    for (Value v : av)
+      ae.push_back(vector::ExtractOp::create(b, loc, v, q));
+    for (Value v : bv)
+      be.push_back(vector::ExtractOp::create(b, loc, v, q));
+    for (int64_t w = 0; w < (int64_t)bs.size(); ++w)
+      for (int64_t i = 0; i < MT; ++i)
+        for (int64_t j = 0; j < NT; ++j) {
+          Value &s = next[(w * MT + i) * NT + j];
+          s = math::FmaOp::create(b, loc, ae[i], be[w * NT + j], s);
+        }
+  }
+  return next;
+}
+
 void GPUStrategy::ifBelow(LoopEmitter &e, Value i, Value n, function_ref<void()> then) {
   OpBuilder &b = e.b;
   auto in = scf::IfOp::create(b, e.loc, arith::CmpIOp::create(b, e.loc, arith::CmpIPredicate::ult, i, n),
@@ -171,28 +199,8 @@ void GPUStrategy::blockTiled(LoopEmitter &e, Value x, ArrayRef<Value> ws, int64_
     auto inner = scf::ForOp::create(
         b, loc, e.c(0), e.c(BK), e.c(kLaneK), acc,
         [&](OpBuilder &, Location, Value q0, ValueRange a) {
-          SmallVector<Value> xv, wv, next(a.begin(), a.end());
-          for (int64_t i = 0; i < MT; ++i)
-            xv.push_back(vector::LoadOp::create(b, loc, VectorType::get({kLaneK}, f32), xs,
-                                                ValueRange{e.iadd(ty, e.c(GT * i)), q0}));
-          for (Value tile : wts)
-            for (int64_t j = 0; j < NT; ++j)
-              wv.push_back(vector::LoadOp::create(b, loc, VectorType::get({kLaneK}, f32), tile,
-                                                  ValueRange{e.iadd(tx, e.c(GR * j)), q0}));
-          for (int64_t q = 0; q < kLaneK; ++q) {
-            SmallVector<Value> xe, we;
-            for (Value v : xv)
-              xe.push_back(vector::ExtractOp::create(b, loc, v, q));
-            for (Value v : wv)
-              we.push_back(vector::ExtractOp::create(b, loc, v, q));
-            for (int64_t w = 0; w < W; ++w)
-              for (int64_t i = 0; i < MT; ++i)
-                for (int64_t j = 0; j < NT; ++j) {
-                  Value &acc = next[(w * MT + i) * NT + j];
-                  acc = math::FmaOp::create(b, loc, xe[i], we[w * NT + j], acc);
-                }
-          }
-          scf::YieldOp::create(b, loc, next);
+          scf::YieldOp::create(b, loc,
+                               outerProductStep(e, xs, ty, GT, MT, wts, tx, GR, NT, q0, a));
         });
     mlir::gpu::BarrierOp::create(b, loc);
     return SmallVector<Value>(inner.getResults());

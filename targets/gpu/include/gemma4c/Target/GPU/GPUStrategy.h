@@ -120,6 +120,13 @@ public:
   static Value workgroupTile(LoopEmitter &e, int64_t rows, int64_t cols, Type et);
   /// then() under scf.if i < n.
   static void ifBelow(LoopEmitter &e, Value i, Value n, function_ref<void()> then);
+  /// One kLaneK step of a thread's register tile over workgroup tiles:
+  /// acc[(w * MT + i) * NT + j] += sum over k in [k0, k0 + kLaneK) of
+  /// a[ty + GA i][k] * bs[w][tx + GB j][k] (4-wide loads, f32 FMAs);
+  /// returns the new accumulators.
+  static SmallVector<Value> outerProductStep(LoopEmitter &e, Value a, Value ty, int64_t GA,
+                                             int64_t MT, ArrayRef<Value> bs, Value tx,
+                                             int64_t GB, int64_t NT, Value k0, ValueRange acc);
 
   /// Prefill tiles (Matmul.cpp): kPrefillRows weight rows (float weights
   /// whose rows divide, else 1) x kPrefillTokens tokens per subgroup; the
