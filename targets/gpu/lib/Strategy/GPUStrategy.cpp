@@ -16,17 +16,24 @@
 using namespace mlir;
 using namespace mlir::gemma4;
 
+/// `spec` as positive integers joined by 'x' into the first parts of `v`
+/// (the rest keep their defaults): between `minParts` and v.size() of them.
+static bool parseDims(llvm::StringRef spec, size_t minParts, MutableArrayRef<int64_t> v) {
+  SmallVector<llvm::StringRef> parts;
+  spec.split(parts, 'x');
+  bool ok = parts.size() >= minParts && parts.size() <= v.size();
+  for (size_t i = 0; ok && i < parts.size(); ++i)
+    ok = !parts[i].getAsInteger(10, v[i]) && v[i] > 0;
+  return ok;
+}
+
 bool mlir::gemma4::gpu::GPUStrategy::parseBlockTile(llvm::StringRef spec, BlockTile &t, std::string &error) {
   if (spec == "0") {
     t.rows = 0;
     return true;
   }
-  SmallVector<llvm::StringRef> parts;
-  spec.split(parts, 'x');
   int64_t v[3] = {0, 0, 0};
-  bool ok = parts.size() == 3;
-  for (size_t i = 0; ok && i < 3; ++i)
-    ok = !parts[i].getAsInteger(10, v[i]) && v[i] > 0;
+  bool ok = parseDims(spec, 3, v);
   BlockTile n;
   n.tokens = v[0];
   n.rows = v[1];
@@ -50,12 +57,8 @@ bool mlir::gemma4::gpu::GPUStrategy::parseAttnTile(llvm::StringRef spec, AttnTil
     t.queries = 0;
     return true;
   }
-  SmallVector<llvm::StringRef> parts;
-  spec.split(parts, 'x');
   int64_t v[3] = {0, 0, 32};
-  bool ok = parts.size() == 2 || parts.size() == 3;
-  for (size_t i = 0; ok && i < parts.size(); ++i)
-    ok = !parts[i].getAsInteger(10, v[i]) && v[i] > 0;
+  bool ok = parseDims(spec, 2, v);
   AttnTile n;
   n.queries = v[0];
   n.keys = v[1];
