@@ -663,10 +663,9 @@ private:
     for (uint32_t at = 0; at + 8 <= paramBytes; at += 8) {
       uint64_t a;
       std::memcpy(&a, pb + at, 8);
-      auto it = blocks_.upper_bound(a);
-      if (a == 0 || it == blocks_.begin())
+      auto it = handedOutBefore(a);
+      if (a == 0 || it == blocks_.end())
         continue;
-      --it;
       const Block &b = it->second;
       if (a < it->first || a - it->first >= b.requested || !seen.insert(it->first).second)
         continue;
@@ -731,14 +730,17 @@ private:
   /// The buffer [p, p + bytes) lies in and the offset of p in it.
   std::pair<Block *, uint64_t> locate(const void *p, uint64_t bytes, const char *what) {
     uint64_t a = addr(p);
-    auto it = blocks_.upper_bound(a);
-    if (it != blocks_.begin()) {
-      --it;
+    if (auto it = handedOutBefore(a); it != blocks_.end()) {
       Block &b = it->second; // handed out at it->first, from b.address on
       if (a >= it->first && a - b.address <= b.size && bytes <= b.size - (a - b.address))
         return {&b, a - b.address};
     }
     throw Error(std::string(what) + ": address range is no device buffer (internal error)");
+  }
+  /// The buffer handed out last at or before address a (end() if none).
+  std::map<uint64_t, Block>::iterator handedOutBefore(uint64_t a) {
+    auto it = blocks_.upper_bound(a);
+    return it == blocks_.begin() ? blocks_.end() : std::prev(it);
   }
 
   int32_t memoryType(uint32_t bits, VkMemoryPropertyFlags want) const {
