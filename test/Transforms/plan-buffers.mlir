@@ -79,3 +79,40 @@ func.func @unplanned(%n: index) {
   memref.dealloc %s : memref<8xf32>
   return
 }
+
+// -----
+
+// Buffers of a dynamic size (a prefill call's tokens x features) are not
+// packed, but each is freed right after its last top-level use, not at the
+// return: %a after the op that reads it last, %b after the loop using it,
+// so an allocator can hand their memory to later buffers of the call.
+// CHECK-LABEL: func.func @dynamic_freed_early
+// CHECK: %[[A:.+]] = memref.alloc(%{{.+}}) : memref<?xf32>
+// CHECK: %[[B:.+]] = memref.alloc(%{{.+}}) : memref<?xf32>
+// CHECK: memref.load %[[A]]
+// CHECK-NEXT: memref.dealloc %[[A]]
+// CHECK: scf.for
+// CHECK: memref.store {{.+}}, %[[B]]
+// CHECK: }
+// CHECK-NEXT: memref.dealloc %[[B]]
+// CHECK: %[[C:.+]] = memref.alloc(%{{.+}}) : memref<?xf32>
+// CHECK: memref.store {{.+}}, %[[C]]
+// CHECK-NEXT: memref.dealloc %[[C]]
+// CHECK-NEXT: return
+func.func @dynamic_freed_early(%x: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %a = memref.alloc(%n) : memref<?xf32>
+  %b = memref.alloc(%n) : memref<?xf32>
+  memref.store %x, %a[%c0] : memref<?xf32>
+  %v = memref.load %a[%c0] : memref<?xf32>
+  scf.for %i = %c0 to %n step %c1 {
+    memref.store %v, %b[%i] : memref<?xf32>
+  }
+  %c = memref.alloc(%n) : memref<?xf32>
+  memref.store %x, %c[%c0] : memref<?xf32>
+  memref.dealloc %a : memref<?xf32>
+  memref.dealloc %b : memref<?xf32>
+  memref.dealloc %c : memref<?xf32>
+  return
+}

@@ -10,7 +10,8 @@
 // Both must be one-dimensional launches of the same block size (the block
 // size a kernel was mapped for is part of its code) without dynamic shared
 // memory, and what lies between them on the host must be pure index math,
-// views or allocations (moved above A).
+// views or allocations (moved above A) or frees (moved below B: a buffer
+// whose last use was A, gemma4-plan-buffers' early frees).
 //
 //===----------------------------------------------------------------------===//
 #include "gemma4c/Target/GPU/Passes.h"
@@ -45,12 +46,13 @@ std::optional<int64_t> mergeableBlockSize(gpu::LaunchOp l) {
 }
 
 /// Host ops that may move above the first launch: no memory touched (index
-/// math, constants, views) or a fresh allocation.
+/// math, constants, views) or a fresh allocation; or below the second: a
+/// free.
 bool movable(Operation *op) {
   if (op->getNumRegions() > 0)
     return false;
   return isMemoryEffectFree(op) || isa<memref::AllocOp, memref::AllocaOp>(op) ||
-         isa<ViewLikeOpInterface>(op) ||
+         isa<ViewLikeOpInterface>(op) || isa<memref::DeallocOp>(op) ||
          isa<memref::DimOp, memref::ExtractStridedMetadataOp>(op);
 }
 
@@ -110,9 +112,9 @@ struct MergeLaunchesPass
   /// One launch running a's grid then b's.
   gpu::LaunchOp merge(gpu::LaunchOp a, gpu::LaunchOp b) {
     // What b's operands need moves above a.
-    SmallVector<Operation *> between;
+    SmallVector<Operation *> between, frees;
     for (Operation *op = a->getNextNode(); op != b.getOperation(); op = op->getNextNode())
-      between.push_back(op);
+      (isa<memref::DeallocOp>(op) ? frees : between).push_back(op);
     for (Operation *op : between)
       op->moveBefore(a);
     OpBuilder builder(a);
@@ -152,6 +154,8 @@ struct MergeLaunchesPass
     }
     builder.setInsertionPointToEnd(&body);
     gpu::TerminatorOp::create(builder, loc);
+    for (Operation *op : llvm::reverse(frees))
+      op->moveAfter(m);
     a.erase();
     b.erase();
     return m;

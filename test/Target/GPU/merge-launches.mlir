@@ -77,3 +77,29 @@ func.func @dependent(%x: memref<1x64xf32>, %q: memref<1x128xf32>, %k: memref<1x3
   }
   return
 }
+
+// A free between the two (gemma4-plan-buffers frees a buffer after its last
+// use, here the first kernel's input) moves below the merged launch.
+// CHECK-LABEL: func.func @free_between
+// CHECK: gpu.launch
+// CHECK: } {gemma4.kernel_loc = "a+b", gemma4.merged}
+// CHECK-NEXT: memref.dealloc %arg0
+// CHECK-NOT: gpu.launch
+// CHECK: return
+func.func @free_between(%x: memref<?xf32>, %y: memref<1x64xf32>, %q: memref<1x128xf32>, %k: memref<1x32xf32>, %g: index) {
+  %c1 = arith.constant 1 : index
+  %c0 = arith.constant 0 : index
+  %c128 = arith.constant 128 : index
+  gpu.launch blocks(%a, %b, %c) in (%x0 = %g, %y0 = %c1, %z0 = %c1) threads(%d, %e, %f) in (%x1 = %c128, %y1 = %c1, %z1 = %c1) {
+    %v = memref.load %x[%d] : memref<?xf32>
+    memref.store %v, %q[%c0, %a] : memref<1x128xf32>
+    gpu.terminator
+  } {gemma4.kernel_loc = "a"}
+  memref.dealloc %x : memref<?xf32>
+  gpu.launch blocks(%a, %b, %c) in (%x0 = %g, %y0 = %c1, %z0 = %c1) threads(%d, %e, %f) in (%x1 = %c128, %y1 = %c1, %z1 = %c1) {
+    %v = memref.load %y[%c0, %d] : memref<1x64xf32>
+    memref.store %v, %k[%c0, %a] : memref<1x32xf32>
+    gpu.terminator
+  } {gemma4.kernel_loc = "b"}
+  return
+}
