@@ -185,8 +185,8 @@ void setCurrentDevice(Device *device) { gCurrent = device; }
 //===----------------------------------------------------------------------===//
 
 Device::Device()
-    : scratch_([this](uint64_t bytes, std::string &error) { return tryAlloc(bytes, error); },
-               [this](void *p) { free(p); }) {}
+    : scratch_([this](uint64_t bytes, std::string &error) { return tryAllocScratch(bytes, error); },
+               [this](void *p) { freeScratch(p); }) {}
 
 Device::~Device() {
   if (gCurrent == this)

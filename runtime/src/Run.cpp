@@ -207,6 +207,7 @@ Backend prepareBackend(const Options &o, Payload &payload, int64_t ctx) {
   b.device = openDevice(payload, o.device);
   setCurrentDevice(b.device.get());
   checkDeviceMemory(*b.device, m, ctx);
+  b.device->reserveScratch(planDeviceMemory(m, ctx).scratch);
   auto t0 = Clock::now();
   if (o.randomWeights) {
     b.weights = randomDeviceWeights(*b.device, payload.weightsSize());

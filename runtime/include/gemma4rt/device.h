@@ -167,9 +167,19 @@ public:
   /// Frees the cached scratch blocks (a failed allocation does it too).
   void trimScratch() { scratch_.trim(); }
 
+  /// Expects about `bytes` of scratch at a time (planDeviceMemory's
+  /// estimate): a device with a memory pool reserves it now, so the first
+  /// call's allocations take no trip to the driver each.
+  virtual void reserveScratch(uint64_t bytes) noexcept { (void)bytes; }
+
 protected:
   /// Device memory without throwing: nullptr and `error` set on failure.
   virtual void *tryAlloc(uint64_t bytes, std::string &error) noexcept = 0;
+  /// The scratch cache's own blocks (default: tryAlloc and free).
+  virtual void *tryAllocScratch(uint64_t bytes, std::string &error) noexcept {
+    return tryAlloc(bytes, error);
+  }
+  virtual void freeScratch(void *p) noexcept { free(p); }
   /// For destructors: frees the scratch blocks while the device still works.
   void releaseScratch();
 
