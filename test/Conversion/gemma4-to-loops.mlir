@@ -291,9 +291,8 @@ func.func @rms_norm_rope_softcap(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %pos:
 // CHECK: %[[QP:.+]] = arith.addi %[[POS]], %[[S]] : index
 // CHECK: %[[G:.+]] = arith.divui %[[QH]], %{{.+}} : index
 // CHECK: %[[P1:.+]] = arith.addi %[[QP]], %{{.+}} : index
-// CHECK: %[[START:.+]] = arith.subi %[[P1]], %{{.+}} : index
-// CHECK: %[[NEG:.+]] = arith.cmpi slt, %[[START]], %{{.+}} : index
-// CHECK: %[[LO:.+]] = arith.select %[[NEG]], %{{.+}}, %[[START]] : index
+// CHECK: %[[UP:.+]] = arith.maxui %[[P1]], %{{.+}} : index
+// CHECK: %[[LO:.+]] = arith.subi %[[UP]], %{{.+}} : index
 // CHECK: %[[NEGINF:.+]] = arith.constant -1.000000e+30 : f32
 // CHECK: %[[HI:.+]] = arith.addi %[[QP]], %{{.+}} : index
 // CHECK: %[[RES:.+]]:2 = scf.for %[[J:[^ ]+]] = %[[LO]] to %[[HI]] step %{{.+}} iter_args(%[[M:[^ ]+]] = %[[NEGINF]], %[[L:[^ ]+]] = %{{.+}}) -> (f32, f32) {

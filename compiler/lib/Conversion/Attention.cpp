@@ -18,9 +18,10 @@ using namespace mlir::gemma4;
 Value LoopEmitter::firstVisibleKey(Value p, int64_t window) {
   if (window <= 0)
     return c(0);
-  Value start = isub(iadd(p, c(1)), c(window));
-  Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, start, c(0));
-  return arith::SelectOp::create(b, loc, neg, c(0), start);
+  // max(p + 1 - window, 0) as max(p + 1, window) - window: no select
+  // between a difference and 0 (NVIDIA's Vulkan compiler miscomputes such
+  // 64-bit selects; see the GPU strategy's flash attention).
+  return isub(arith::MaxUIOp::create(b, loc, iadd(p, c(1)), c(window)), c(window));
 }
 
 void LoopEmitter::attendRow(const AttentionArgs &a, Value s, Value h) {

@@ -392,15 +392,21 @@ LogicalResult LoopEmitter::lower(Operation *op) {
     float eps = p.getEpsilon().convertToFloat();
     float ts = p.getTableScale().convertToFloat(), ps = p.getProjectionScale().convertToFloat();
     Value out = resultBuffer(p.getResult());
-    // projection, scaled, written as [S, L, P]
-    prepareActs(h, pw, H);
-    parallel({S(), c(NL), c(P)}, [&](ValueRange iv) {
-      Value n = iadd(imul(iv[1], c(P)), iv[2]);
-      Value acc = dot(pw, {n}, H, h, {iv[0]});
-      store(mul(acc, cf(ps)), out, {iv[0], iv[1], iv[2]});
-    });
+    // The projection [S, H] x [L*P, H]^T as the target's matmul (block
+    // tiles / tensor cores for a prompt), into `out` seen as [S, L*P].
+    Value flat = memref::CollapseShapeOp::create(b, loc, out, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+    strategy.matmul(*this, h, pw, flat, NL * P, H);
     parallel({S(), c(NL)}, [&](ValueRange iv) {
       Value s = iv[0], l = iv[1];
+      // Scaled, then normalised per layer.
+      auto scale = scf::ForOp::create(b, loc, c(0), c(P), c(1));
+      markMap(scale);
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPoint(scale.getBody()->getTerminator());
+        Value j = scale.getInductionVar();
+        store(mul(load(out, {s, l, j}), cf(ps)), out, {s, l, j});
+      }
       rmsNormRow(out, {s, l}, out, {s, l}, P, nw, eps);
       Value id = arith::IndexCastOp::create(b, loc, b.getIndexType(), memref::LoadOp::create(b, loc, ids, s));
       id = arith::MinUIOp::create(b, loc, id, c(Vp - 1));

@@ -674,6 +674,24 @@ struct PrepareSPIRVKernelsPass
     }
     if (failed(scalarize(mod)))
       return failure();
+    // ceildivui (lane loops' trip counts, the attention's folds rounding
+    // their key count up to the unroll) has no SPIR-V op: (x + y - 1) / y,
+    // not arith's expansion x == 0 ? 0 : (x - 1) / y + 1, whose 64-bit
+    // select NVIDIA's Vulkan compiler (580.159) got wrong. Index values
+    // here are far from 2^64.
+    {
+      SmallVector<arith::CeilDivUIOp> divs;
+      mod.walk([&](arith::CeilDivUIOp d) { divs.push_back(d); });
+      for (arith::CeilDivUIOp d : divs) {
+        OpBuilder b(d);
+        Location loc = d.getLoc();
+        Value one = arith::ConstantOp::create(b, loc, b.getOneAttr(d.getType()));
+        Value up = arith::AddIOp::create(b, loc, d.getLhs(),
+                                         arith::SubIOp::create(b, loc, d.getRhs(), one));
+        d.replaceAllUsesWith(arith::DivUIOp::create(b, loc, up, d.getRhs()).getResult());
+        d.erase();
+      }
+    }
     {
       RewritePatternSet patterns(ctx);
       math::populateExpansionPatterns(patterns, {"powf", "sinh", "cosh", "tan"});
@@ -683,9 +701,7 @@ struct PrepareSPIRVKernelsPass
       populateGpuLowerSubgroupReduceToShufflePatterns(patterns, (unsigned)subgroupSize, 32);
       populateGpuLowerClusteredSubgroupReduceToShufflePatterns(patterns, (unsigned)subgroupSize, 32);
       arith::populateExpandBFloat16Patterns(patterns);
-      // ceildivui (the attention's folds round their key count up to the
-      // unroll): no SPIR-V op, so as divisions and selects.
-      arith::populateCeilFloorDivExpandOpsPatterns(patterns);
+      arith::populateCeilFloorDivExpandOpsPatterns(patterns); // the signed ones
       if (failed(applyPatternsGreedily(mod, std::move(patterns))))
         return failure();
     }

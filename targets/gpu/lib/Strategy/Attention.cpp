@@ -129,8 +129,11 @@ static void flashAttention(LoopEmitter &e, const AttentionArgs &a, Value S, bool
     Value g0 = e.iadd(base, e.imul(ci, C));
     Value j0 = arith::MaxUIOp::create(b, e.loc, g0, e.firstVisibleKey(p, a.window));
     Value j1 = arith::MinUIOp::create(b, e.loc, e.iadd(g0, C), end);
-    Value some = arith::CmpIOp::create(b, e.loc, arith::CmpIPredicate::ult, j0, j1);
-    Value n = arith::SelectOp::create(b, e.loc, some, e.isub(j1, j0), e.c(0));
+    // j1 - j0 keys, none when j0 >= j1, without a select between the
+    // difference and 0: NVIDIA's Vulkan compiler (580.159) computed
+    // select(j0 < j1, j1 - j0, 0) of 64-bit values as about 2^64, and the
+    // chunk saw no keys (bench/results/vulkan-nvidia-flashdebug-s7b.txt).
+    Value n = e.isub(j1, arith::MinUIOp::create(b, e.loc, j0, j1));
     Value qv = a.q;
     SmallVector<Value> qAt{s, h};
     if (queryRow) {
