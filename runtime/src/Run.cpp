@@ -596,6 +596,8 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
   if (o.interactive)
     return runChat(o, *payload, entry, *codec, ctx, prog, tLoad);
   if (o.serve) {
+    if (!m.hasTokenizer)
+      throw UsageError("--serve: this binary has no tokenizer (the server takes text)");
     codec = textCodec(*payload, makeCodec, "--serve");
     ChatSettings cs;
     cs.thinking = o.think;

@@ -410,6 +410,12 @@ int Server::run() {
   // stream, and a few more answer /health, /metrics and 503s meanwhile.
   const size_t threads = size_t(o_.parallel) + size_t(o_.queue) + 8;
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which
+  // would let a second server bind the same port and share its traffic.
+  svr.set_socket_options([](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   svr.set_payload_max_length(size_t(o_.maxBody));
   svr.set_read_timeout(30);
   svr.set_write_timeout(30);

@@ -60,7 +60,11 @@ def main():
         sys.exit(1)
     cenv = dict(os.environ, URL=url, SERVER_PID=str(proc.pid), SERVER_LOG=log)
     sys.stdout.flush()
-    status = subprocess.call(command, env=cenv)
+    try:
+        status = subprocess.run(command, env=cenv, timeout=300).returncode
+    except subprocess.TimeoutExpired:
+        print("run_server.py: the command did not finish within 300 s")
+        status = 1
     sys.stdout.flush()
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
