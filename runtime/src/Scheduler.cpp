@@ -82,8 +82,20 @@ std::shared_ptr<Ticket> Scheduler::submit(GenerationJob job) {
   auto ticket = std::make_shared<Ticket>();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (draining_ || int(queue_.size()) >= config_.queue)
+    if (draining_)
       return nullptr;
+    if (int(queue_.size()) >= config_.queue) {
+      // Requests whose clients left while waiting make room.
+      std::erase_if(queue_, [&](auto &q) {
+        if (!q.second->cancelled())
+          return false;
+        q.second->finish(FinishReason::Cancelled, 0, 0);
+        ++stats_.cancelled;
+        return true;
+      });
+      if (int(queue_.size()) >= config_.queue)
+        return nullptr;
+    }
     queue_.emplace_back(std::move(job), ticket);
   }
   cv_.notify_all();
@@ -320,6 +332,13 @@ void Scheduler::loop() {
       else
         s->logits = nullptr;
     }
+
+    int64_t kv = 0;
+    for (const Slot &s : slots_)
+      if (s.state != Slot::State::Free)
+        kv += s.session->position();
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.kvTokens = kv;
   }
 }
 

@@ -420,6 +420,7 @@ int Server::run() {
   svr.set_read_timeout(30);
   svr.set_write_timeout(30);
   svr.set_keep_alive_timeout(2);
+  svr.set_keep_alive_max_count(1000);
 
   svr.set_pre_routing_handler([this](const httplib::Request &req, httplib::Response &res) {
     if (apiKey_.empty() || req.path.rfind("/v1/", 0) != 0)

@@ -45,9 +45,18 @@ def wait_metric(name, value, timeout=10):
     return False
 
 
+def wait_until(cond, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def open_stream(max_tokens):
     """A raw streamed chat request; returns the socket after the first
-    content event was read."""
+    event after the role's (the first text) was read."""
     s = socket.create_connection((url.hostname, url.port), timeout=30)
     body = json.dumps({"messages": [{"role": "user", "content": "hello"}], "temperature": 0,
                        "max_tokens": max_tokens, "stream": True,
@@ -55,7 +64,7 @@ def open_stream(max_tokens):
     s.sendall(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
                "\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)).encode())
     buf = b""
-    while b'"content"' not in buf:
+    while buf.count(b"data: ") < 2:
         chunk = s.recv(4096)
         if not chunk:
             break
@@ -78,6 +87,8 @@ chat = {"messages": [{"role": "user", "content": "hello"}], "temperature": 0}
 # 1. One stream generating, one request queued: the next one is refused.
 a, _ = open_stream(200)
 print("A generating:", wait_metric("gemma4_slots_busy", 1))
+print("A's KV positions:", wait_until(lambda: metric("gemma4_kv_tokens_used") >= 18),
+      metric("gemma4_kv_tokens_capacity"))
 queued = {}
 tb = threading.Thread(target=lambda: queued.update(r=post("/v1/chat/completions",
                                                          dict(chat, max_tokens=2))))
@@ -95,7 +106,7 @@ print("rejected:", metric("gemma4_requests_rejected_total"))
 
 # 3. SIGTERM while D streams: D finishes, new requests get 503, exit 0
 #    (run_server.py prints the exit status).
-d, head = open_stream(30)
+d, head = open_stream(100)
 os.kill(int(os.environ["SERVER_PID"]), signal.SIGTERM)
 time.sleep(0.2)
 c = conn()
