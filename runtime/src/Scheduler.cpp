@@ -20,9 +20,11 @@ double seconds(Clock::time_point a, Clock::time_point b) {
 
 Ticket::Update Ticket::take(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, timeout, [&] { return done_ || !pending_.text.empty(); });
+  cv_.wait_for(lock, timeout,
+               [&] { return done_ || !pending_.text.empty() || pending_.tokens > 0; });
   Update u = pending_;
   pending_.text.clear();
+  pending_.tokens = 0;
   u.done = done_;
   return u;
 }
@@ -33,6 +35,14 @@ void Ticket::emit(const std::string &text) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     pending_.text += text;
+  }
+  cv_.notify_all();
+}
+
+void Ticket::sampled() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++pending_.tokens;
   }
   cv_.notify_all();
 }
@@ -222,6 +232,7 @@ void Scheduler::sampleNext(Slot &s) {
     while (recent_.size() > 1 && seconds(recent_.front().first, Clock::now()) > 10)
       recent_.pop_front();
   }
+  s.ticket->sampled();
   const bool stopToken =
       std::find(s.job.stopIds.begin(), s.job.stopIds.end(), t) != s.job.stopIds.end();
   const bool full = s.generated >= s.job.maxTokens ||

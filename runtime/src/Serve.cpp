@@ -321,7 +321,11 @@ void Server::generate(Endpoint endpoint, const httplib::Request &req, httplib::R
           st->ticket->cancel();
           return false;
         }
-        if (!u.text.empty() &&
+        // An event per step that sampled tokens, even without text (special
+        // tokens, a character still incomplete, text held back while it may
+        // start a stop string): clients see progress, and a closed
+        // connection is noticed while the model emits no text.
+        if ((!u.text.empty() || (u.tokens > 0 && !u.done)) &&
             !write(api::streamChunk(st->endpoint, st->rid, u.text, false, std::nullopt)))
           return false;
         if (!u.done)

@@ -59,14 +59,16 @@ class Ticket {
 public:
   struct Update {
     std::string text;  ///< new text since the last take()
+    int64_t tokens = 0; ///< tokens sampled since the last take()
     bool done = false; ///< the last update: reason and counts are final
     FinishReason reason = FinishReason::Stop;
     int64_t promptTokens = 0, completionTokens = 0;
     std::string error; ///< reason Error: what went wrong
   };
 
-  /// Waits until there is new text or the request ended, at most `timeout`;
-  /// returns (and clears) the text gathered so far.
+  /// Waits until there is a new token or the request ended, at most
+  /// `timeout`; returns (and clears) the text and token count gathered so
+  /// far.
   Update take(std::chrono::milliseconds timeout);
   /// The client went away: the scheduler stops the generation at its next
   /// step (or drops the request from the queue).
@@ -75,6 +77,7 @@ public:
 
   // The scheduler's side.
   void emit(const std::string &text);
+  void sampled(); ///< one more token (its text, if any, comes by emit)
   void finish(FinishReason reason, int64_t promptTokens, int64_t completionTokens,
               std::string error = {});
 
