@@ -391,6 +391,8 @@ std::string Server::metrics() {
          double(s.generatedTokens));
   metric("gemma4_generated_tokens_per_second", "gauge",
          "Tokens sampled per second over the last 10 seconds.", s.recentTokensPerSecond);
+  metric("gemma4_decode_tokens_total", "counter", "Tokens run through decode steps.",
+         double(s.decodeCalls));
   metric("gemma4_decode_seconds_total", "counter", "Time in decode steps.", s.decodeSeconds);
   metric("gemma4_prefill_seconds_total", "counter", "Time in prefill calls.", s.prefillSeconds);
   metric("gemma4_scheduler_steps_total", "counter", "Scheduler steps.", double(s.steps));
