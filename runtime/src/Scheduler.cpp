@@ -150,7 +150,15 @@ void Scheduler::admit(std::unique_lock<std::mutex> &) {
       return;
     auto [job, ticket] = std::move(queue_.front());
     queue_.pop_front();
-    s.session->reset();
+    std::unique_ptr<TextStream> text;
+    try {
+      s.session->reset();
+      text = codec_ ? codec_->newStream() : nullptr;
+    } catch (const std::exception &e) {
+      ticket->finish(FinishReason::Error, 0, 0, e.what());
+      ++stats_.failed;
+      continue; // this slot stays free for the next step
+    }
     s.job = std::move(job);
     s.ticket = std::move(ticket);
     s.state = Slot::State::Prefill;
@@ -160,7 +168,7 @@ void Scheduler::admit(std::unique_lock<std::mutex> &) {
     s.generated = 0;
     s.history = s.job.prompt;
     s.sampler.emplace(s.job.sampling, payload_.manifest().model.vocabSize);
-    s.text = codec_ ? codec_->newStream() : nullptr;
+    s.text = std::move(text);
     s.held.clear();
     s.order = admissions_++;
     ++stats_.admitted;
@@ -218,6 +226,16 @@ void Scheduler::emitText(Slot &s, std::string text, bool final) {
 }
 
 void Scheduler::sampleNext(Slot &s) {
+  // Sampling and detokenizing errors end this request only.
+  try {
+    sampleOne(s);
+  } catch (const std::exception &e) {
+    if (s.state != Slot::State::Free)
+      retire(s, FinishReason::Error, e.what());
+  }
+}
+
+void Scheduler::sampleOne(Slot &s) {
   int32_t t = s.sampler->sample(s.logits, s.history);
   s.logits = nullptr;
   s.history.push_back(t);

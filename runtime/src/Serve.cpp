@@ -29,6 +29,7 @@ int serve(const ServeSetup &) {
 #undef CPPHTTPLIB_BROTLI_SUPPORT
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>

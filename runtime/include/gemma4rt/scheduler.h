@@ -158,6 +158,7 @@ private:
   /// Samples from slot.logits, streams the text; retires the slot when it
   /// finished, else leaves it in Decode with `next` set.
   void sampleNext(Slot &slot);
+  void sampleOne(Slot &slot);
   void emitText(Slot &slot, std::string text, bool final);
   void retire(Slot &slot, FinishReason reason, std::string error = {});
 
