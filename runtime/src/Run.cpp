@@ -5,6 +5,7 @@
 #include "gemma4rt/device.h"
 #include "gemma4rt/error.h"
 #include "gemma4rt/sampler.h"
+#include "gemma4rt/serve.h"
 #include "gemma4rt/threadpool.h"
 
 #include <nlohmann/json.hpp>
@@ -595,6 +596,28 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
   }
   if (o.interactive)
     return runChat(o, *payload, entry, *codec, ctx, prog, tLoad);
+  if (o.serve) {
+    if (!m.hasTokenizer)
+      throw UsageError("--serve: this binary has no tokenizer (the server takes text)");
+    codec = textCodec(*payload, makeCodec, "--serve");
+    ChatSettings cs;
+    cs.thinking = o.think;
+    codec->configure(cs);
+    setThreadCount(o.threads.value_or(defaultThreadCount()));
+    Backend backend = prepareBackend(o, *payload, ctx);
+    ServeSetup setup;
+    setup.options = &o;
+    setup.payload = payload.get();
+    setup.entry = entry;
+    setup.codec = codec.get();
+    setup.context = ctx;
+    setup.sampling = samplerParams(o, m);
+    setup.seedGiven = o.seed.has_value();
+    setup.device = backend.device.get();
+    setup.deviceWeights = backend.weights.data();
+    setup.prog = prog;
+    return serve(setup);
+  }
 
   // Prompt.
   std::vector<int32_t> ids;

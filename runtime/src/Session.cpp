@@ -62,6 +62,16 @@ void KvArena::zero() {
   }
 }
 
+void KvArena::clear() {
+  if (device_ || !data_) {
+    zero();
+    return;
+  }
+  // Private anonymous pages read as zeros after MADV_DONTNEED.
+  if (::madvise(data_, mapSize_, MADV_DONTNEED) != 0)
+    std::memset(data_, 0, static_cast<size_t>(size_));
+}
+
 Session::Session(const Payload &payload, EntryPoints entry, int64_t context, Device *device,
                  const void *deviceWeights)
     : payload_(payload), entry_(entry), context_(context),
@@ -131,7 +141,8 @@ void Session::call(gemma4_entry_fn fn, const int32_t *ids, int64_t n, int64_t ro
   }
   // While the GPU runs this step, the host records the next one (its
   // launches do not depend on the token, only on the position).
-  if (fn == entry_.decode && n == 1 && pos_ + 2 <= context_ && device_->canPrepare())
+  if (prepareAhead_ && fn == entry_.decode && n == 1 && pos_ + 2 <= context_ &&
+      device_->canPrepare())
     prepare(fn, pos_ + 1, 1);
   // Waits for the call's kernels; throws what they or the launches recorded.
   device_->download(logits_, lp, uint64_t(rows) * uint64_t(vocab_) * sizeof(float));
@@ -166,6 +177,12 @@ const float *Session::prefill(std::span<const int32_t> ids, const RowsFn &onRows
     done += s;
   }
   return logits_ + (rows - 1) * vocab_;
+}
+
+void Session::reset() {
+  arena_.clear();
+  pos_ = 0;
+  prepared_ = Prepared{};
 }
 
 void Session::skipTo(int64_t pos) {

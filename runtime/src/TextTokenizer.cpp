@@ -200,6 +200,31 @@ public:
     return rest;
   }
 
+  std::vector<int32_t> encodeConversation(const Conversation &conv,
+                                          std::string_view what) override {
+    if (conv.thinking && chat_.tmpl.format() != ChatFormat::Gemma4)
+      throw Error(std::string(what) +
+                  ": this model's chat template (Gemma 3 format) has no thinking mode");
+    ChatOptions o;
+    o.addGenerationPrompt = true;
+    o.thinking = conv.thinking;
+    o.emptyThoughtBlock = chat_.emptyThoughtBlock;
+    o.tools = conv.tools;
+    try {
+      return tok_->encode(chat_.tmpl.render(conv.messages, o));
+    } catch (const TokenizerError &e) {
+      throw Error(prefixed(what, e.what()));
+    }
+  }
+
+  std::vector<int32_t> encodeText(std::string_view text, std::string_view what) override {
+    return encode(text, what); // reads only the tokenizer and bos_
+  }
+
+  std::unique_ptr<TextStream> newStream() override {
+    return std::make_unique<Stream>(*tok_);
+  }
+
   std::string chatFormat() const override {
     std::string s = chat_.tmpl.format() == ChatFormat::Gemma4 ? "gemma4" : "gemma3";
     if (chat_.emptyThoughtBlock)
@@ -208,6 +233,30 @@ public:
   }
 
 private:
+  /// A StreamDecoder of its own over the shared (read-only) tokenizer.
+  class Stream : public TextStream {
+  public:
+    explicit Stream(const Tokenizer &tok) : tok_(tok), dec_(tok, false) {}
+    std::string piece(int32_t id) override {
+      if (id < 0 || id >= tok_.vocabSize() || tok_.tokenString(id).empty())
+        return {};
+      try {
+        return dec_.push(id);
+      } catch (const TokenizerError &e) {
+        throw Error(std::string("detokenizing: ") + e.what());
+      }
+    }
+    std::string finish() override {
+      std::string rest = dec_.finish();
+      dec_.reset();
+      return rest;
+    }
+
+  private:
+    const Tokenizer &tok_;
+    StreamDecoder dec_;
+  };
+
   static ChatMessage message(const char *role, std::string_view content) {
     ChatMessage m;
     m.role = role;

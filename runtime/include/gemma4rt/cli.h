@@ -46,6 +46,16 @@ struct Options {
   bool dumpDecodeLogits = false; ///< --dump-decode-logits: also each decode step's row
   bool stats = false;
 
+  // --serve: the OpenAI-compatible HTTP server (serve.h).
+  bool serve = false;
+  std::string host = "127.0.0.1";       ///< --host ADDR
+  int port = 8080;                      ///< --port N (0: any free port)
+  int parallel = 4;                     ///< --parallel N: sequences at once
+  int queue = 64;                       ///< --queue N: requests waiting for a slot
+  std::optional<std::string> apiKey;    ///< --api-key KEY (also $GEMMA4_API_KEY)
+  int64_t maxBody = int64_t(1) << 20;   ///< --max-body BYTES
+  std::optional<int64_t> prefillBudget; ///< --prefill-budget N: prompt tokens per step
+
   /// --random-weights[=SEED]: instead of mapping the weights, fill an
   /// anonymous region of the manifest's size with seeded pseudo-random bytes
   /// that are harmless under every interpretation (benchmarks of real shapes

@@ -25,6 +25,10 @@ public:
   uint64_t size() const { return size_; }
   /// Writes zeros over the whole arena.
   void zero();
+  /// Makes the arena read as zeros again without touching it: the pages of
+  /// a CPU arena are given back (they come back zeroed when next written);
+  /// device memory is zeroed.
+  void clear();
   /// kv_bytes_fixed + kv_bytes_per_context * context; throws on overflow.
   static uint64_t bytesFor(const Manifest &m, int64_t context);
 
@@ -72,6 +76,14 @@ public:
   /// Runs one token through gemma4_decode at position(); returns its logits.
   const float *decode(int32_t id);
 
+  /// Starts a new, independent sequence at position 0 in the same arena
+  /// (the server's slots).
+  void reset();
+  /// GPU sessions record the next decode step while one runs; a device
+  /// keeps one such recording, so sessions that take turns on one device
+  /// (the server's slots) turn it off.
+  void setPrepareAhead(bool on) { prepareAhead_ = on; }
+
   /// Benchmarking (--fake-context): on a fresh session, makes the next call
   /// start at `pos` as if that many tokens were already cached. Their KV
   /// rows stay zero (written, so backed by real memory rather than the
@@ -107,6 +119,7 @@ private:
   int64_t vocab_;
   int64_t chunk_;
   int64_t pos_ = 0;
+  bool prepareAhead_ = true;
   Device *device_ = nullptr;
   uint8_t *weights_ = nullptr; ///< device weights, or the payload's
   KvArena arena_;

@@ -18,6 +18,8 @@
 #ifndef GEMMA4RT_TEXT_H
 #define GEMMA4RT_TEXT_H
 
+#include "gemma4rt/chat_template.h"
+#include "gemma4rt/error.h"
 #include "gemma4rt/payload.h"
 
 #include <cstdint>
@@ -34,6 +36,22 @@ struct ChatSettings {
   std::string system;   ///< "" = no system prompt
   bool thinking = false;
   bool showSpecial = false; ///< piece() also prints special tokens
+};
+
+/// Streaming detokenization of one generated sequence (TextCodec::piece and
+/// finish for a stream of its own).
+class TextStream {
+public:
+  virtual ~TextStream() = default;
+  virtual std::string piece(int32_t id) = 0;
+  virtual std::string finish() = 0;
+};
+
+/// A whole conversation for encodeConversation (the server's requests).
+struct Conversation {
+  std::vector<ChatMessage> messages;
+  std::vector<ToolDeclaration> tools;
+  bool thinking = false;
 };
 
 class TextCodec {
@@ -65,6 +83,22 @@ public:
   virtual std::string piece(int32_t id) = 0;
   /// The text still pending at the end of a reply; the stream starts afresh.
   virtual std::string finish() { return {}; }
+  /// The server (--serve) calls the three below from several threads at
+  /// once; they do not touch the state of configure/chatTurn/piece.
+  ///
+  /// A whole conversation through the chat template -> ids (BOS and the
+  /// generation prompt included); a conversation of one user message gives
+  /// encodeChat's ids under the default ChatSettings. Throws Error naming
+  /// `what` when the template cannot render it (e.g. roles out of order).
+  virtual std::vector<int32_t> encodeConversation(const Conversation &, std::string_view what) {
+    throw Error(std::string(what) + ": this binary has no chat template");
+  }
+  /// Plain text -> ids with BOS first, like encode() (thread-safe).
+  virtual std::vector<int32_t> encodeText(std::string_view text, std::string_view what) {
+    throw Error(std::string(what) + ": this binary has no tokenizer");
+  }
+  /// A detokenizer of its own (special tokens hidden), for one sequence.
+  virtual std::unique_ptr<TextStream> newStream() { return nullptr; }
   /// A description of the chat template for --info ("gemma4", ...).
   virtual std::string chatFormat() const { return {}; }
 };

@@ -19,7 +19,9 @@
  * S <= $FAKE_MAX_CHUNK. $FAKE_TRACE=1 prints each call (and its ids) to stderr.
  * $FAKE_SKIPPED=N lets the first call start at position N (--fake-context).
  * $FAKE_WEIGHTS_SUMMARY=1 prints, at the first call, the size, smallest and
- * largest byte and an FNV-1a hash of the weights (--random-weights tests). Logits are
+ * largest byte and an FNV-1a hash of the weights (--random-weights tests).
+ * $FAKE_DELAY_US=N makes every call sleep N microseconds (a slow model for
+ * the server's tests: streams in flight, full queues, shutdown). Logits are
  * filled through gemma4rt_parallel_for, checking every index is covered once.
  * GPU-path hooks (a GPU binary run on the host test device, GEMMA4RT_DEVICE=host,
  * where "device" pointers are host memory): $FAKE_SCRATCH=1 makes every call
@@ -95,6 +97,13 @@ static void run(int is_decode, int32_t *ids, int64_t ids_off, int64_t S, int64_t
   if (((uintptr_t)logits & 63) != 0) fail("logits alignment", (long long)(uintptr_t)logits, 64);
   if (pos < 0 || pos + S > context) fail("pos + S > context", pos + S, context);
   if (w_size < 1) fail("weights size", w_size, 1);
+  static long long delay_us = -1;
+  if (delay_us < 0) {
+    const char *d = getenv("FAKE_DELAY_US");
+    delay_us = d ? atoll(d) : 0;
+  }
+  if (delay_us > 0)
+    usleep((useconds_t)delay_us);
   static int summarized = 0;
   if (!summarized && getenv("FAKE_WEIGHTS_SUMMARY")) {
     summarized = 1;
