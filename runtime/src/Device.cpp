@@ -399,6 +399,7 @@ extern "C" void gemma4rt_gpu_launch(int32_t kernel, int64_t gx, int64_t gy, int6
   if (gemma4rt::deviceErrorPending())
     return; // the call fails anyway: launch nothing more
   const int64_t grid[3] = {gx, gy, gz}, block[3] = {bx, by, bz};
+  d->countLaunch();
   d->launch(kernel, grid, block, shared_bytes, args);
 }
 

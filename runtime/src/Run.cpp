@@ -345,14 +345,18 @@ void printWeightsStats(const Payload &payload, const Backend &b) {
                                      : 0.0);
 }
 
-/// GPU binaries: how the generated code's scratch allocations went.
-void printScratchStats(const Backend &b) {
+/// GPU binaries: how the generated code's scratch allocations went, and the
+/// kernels a call launched.
+void printScratchStats(const Backend &b, const Session &session) {
   if (!b.device)
     return;
   const ScratchCache::Stats &st = b.device->scratchStats();
   std::fprintf(stderr, "gpu scratch: %llu device allocations, %llu reused, peak %s\n",
                (unsigned long long)st.allocations, (unsigned long long)st.reuses,
                formatBytes(st.peakBytes).c_str());
+  std::fprintf(stderr, "gpu launches: %llu in the last prefill call, %llu per decode step\n",
+               (unsigned long long)session.prefillLaunches(),
+               (unsigned long long)session.decodeLaunches());
 }
 
 void printIdsLine(const char *label, int64_t pos, std::span<const int32_t> ids) {
@@ -545,7 +549,7 @@ int runChat(const Options &o, Payload &payload, EntryPoints entry, TextCodec &co
   if (o.stats) {
     std::fprintf(stderr, "chat: %d turns, %lld of %lld context tokens used (seed %llu)\n", turn,
                  (long long)session.position(), (long long)ctx, (unsigned long long)sp.seed);
-    printScratchStats(backend);
+    printScratchStats(backend, session);
   }
   return rejected ? 1 : 0;
 }
@@ -740,7 +744,7 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
                  r.decodeTime > 0 ? double(r.decodeCalls) / r.decodeTime : 0.0);
     std::fprintf(stderr, "generated: %lld tokens (seed %llu)\n", (long long)r.generated,
                  (unsigned long long)sp.seed);
-    printScratchStats(backend);
+    printScratchStats(backend, session);
   }
   return 0;
 }

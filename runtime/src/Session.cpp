@@ -107,8 +107,11 @@ void Session::invoke(gemma4_entry_fn fn, int32_t *ids, int64_t pos, int64_t n, i
   auto *kv = arena_.data();
   const auto kvSize = static_cast<int64_t>(arena_.size());
   const auto wSize = static_cast<int64_t>(payload_.weightsSize());
+  const uint64_t before = device_ ? device_->launches() : 0;
   fn(ids, ids, 0, n, 1, pos, kv, kv, 0, kvSize, 1, context_, weights_, weights_, 0, wSize, 1,
      logits, logits, 0, rows, vocab_, vocab_, 1);
+  if (device_)
+    (fn == entry_.decode ? decodeLaunches_ : prefillLaunches_) = device_->launches() - before;
 }
 
 void Session::call(gemma4_entry_fn fn, const int32_t *ids, int64_t n, int64_t rows) {

@@ -482,6 +482,9 @@ TEST(RuntimeDeviceAbi, ScratchAndLaunchOnTheHostDevice) {
                               "(GEMMA4RT_DEVICE=host runs no GPU code)");
     // synchronize() and download() throw what was recorded.
     gemma4rt_gpu_launch(0, 1, 1, 1, 32, 1, 1, 0, nullptr);
+    EXPECT_EQ(dev->launches(), 2u); // counted for --stats
+    gemma4rt_gpu_launch(0, 1, 1, 1, 32, 1, 1, 0, nullptr); // an error is pending: not run
+    EXPECT_EQ(dev->launches(), 2u);
     EXPECT_THROW(dev->synchronize(), Error);
     EXPECT_NO_THROW(dev->synchronize());
     EXPECT_EQ(currentDevice(), dev.get());

@@ -159,6 +159,9 @@ public:
   /// _mlir_memref_to_llvm_alloc / _free: device scratch through the cache.
   void *scratchAlloc(uint64_t bytes) noexcept;
   void scratchFree(void *p) noexcept;
+  /// gemma4rt_gpu_launch calls so far (what --stats reports per call).
+  uint64_t launches() const { return launches_; }
+  void countLaunch() noexcept { ++launches_; }
   const ScratchCache::Stats &scratchStats() const { return scratch_.stats(); }
   /// Around one call of an entry point (Session::call): its scratch blocks
   /// are the ones its previous call had (ScratchCache::beginSequence).
@@ -185,6 +188,7 @@ protected:
 
 private:
   ScratchCache scratch_;
+  uint64_t launches_ = 0;
 };
 
 /// The device the C functions of abi.h use (null: none open).

@@ -96,6 +96,10 @@ public:
   int64_t vocab() const { return vocab_; }
   const KvArena &arena() const { return arena_; }
   Device *device() const { return device_; }
+  /// With a device: the kernels the last prefill call and the last decode
+  /// step launched (recorded ahead of time or not).
+  uint64_t prefillLaunches() const { return prefillLaunches_; }
+  uint64_t decodeLaunches() const { return decodeLaunches_; }
 
 private:
   /// Runs n tokens; logits_ holds the last `rows` tokens' logits after it.
@@ -121,6 +125,7 @@ private:
   int64_t pos_ = 0;
   bool prepareAhead_ = true;
   Device *device_ = nullptr;
+  uint64_t prefillLaunches_ = 0, decodeLaunches_ = 0;
   uint8_t *weights_ = nullptr; ///< device weights, or the payload's
   KvArena arena_;
   DeviceBuffer deviceIds_;    ///< [chunk] int32 (device)
