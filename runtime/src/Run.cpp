@@ -18,7 +18,6 @@
 #include <unordered_map>
 #include <vector>
 #include <cstdio>
-#include <random>
 #include <string>
 #include <iostream>
 #include <span>
@@ -155,13 +154,7 @@ SamplerParams samplerParams(const Options &o, const Manifest &m) {
   if (o.repeatLastN)
     sp.repeatLastN = *o.repeatLastN;
   sp.greedy = o.greedy;
-  if (o.seed) {
-    sp.seed = *o.seed;
-  } else {
-    std::random_device rd;
-    sp.seed = (uint64_t(rd()) << 32) ^ rd() ^
-              uint64_t(Clock::now().time_since_epoch().count());
-  }
+  sp.seed = o.seed ? *o.seed : freshSeed();
   return sp;
 }
 

@@ -2,10 +2,21 @@
 #include "gemma4rt/sampler.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <random>
 #include <cmath>
 #include <limits>
 
 namespace gemma4rt {
+
+uint64_t freshSeed() {
+  static std::atomic<uint64_t> salt{0};
+  std::random_device rd;
+  return (uint64_t(rd()) << 32) ^ rd() ^
+         uint64_t(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+         (salt.fetch_add(1) * 0x9e3779b97f4a7c15ull);
+}
 
 //===----------------------------------------------------------------------===//
 // Rng: xoshiro256**

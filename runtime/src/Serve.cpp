@@ -210,14 +210,10 @@ GenerationJob Server::makeJob(const api::Request &r) {
     sp.minP = *r.minP;
   if (r.repeatPenalty)
     sp.repeatPenalty = *r.repeatPenalty;
-  if (r.seed) {
+  if (r.seed)
     sp.seed = *r.seed;
-  } else if (!setup_.seedGiven) {
-    static std::atomic<uint64_t> salt{0};
-    std::random_device rd;
-    sp.seed = (uint64_t(rd()) << 32) ^ rd() ^ uint64_t(Clock::now().time_since_epoch().count()) ^
-              (salt.fetch_add(1) * 0x9e3779b97f4a7c15ull);
-  }
+  else if (!setup_.seedGiven)
+    sp.seed = freshSeed();
   job.sampling = sp;
   job.stopStrings = r.stop;
   return job;

@@ -41,6 +41,10 @@ private:
   uint64_t s_[4];
 };
 
+/// A seed for a run or request that names none: the system's random device,
+/// the clock and a per-process counter (two requests in the same tick differ).
+uint64_t freshSeed();
+
 struct SamplerParams {
   bool greedy = false;
   double temperature = 1.0; ///< 0 => greedy
