@@ -59,27 +59,33 @@ constexpr int64_t kScoreUnroll = 4;
 } // namespace
 
 /// f(i, valid, acc) folded over i in [0, n) from `init`, serial within a
-/// lane: unmarked, so the lanes do not share it. The steps go `unroll` at a
-/// time (their loads independent of the accumulator, so issued together)
-/// over n rounded up to `unroll`; a step past n gets i clamped to n - 1 and
-/// valid false, and must add nothing (one loop: no remainder loop).
+/// lane: unmarked, so the lanes do not share it. The whole groups of
+/// `unroll` steps go `unroll` at a time (their loads independent of the
+/// accumulator, so issued together), the n % unroll steps after them one
+/// at a time; every step has valid true (f may still select on it).
+/// Without a step past n there is no clamped index and no 64-bit unsigned
+/// compare: on NVIDIA's Vulkan compiler (580.159) the earlier one-loop
+/// form (i clamped to n - 1, valid = i < n unsigned) gave a decode
+/// attention's value sum that lavapipe and CUDA did not
+/// (bench/results/vulkan-nvidia-flashdebug-s7b.txt).
 static Value serialFold(LoopEmitter &e, int64_t unroll, Value n, Value init,
                         function_ref<Value(Value, Value, Value)> f) {
   OpBuilder &b = e.b;
+  Value valid = arith::ConstantIntOp::create(b, e.loc, 1, 1);
   Value U = e.c(unroll);
-  Value nUp = e.imul(arith::CeilDivUIOp::create(b, e.loc, n, U), U);
-  Value last = e.isub(n, e.c(1));
-  auto loop = scf::ForOp::create(b, e.loc, e.c(0), nUp, U, ValueRange{init},
-                                 [&](OpBuilder &, Location, Value i, ValueRange acc) {
-                                   Value a = acc[0];
-                                   for (int64_t u = 0; u < unroll; ++u) {
-                                     Value iu = u ? e.iadd(i, e.c(u)) : i;
-                                     Value valid = arith::CmpIOp::create(b, e.loc, arith::CmpIPredicate::ult, iu, n);
-                                     a = f(arith::MinUIOp::create(b, e.loc, iu, last), valid, a);
-                                   }
-                                   scf::YieldOp::create(b, e.loc, a);
-                                 });
-  return loop.getResult(0);
+  Value whole = unroll > 1 ? e.isub(n, e.irem(n, U)) : n;
+  auto steps = [&](Value lb, Value ub, int64_t u0, Value acc0) {
+    auto loop = scf::ForOp::create(b, e.loc, lb, ub, e.c(u0), ValueRange{acc0},
+                                   [&](OpBuilder &, Location, Value i, ValueRange acc) {
+                                     Value a = acc[0];
+                                     for (int64_t u = 0; u < u0; ++u)
+                                       a = f(u ? e.iadd(i, e.c(u)) : i, valid, a);
+                                     scf::YieldOp::create(b, e.loc, a);
+                                   });
+    return loop.getResult(0);
+  };
+  Value acc = steps(e.c(0), whole, unroll, init);
+  return unroll > 1 ? steps(whole, n, 1, acc) : acc;
 }
 /// max over i in [0, n) of f(i), a reduction the lanes share.
 static Value sharedMax(LoopEmitter &e, Value n, function_ref<Value(Value)> f) {
