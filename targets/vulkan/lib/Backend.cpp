@@ -116,6 +116,11 @@ std::unique_ptr<Target> makeVulkanTarget(const CodegenRequest &req, std::string 
   // 16 keys a step, 13.6 KiB (the default 32x64 takes 39 KiB).
   t->vulkan.gpu.attnTile = "32x16x32";
   t->vulkan.gpu.maxWorkgroupBytes = 16 * 1024;
+  // The decode attention's serial folds one key (chunk) a step: on NVIDIA's
+  // Vulkan driver (580.159, H100) every build folding 2 or 8 a step, with or
+  // without a remainder loop, gave wrong decode logits where fold-unroll=1
+  // gave lavapipe's and CUDA's (bench/results/vulkan-nvidia-*-s8*.txt).
+  t->vulkan.gpu.foldUnroll = 1;
   if (!mlir::gemma4::applyGPUTune(req.gpuTune, t->vulkan.gpu, error))
     return nullptr;
   if (t->vulkan.gpu.mma != "auto") {
