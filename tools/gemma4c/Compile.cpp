@@ -120,6 +120,7 @@ Options:
   --serial                  generate single-threaded code (no thread pool)
   --gpu-tune=<k=v,...>      GPU kernel tuning, for benchmarks (GPU targets):
                             key-chunk (keys per attention chunk), fold-unroll,
+                            decode-rows (output rows a subgroup, decode),
                             merge (kernels a launch may run),
                             unroll (constant loops), block-size,
                             tile (prefill block tiles TOKENSxROWSxK or 0)

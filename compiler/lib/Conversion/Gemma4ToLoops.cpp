@@ -36,6 +36,7 @@ struct Gemma4ToLoopsPass : mlir::gemma4::impl::Gemma4ToLoopsBase<Gemma4ToLoopsPa
     opts["accumulators"] = std::to_string(static_cast<int64_t>(accumulators));
     opts["fold-unroll"] = std::to_string(static_cast<int64_t>(foldUnroll));
     opts["key-chunk"] = std::to_string(static_cast<int64_t>(keyChunk));
+    opts["decode-rows"] = std::to_string(static_cast<int64_t>(decodeRows));
     opts["block-tile"] = blockTile;
     opts["attn-tile"] = attnTile;
     opts["mma"] = mma;

@@ -28,6 +28,7 @@ void mlir::gemma4::buildGPUMappingPipeline(OpPassManager &pm, const GPULoweringO
   loopOpts.mma = opts.mma;
   loopOpts.foldUnroll = opts.foldUnroll;
   loopOpts.keyChunk = opts.keyChunk;
+  loopOpts.decodeRows = opts.decodeRows;
   loopOpts.blockTile = opts.blockTile;
   loopOpts.attnTile = opts.attnTile;
   pm.addPass(createGemma4ToLoops(loopOpts));
@@ -88,6 +89,7 @@ bool mlir::gemma4::applyGPUTune(llvm::StringRef spec, GPULoweringOptions &o,
   };
   const Knob knobs[] = {{"key-chunk", &o.keyChunk, 8, 1024, 8},
                         {"fold-unroll", &o.foldUnroll, 1, 64, 1},
+                        {"decode-rows", &o.decodeRows, 0, 8, 1},
                         {"unroll", &o.unrollLaneLoops, 1, 16, 1},
                         {"block-size", &o.blockSize, 32, 1024, 32},
                         {"merge", &o.mergeLaunches, 1, 16, 1}};
@@ -129,7 +131,7 @@ bool mlir::gemma4::applyGPUTune(llvm::StringRef spec, GPULoweringOptions &o,
         k = &c;
     if (!k) {
       error = "--gpu-tune: unknown key '" + key.str() +
-              "' (expected key-chunk, fold-unroll, unroll, block-size, merge, tile, attn-tile or mma)";
+              "' (expected key-chunk, fold-unroll, decode-rows, unroll, block-size, merge, tile, attn-tile or mma)";
       return false;
     }
     int64_t v = 0;

@@ -109,6 +109,14 @@ def Gemma4ToLoops : Pass<"convert-gemma4-to-loops", "ModuleOp"> {
            "gpu strategy: keys per chunk of the decode attention in sliding-"
            "window layers, twice as many in full-attention layers (one "
            "subgroup each; fewer keys: more, shorter chunks)">,
+    Option<"decodeRows", "decode-rows", "int64_t", "-1",
+           "gpu strategy: output rows a subgroup computes in a one-token "
+           "matrix-vector product (decode), the lanes sharing K a few "
+           "elements a lane a step, so each lane has that many weight "
+           "loads in flight and the rows share the activation loads; fewer "
+           "; -1 (default): 2, fewer when the product has too few rows to "
+           "fill the GPU; 0: one row a subgroup through the encoding's dot "
+           "kernel">,
     Option<"blockTile", "block-tile", "std::string", "\"64x64x32\"",
            "gpu strategy: the prefill products' block tiles in workgroup "
            "memory, TOKENSxROWSxK (outputs of a block, elements of K a "

@@ -94,6 +94,13 @@ bool mlir::gemma4::gpu::GPUStrategy::configure(const StrategyOptions &opts, std:
       return false;
     }
   }
+  if (auto it = opts.find("decode-rows"); it != opts.end()) {
+    decodeRows = std::atoll(it->second.c_str());
+    if (decodeRows < -1 || decodeRows > 8) {
+      error = "decode-rows must be -1 (auto) or 0 to 8, got " + it->second;
+      return false;
+    }
+  }
   if (auto it = opts.find("block-tile"); it != opts.end() && !parseBlockTile(it->second, blockTile, error))
     return false;
   if (auto it = opts.find("attn-tile"); it != opts.end() && !parseAttnTile(it->second, attnTile, error))

@@ -1,8 +1,9 @@
 //===- MLP.cpp - the GPU MLP's gate and up projections --------------------===//
 //
 // gbuf = gelu(W_g x) * (W_u x) as loops for GPU kernels. Decode: one
-// parallel iteration per row i computes the gate's and the up's dot
-// products (each a lane-shared K reduction) and their activation. Prefill:
+// parallel iteration per decode-rows rows computes the gate's and the up's
+// dot products in one lane-shared K loop (Matmul.cpp laneDot), and their
+// activation. Prefill:
 // the matmul's block tiles (Matmul.cpp) of both weights at once, half the
 // rows a thread each (mlpTile), else its subgroup tiles, kPrefillMLPRows
 // rows of both x kPrefillTokens tokens a subgroup; the activation as each
@@ -19,6 +20,18 @@ void GPUStrategy::mlpGateUp(LoopEmitter &e, const MLPArgs &m) {
   Value x = m.x, wg = m.wg, wu = m.wu, gbuf = m.gbuf;
   int64_t I = m.I, H = m.H;
   if (LoopEmitter::isOneToken(x)) {
+    // decode-rows rows of both weights a subgroup, one K loop (laneDot).
+    if (int64_t R = decodeRowsFor(e, {wg, wu}, I, H)) {
+      e.parallel({e.c(I / R)}, [&](ValueRange iv) {
+        SmallVector<Value> rows;
+        for (int64_t r = 0; r < R; ++r)
+          rows.push_back(e.iadd(e.imul(iv[0], e.c(R)), e.c(r)));
+        SmallVector<Value> both = laneDot(e, {wg, wu}, rows, H, XRow{x, {e.c(0)}});
+        for (int64_t r = 0; r < R; ++r)
+          e.store(e.geluGate(both[r], both[R + r]), gbuf, {e.c(0), rows[r]});
+      });
+      return;
+    }
     // The activation of each row right after its two dot products (every
     // lane has the sums; lane 0 stores): no second pass over gbuf.
     e.parallel({e.c(I)}, [&](ValueRange iv) {

@@ -1,9 +1,15 @@
 //===- Matmul.cpp - the GPU matmul ----------------------------------------===//
 //
 // out[s, n] = sum_k x[s, k] * W[n, k] as loops for GPU kernels:
-//   * decode (one token): one parallel iteration per output row n, whose K
-//     reduction (the LoopEmitter's f32 dot kernel of W's encoding, marked
-//     gemma4.lanes "reduce") a subgroup's lanes share, coalesced;
+//   * decode (one token): one parallel iteration (a subgroup) per
+//     decode-rows output rows (laneDot): the lanes share one K loop (marked
+//     gemma4.lanes "reduce"), a lane a few elements of every row a step
+//     (4 bytes of int8 or int4 weights, 4 elements of float ones), so
+//     consecutive lanes read consecutive bytes of each row, every row's
+//     load of a step is in flight before its multiplies and the rows
+//     share the activation loads; one subgroup per row fed the LoopEmitter's
+//     dot kernel of the encoding (16-element vectors a lane: registers for
+//     too few loads in flight) for the layouts laneDot does not take;
 //   * prefill, block tiles in workgroup memory (blockTiled): a block of
 //     threads computes a tile of BlockTile::tokens x rows outputs. Each
 //     step of K, its threads copy k elements of the tile's activation rows
@@ -259,6 +265,109 @@ SmallVector<Value> GPUStrategy::prefillDot(LoopEmitter &e, ArrayRef<Value> ws, A
   return out;
 }
 
+int64_t GPUStrategy::decodeRowsFor(LoopEmitter &e, ArrayRef<Value> ws, int64_t N, int64_t K) const {
+  if (decodeRows == 0)
+    return 0;
+  // Every weight one kind: float, int8 rows or int4 groups of a multiple of
+  // 32 (their steps differ), in the plain row layout.
+  int kind = -1;
+  for (Value w : ws) {
+    const QuantView *qv = e.quantView(w);
+    int k = !qv ? 0 : qv->attr.getBits() == 8 ? 1 : 2;
+    bool ok = !qv ? isFloatMemRef(w, 2) && K % kLaneK == 0
+                  : !qv->interleaved && qv->tile <= 1 && qv->panels <= 1 &&
+                        (k == 1 ? K % kLaneK == 0
+                                : qv->attr.getBits() == 4 && qv->group % 32 == 0 && K % 32 == 0);
+    if (!ok || (kind >= 0 && k != kind))
+      return 0;
+    kind = k;
+  }
+  bool automatic = decodeRows < 0;
+  int64_t R = automatic ? kDecodeRows : decodeRows;
+  while (R > 1 && (N % R != 0 || (automatic && N / R < kMinDecodeSubgroups)))
+    --R;
+  return R;
+}
+
+SmallVector<Value> GPUStrategy::laneDot(LoopEmitter &e, ArrayRef<Value> ws, ArrayRef<Value> rows,
+                                        int64_t K, const XRow &x) {
+  const QuantView *q0 = e.quantView(ws.front());
+  if (!q0)
+    return prefillDot(e, ws, rows, K, {x});
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  auto v4 = VectorType::get({kLaneK}, b.getF32Type());
+  auto v4i8 = VectorType::get({4}, b.getI8Type());
+  auto splat = [&](Value s) { return vector::BroadcastOp::create(b, loc, v4, s).getResult(); };
+  auto bytesOf = [&](int8_t v) {
+    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v4i8, v)).getResult();
+  };
+  bool int4 = q0->attr.getBits() == 4;
+  // int4: a lane's step is 4 bytes of a 16-byte block, elements 4p..4p+3
+  // (low nibbles) and 16+4p.. (high nibbles) of block q / 4, p = q % 4;
+  // int8: 4 bytes, elements 4q..4q+3.
+  int64_t E = int4 ? 8 : kLaneK;
+  SmallVector<const QuantView *> qvs;
+  for (Value w : ws)
+    qvs.push_back(e.quantView(w));
+  Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v4, 0.0f));
+  SmallVector<Value> inits(ws.size() * rows.size(), zero);
+  auto accs = e.reduceStep(e.c(0), e.c(K / E), e.c(1), inits, [&](Value q, ValueRange acc) {
+    Value off = e.imul(q, e.c(4)), k0 = off, blk;
+    if (int4) {
+      blk = e.idiv(q, e.c(4));
+      Value part = e.irem(q, e.c(4));
+      off = e.iadd(e.imul(blk, e.c(16)), e.imul(part, e.c(4)));
+      k0 = e.iadd(e.imul(blk, e.c(32)), e.imul(part, e.c(4)));
+    }
+    // Every row's weight bytes first: all in flight before a multiply.
+    SmallVector<Value> bytes;
+    for (const QuantView *qv : qvs)
+      for (Value n : rows)
+        bytes.push_back(vector::LoadOp::create(b, loc, v4i8, qv->data, LoopEmitter::rowIdx({n}, off)));
+    Value x0 = loadLaneK(e, x.mem, LoopEmitter::rowIdx(x.pre, k0));
+    Value x1 = int4 ? loadLaneK(e, x.mem, LoopEmitter::rowIdx(x.pre, e.iadd(k0, e.c(16)))) : Value();
+    SmallVector<Value> next;
+    size_t r = 0;
+    for (const QuantView *qv : qvs)
+      for (Value n : rows) {
+        Value wb = bytes[r];
+        if (!int4) { // the row's scale after the loop
+          next.push_back(e.vfma(x0, arith::SIToFPOp::create(b, loc, v4, wb), acc[r++]));
+          continue;
+        }
+        Value lo = arith::UIToFPOp::create(b, loc, v4, arith::AndIOp::create(b, loc, wb, bytesOf(15)));
+        Value hi = arith::UIToFPOp::create(b, loc, v4, arith::ShRUIOp::create(b, loc, wb, bytesOf(4)));
+        bool sym = qv->attr.getSymmetric();
+        if (sym) {
+          Value eight = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v4, 8.0f));
+          lo = arith::SubFOp::create(b, loc, lo, eight);
+          hi = arith::SubFOp::create(b, loc, hi, eight);
+        }
+        Value t = e.vfma(x1, hi, arith::MulFOp::create(b, loc, x0, lo));
+        Value g = qv->group == 32 ? blk : e.idiv(blk, e.c(qv->group / 32)); // the group of k0
+        Value sc = splat(e.loadScaleF32(qv->scales, {n, g}));
+        if (sym) {
+          next.push_back(e.vfma(t, sc, acc[r++]));
+          continue;
+        }
+        // Asymmetric: + min * (the activations' sum), one add into acc.
+        Value xs = arith::AddFOp::create(b, loc, x0, x1);
+        Value term = e.vfma(xs, splat(e.loadScaleF32(qv->mins, {n, g})), arith::MulFOp::create(b, loc, t, sc));
+        next.push_back(arith::AddFOp::create(b, loc, acc[r++], term));
+      }
+    return next;
+  });
+  SmallVector<Value> out;
+  size_t r = 0;
+  for (const QuantView *qv : qvs)
+    for (Value n : rows) {
+      Value sum = e.vreduce(accs[r++]);
+      out.push_back(int4 ? sum : e.mul(sum, e.loadScaleF32(qv->scales, {n, e.c(0)})));
+    }
+  return out;
+}
+
 void GPUStrategy::prefillTiles(LoopEmitter &e, int64_t N, int64_t R,
                                function_ref<void(ArrayRef<Value> rows, ArrayRef<Value> toks,
                                                  ArrayRef<XRow> clamped,
@@ -293,6 +402,17 @@ static SmallVector<XRow> rowsAt(Value x, ArrayRef<XRow> clamped) {
 void GPUStrategy::matmul(LoopEmitter &e, Value x, Value w, Value out, int64_t N, int64_t K) {
   e.prepareActs(x, w, K);
   if (LoopEmitter::isOneToken(x)) {
+    if (int64_t R = decodeRowsFor(e, {w}, N, K)) {
+      e.parallel({e.c(N / R)}, [&](ValueRange iv) {
+        SmallVector<Value> rows;
+        for (int64_t r = 0; r < R; ++r)
+          rows.push_back(e.iadd(e.imul(iv[0], e.c(R)), e.c(r)));
+        SmallVector<Value> sums = laneDot(e, {w}, rows, K, XRow{x, {e.c(0)}});
+        for (int64_t r = 0; r < R; ++r)
+          e.store(e.epilogue(sums[r], {e.c(0), rows[r]}), out, {e.c(0), rows[r]});
+      });
+      return;
+    }
     e.parallel({e.c(N)}, [&](ValueRange iv) {
       Value n = iv[0];
       Value acc = e.dotRows(w, {n}, K, {XRow{x, {e.c(0)}}})[0];

@@ -27,8 +27,8 @@ namespace mlir::gemma4::gpu {
 class GPUStrategy : public LoweringStrategy {
 public:
   StringRef name() const override { return "gpu"; }
-  /// Reads the options it knows (fold-unroll, key-chunk, block-tile,
-  /// attn-tile);
+  /// Reads the options it knows (fold-unroll, key-chunk, decode-rows,
+  /// block-tile, attn-tile);
   /// false with a one-line `error` for a bad value.
   bool configure(const StrategyOptions &opts, std::string &error);
   /// Keys (or chunks) a step of the attention's serial folds (fold-unroll).
@@ -37,6 +37,24 @@ public:
   /// sliding-window layer; full-attention layers take twice as many.
   int64_t keyChunk = 16;
   int64_t decodeKeyChunk(const AttentionArgs &a) const;
+  /// Output rows of each weight a subgroup computes in a decode matrix-
+  /// vector product (decode-rows; Matmul.cpp laneDot); 0: one row a
+  /// subgroup through the encoding's dot kernel; -1 (auto): kDecodeRows.
+  int64_t decodeRows = -1;
+  static constexpr int64_t kDecodeRows = 2;
+  /// The rows a subgroup takes for a decode product of weights `ws` with N
+  /// rows of K (auto: kDecodeRows, fewer while the product would have
+  /// fewer than kMinDecodeSubgroups subgroups; a set decode-rows: the
+  /// largest divisor of N up to it), or 0 when laneDot cannot run them.
+  int64_t decodeRowsFor(LoopEmitter &e, ArrayRef<Value> ws, int64_t N, int64_t K) const;
+  /// sum_k x[k] * w[n, k] for each weight w of `ws` and row n of `rows`
+  /// (result w * rows + n): one K loop the lanes share, kLaneK elements of
+  /// float and int8 weights (4 bytes of int8, 8 of bf16) or 8 of int4
+  /// weights (4 bytes) a lane a step, every row's load of a step issued
+  /// before its multiplies, the activations loaded once for all rows.
+  SmallVector<Value> laneDot(LoopEmitter &e, ArrayRef<Value> ws, ArrayRef<Value> rows, int64_t K,
+                             const XRow &x);
+  static constexpr int64_t kMinDecodeSubgroups = 512;
   /// Every op's loops are a kernel launch: fold elementwise consumers in.
   bool fusesElementwise() const override { return true; }
   void matmul(LoopEmitter &e, Value x, Value w, Value out, int64_t N, int64_t K) override;

@@ -43,6 +43,9 @@ struct GPULoweringOptions {
   /// Keys per chunk of the decode attention in sliding-window layers (full
   /// attention: twice as many; convert-gemma4-to-loops key-chunk).
   int64_t keyChunk = 16;
+  /// Output rows a subgroup computes in a decode matrix-vector product
+  /// (convert-gemma4-to-loops decode-rows; -1: the strategy's choice).
+  int64_t decodeRows = -1;
   /// Largest factor gemma4-unroll-lane-loops unrolls a kernel's constant
   /// loops by (1: not at all).
   int64_t unrollLaneLoops = 4;
