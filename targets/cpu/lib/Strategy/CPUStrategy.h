@@ -69,6 +69,16 @@ private:
   /// product's FMAs (a GEMM microkernel; one row per tile would load one
   /// activation vector per FMA).
   static constexpr int64_t kRowTile = 4;
+  /// Prefill register tile of a quantized weight on the integer dot path:
+  /// kIntRowTile weight rows x kIntTokTile tokens of int32 accumulators
+  /// (16 zmm with 512-bit vpdpbusd), so each step's weight bytes (and their
+  /// nibble split) feed kIntTokTile dot products and each activation load
+  /// kIntRowTile.
+  static constexpr int64_t kIntRowTile = 4, kIntTokTile = 4;
+  /// Activation bytes a prefill token block keeps in L2 while a thread
+  /// streams the weight rows past it (prefillTiles), and the most token
+  /// tiles a block holds.
+  static constexpr int64_t kPrefillBlockBytes = 512 * 1024, kMaxBlockTiles = 32;
   /// The least weight bytes a decode chunk streams (decodeGrain).
   static constexpr int64_t kDecodeChunkBytes = 16384;
   void prefetchWeights(LoopEmitter &e, Value data, ValueRange wPre, Value at, int64_t n);
@@ -77,9 +87,10 @@ private:
   SmallVector<Value> panelTile(LoopEmitter &e, Value w, ArrayRef<SmallVector<Value>> wPres, Value pc,
                                ArrayRef<XRow> xs);
   bool rowTiled(LoopEmitter &e, Value w, int64_t N, int64_t K);
-  SmallVector<Value> plainTile(LoopEmitter &e, Value w, ArrayRef<Value> ns, int64_t K, ArrayRef<XRow> xs);
-  void rowTokenTiles(LoopEmitter &e, int64_t N, Value S,
-                     function_ref<void(ArrayRef<Value>, ArrayRef<Value>)> body);
+  SmallVector<Value> rowsTile(LoopEmitter &e, Value w, ArrayRef<Value> ns, int64_t K, ArrayRef<XRow> xs);
+  bool intTiled(LoopEmitter &e, Value w, Value x, int64_t N, int64_t K);
+  void prefillTiles(LoopEmitter &e, int64_t N, int64_t actRowBytes, int64_t R, int64_t T,
+                    function_ref<void(ArrayRef<Value>, ArrayRef<Value>)> body);
   int64_t decodeRows(LoopEmitter &e, ArrayRef<Value> ws, int64_t N, int64_t K, Value x);
   int64_t decodeGrain(LoopEmitter &e, ArrayRef<Value> ws, int64_t R, int64_t K);
   int64_t commonTile(LoopEmitter &e, ArrayRef<Value> ws);
