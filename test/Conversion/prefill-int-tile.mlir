@@ -5,6 +5,19 @@
 // token tiles, the last tile's token indices clamped to S - 1.
 //
 // RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops="int-dot=x86-vnni-512" -canonicalize -cse | FileCheck %s
+// With 256-bit vpdpbusd a tile is 2 rows (8-lane accumulators), on NEON 1
+// (an 8-lane accumulator takes two of its registers), so its int32 and f32
+// accumulators stay in registers:
+// RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops="int-dot=x86-vnni" -canonicalize -cse | FileCheck %s --check-prefix=YMM
+// RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops="int-dot=arm-dotprod" -canonicalize -cse | FileCheck %s --check-prefix=ARM
+// YMM-LABEL: func.func @int4_prefill
+// YMM: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%{{.+}}, %c24)
+// YMM: scf.for %{{.+}} = %c0 to %c2 step %c1 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// YMM-COUNT-64: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"
+// ARM-LABEL: func.func @int4_prefill
+// ARM: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%{{.+}}, %c48)
+// ARM: scf.for %{{.+}} = %c0 to %c2 step %c1 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// ARM-COUNT-64: llvm.call_intrinsic "llvm.aarch64.neon.sdot.v4i32.v16i8"
 
 // int4 (interleaved super-blocks): per super-block, each 64-byte load of a
 // weight row is split once into low and high nibbles and meets the 4 tokens'

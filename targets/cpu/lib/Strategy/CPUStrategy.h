@@ -70,11 +70,16 @@ private:
   /// activation vector per FMA).
   static constexpr int64_t kRowTile = 4;
   /// Prefill register tile of a quantized weight on the integer dot path:
-  /// kIntRowTile weight rows x kIntTokTile tokens of int32 accumulators
-  /// (16 zmm with 512-bit vpdpbusd), so each step's weight bytes (and their
-  /// nibble split) feed kIntTokTile dot products and each activation load
-  /// kIntRowTile.
-  static constexpr int64_t kIntRowTile = 4, kIntTokTile = 4;
+  /// intRowTile() weight rows x kIntTokTile tokens of int32 accumulators,
+  /// so each step's weight bytes (and their nibble split) feed kIntTokTile
+  /// dot products and each activation load intRowTile() rows.
+  static constexpr int64_t kIntTokTile = 4;
+  /// 4 rows with 512-bit vpdpbusd (16 zmm int32 and 16 f32 accumulators of
+  /// the 32 registers), 2 with 256-bit (8-lane accumulators spill beyond
+  /// that), 1 on NEON (an 8-lane accumulator is two of its 32 registers).
+  int64_t intRowTile() const {
+    return intDot == IntDot::X86Vnni512 ? 4 : intDot == IntDot::X86Vnni ? 2 : 1;
+  }
   /// Activation bytes a prefill token block keeps in L2 while a thread
   /// streams the weight rows past it (prefillTiles), and the most token
   /// tiles a block holds.
