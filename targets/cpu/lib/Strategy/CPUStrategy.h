@@ -70,16 +70,18 @@ private:
   /// activation vector per FMA).
   static constexpr int64_t kRowTile = 4;
   /// Prefill register tile of a quantized weight on the integer dot path:
-  /// intRowTile() weight rows x kIntTokTile tokens of int32 accumulators,
-  /// so each step's weight bytes (and their nibble split) feed kIntTokTile
-  /// dot products and each activation load intRowTile() rows.
-  static constexpr int64_t kIntTokTile = 4;
-  /// 4 rows with 512-bit vpdpbusd (16 zmm int32 and 16 f32 accumulators of
-  /// the 32 registers), 2 with 256-bit (8-lane accumulators spill beyond
-  /// that), 1 on NEON (an 8-lane accumulator is two of its 32 registers).
+  /// intRowTile() weight rows x intTokTile() tokens of int32 accumulators,
+  /// so each step's weight bytes (and their nibble split) feed
+  /// intTokTile() dot products and each activation load intRowTile() rows.
+  /// 4 x 3 with 512-bit vpdpbusd (12 int32 and 12 f32 zmm accumulators and
+  /// 8 nibble vectors of the 32 registers: a 4 x 4 tile spilled its f32
+  /// accumulators every super-block, ~10% slower), 2 x 4 with 256-bit
+  /// (8-lane accumulators), 1 x 4 on NEON (an 8-lane accumulator is two of
+  /// its 32 registers).
   int64_t intRowTile() const {
     return intDot == IntDot::X86Vnni512 ? 4 : intDot == IntDot::X86Vnni ? 2 : 1;
   }
+  int64_t intTokTile() const { return intDot == IntDot::X86Vnni512 ? 3 : 4; }
   /// Activation bytes a prefill token block keeps in L2 while a thread
   /// streams the weight rows past it (prefillTiles), and the most token
   /// tiles a block holds.

@@ -98,7 +98,7 @@ void CPUStrategy::mlpGateUp(LoopEmitter &e, const MLPArgs &m) {
     // Prefill: register tiles of rows x tokens over token blocks, as the
     // matmul's (float weights, or quantized ones on the integer dot path).
     bool ints = e.quantView(wg) != nullptr;
-    int64_t R = ints ? intRowTile() : kRowTile, T = ints ? kIntTokTile : kPrefillTile;
+    int64_t R = ints ? intRowTile() : kRowTile, T = ints ? intTokTile() : kPrefillTile;
     prefillTiles(e, I, ints ? H : 4 * H, R, T, [&](ArrayRef<Value> is, ArrayRef<Value> toks) {
       SmallVector<XRow> rows = LoopEmitter::rowsOf(x, toks);
       auto gates = rowsTile(e, wg, is, H, rows), ups = rowsTile(e, wu, is, H, rows);

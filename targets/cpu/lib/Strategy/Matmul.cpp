@@ -11,7 +11,7 @@
 //     weight bytes software-prefetched weight-prefetch bytes ahead;
 //   * prefill: register tiles of weight rows x tokens (kRowTile x
 //     kPrefillTile f32 FMAs for plain float weights, intRowTile() x
-//     kIntTokTile integer dot products for quantized ones on CPUs with
+//     intTokTile() integer dot products for quantized ones on CPUs with
 //     them), over blocks of tokens whose activations stay in L2 while the
 //     weight rows stream past (prefillTiles), the last tile repeating the
 //     last token instead of a scalar tail; other weights one row x
@@ -147,7 +147,7 @@ SmallVector<Value> CPUStrategy::rowsTile(LoopEmitter &e, Value w, ArrayRef<Value
 }
 
 /// Whether prefill runs quantized weight `w` (N rows of K) against the
-/// activations x in intRowTile() x kIntTokTile integer-dot tiles: on the
+/// activations x in intRowTile() x intTokTile() integer-dot tiles: on the
 /// integer dot path, with x quantized to int8 for it (prepareActs).
 bool CPUStrategy::intTiled(LoopEmitter &e, Value w, Value x, int64_t N, int64_t K) {
   return e.quantView(w) && intDot != IntDot::None && N % intRowTile() == 0 && rowTileable(e, w, K, {XRow{x, {}}});
@@ -305,7 +305,7 @@ void CPUStrategy::matmul(LoopEmitter &e, Value x, Value w, Value out, int64_t N,
     // tokens (prefillTiles): float weights against f32 activations,
     // quantized ones against their int8 form.
     bool ints = e.quantView(w) != nullptr;
-    int64_t R = ints ? intRowTile() : kRowTile, T = ints ? kIntTokTile : kPrefillTile;
+    int64_t R = ints ? intRowTile() : kRowTile, T = ints ? intTokTile() : kPrefillTile;
     prefillTiles(e, N, ints ? K : 4 * K, R, T, [&](ArrayRef<Value> ns, ArrayRef<Value> toks) {
       auto accs = rowsTile(e, w, ns, K, LoopEmitter::rowsOf(x, toks));
       for (size_t r = 0; r < ns.size(); ++r)
