@@ -69,6 +69,23 @@ private:
   /// product's FMAs (a GEMM microkernel; one row per tile would load one
   /// activation vector per FMA).
   static constexpr int64_t kRowTile = 4;
+  /// Prefill register tile of a quantized weight on the integer dot path:
+  /// intRowTile() weight rows x intTokTile() tokens of int32 accumulators,
+  /// so each step's weight bytes (and their nibble split) feed
+  /// intTokTile() dot products and each activation load intRowTile() rows.
+  /// 4 x 3 with 512-bit vpdpbusd (12 int32 and 12 f32 zmm accumulators and
+  /// 8 nibble vectors of the 32 registers: a 4 x 4 tile spilled its f32
+  /// accumulators every super-block, ~10% slower), 2 x 4 with 256-bit
+  /// (8-lane accumulators), 1 x 4 on NEON (an 8-lane accumulator is two of
+  /// its 32 registers).
+  int64_t intRowTile() const {
+    return intDot == IntDot::X86Vnni512 ? 4 : intDot == IntDot::X86Vnni ? 2 : 1;
+  }
+  int64_t intTokTile() const { return intDot == IntDot::X86Vnni512 ? 3 : 4; }
+  /// Activation bytes a prefill token block keeps in L2 while a thread
+  /// streams the weight rows past it (prefillTiles), and the most token
+  /// tiles a block holds.
+  static constexpr int64_t kPrefillBlockBytes = 512 * 1024, kMaxBlockTiles = 32;
   /// The least weight bytes a decode chunk streams (decodeGrain).
   static constexpr int64_t kDecodeChunkBytes = 16384;
   void prefetchWeights(LoopEmitter &e, Value data, ValueRange wPre, Value at, int64_t n);
@@ -77,9 +94,10 @@ private:
   SmallVector<Value> panelTile(LoopEmitter &e, Value w, ArrayRef<SmallVector<Value>> wPres, Value pc,
                                ArrayRef<XRow> xs);
   bool rowTiled(LoopEmitter &e, Value w, int64_t N, int64_t K);
-  SmallVector<Value> plainTile(LoopEmitter &e, Value w, ArrayRef<Value> ns, int64_t K, ArrayRef<XRow> xs);
-  void rowTokenTiles(LoopEmitter &e, int64_t N, Value S,
-                     function_ref<void(ArrayRef<Value>, ArrayRef<Value>)> body);
+  SmallVector<Value> rowsTile(LoopEmitter &e, Value w, ArrayRef<Value> ns, int64_t K, ArrayRef<XRow> xs);
+  bool intTiled(LoopEmitter &e, Value w, Value x, int64_t N, int64_t K);
+  void prefillTiles(LoopEmitter &e, int64_t N, int64_t actRowBytes, int64_t R, int64_t T,
+                    function_ref<void(ArrayRef<Value>, ArrayRef<Value>)> body);
   int64_t decodeRows(LoopEmitter &e, ArrayRef<Value> ws, int64_t N, int64_t K, Value x);
   int64_t decodeGrain(LoopEmitter &e, ArrayRef<Value> ws, int64_t R, int64_t K);
   int64_t commonTile(LoopEmitter &e, ArrayRef<Value> ws);

@@ -168,10 +168,21 @@ SmallVector<Value> CPUStrategy::interleavedIntRows(LoopEmitter &e, const QuantVi
   // the registers with one each.
   size_t NI = P == 1 ? size_t(loads) : P > 4 ? 1 : 2;
   bool sym = qv.attr.getSymmetric();
+  // Prefill tiles (several tokens) with 64-byte loads keep each pair's 16
+  // int32 lanes (block j in lanes j and j + 8) unfolded: they are scaled
+  // by lane-duplicated block scales, one conversion and one FMA a pair a
+  // super-block, the two halves summed by the final reduction. Decode
+  // (one token) folds to 8 lanes first.
+  bool unfolded = wide && T > 1;
+  auto v16f = VectorType::get({16}, f32);
   Value zero8f = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8f, 0.0f));
+  Value zeroSum = unfolded ? arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v16f, 0.0f)).getResult()
+                           : zero8f;
   Value zeroAcc = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vAcc, int32_t(0)));
   // Scaled sums, then (asymmetric) the min corrections.
-  SmallVector<Value> inits(sym ? P : 2 * P, zero8f);
+  SmallVector<Value> inits(P, zeroSum);
+  if (!sym)
+    inits.append(P, zero8f);
   auto accs = e.reduceStep(e.c(0), e.c(K / 256), e.c(1), inits, [&](Value sb, ValueRange acc) {
     SmallVector<Value> ai(P * NI, zeroAcc);
     if (T == 1)
@@ -211,14 +222,31 @@ SmallVector<Value> CPUStrategy::interleavedIntRows(LoopEmitter &e, const QuantVi
         }
     }
     SmallVector<Value> next(acc.begin(), acc.end());
+    auto twice = [&](Value v8) { // lanes j and j + 8: element j
+      return vector::ShuffleOp::create(b, loc, v8, v8,
+                                       ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7})
+          .getResult();
+    };
+    SmallVector<Value> dx16;
+    if (unfolded)
+      for (size_t t = 0; t < T; ++t)
+        dx16.push_back(twice(e.load8(qas[t].d, xs[t].pre, bx)));
     for (size_t r = 0; r < R; ++r) {
       Value sw8 = e.superScales8(rowView(r), wPres[r], sb);
       Value mw8 = sym ? Value() : e.superScales8(rowView(r), wPres[r], sb, /*mins=*/true);
+      Value sw16 = unfolded ? twice(sw8) : Value();
       for (size_t t = 0; t < T; ++t) {
         size_t p = r * T + t;
         Value sum = ai[p * NI];
         for (size_t u = 1; u < NI; ++u)
           sum = arith::AddIOp::create(b, loc, sum, ai[p * NI + u]);
+        if (unfolded) {
+          Value s16 = arith::MulFOp::create(b, loc, sw16, dx16[t], e.fm());
+          next[p] = e.vfma(arith::SIToFPOp::create(b, loc, v16f, sum), s16, next[p]);
+          if (!sym)
+            next[P + p] = e.vfma(mw8, e.load8(qas[t].cs, xs[t].pre, bx), next[P + p]);
+          continue;
+        }
         if (wide) // lanes j and j + 8 hold block j
           sum = arith::AddIOp::create(
               b, loc, vector::ShuffleOp::create(b, loc, sum, sum, ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7}),
@@ -296,11 +324,51 @@ SmallVector<Value> CPUStrategy::intDotRows(LoopEmitter &e, const QuantView &qv,
   // With few pairs, U independent accumulators per pair keep the FMA
   // latency chain from bounding the loop (one FMA per block otherwise).
   size_t U = chunked ? std::max<size_t>(1, 4 / P) : 1;
-  SmallVector<Value> inits(P, zero8f);
+  // Prefill tiles (several tokens) of int8 weights with 512-bit vpdpbusd
+  // take two blocks a step: one 64-byte load per weight row and token, one
+  // vpdpbusd, one conversion and one FMA a pair, lanes 0-7 scaled by the
+  // first block's activation scale and 8-15 by the second's.
+  bool pairs = int8 && chunked && intDot == IntDot::X86Vnni512 && T > 1;
+  auto v16f = VectorType::get({16}, f32), v16i = VectorType::get({16}, i32), v64i8 = VectorType::get({64}, i8);
+  Value zeroSum = pairs ? arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v16f, 0.0f)).getResult() : zero8f;
+  SmallVector<Value> inits(P, zeroSum);
   inits.append(P, chunked ? zero8f : e.cf(0.0));
-  inits.append(P * (U - 1), zero8f);
+  inits.append(P * (U - 1), zeroSum);
   SmallVector<Value> accs;
-  if (chunked) {
+  if (pairs) {
+    Value zero16i = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v16i, int32_t(0)));
+    accs = e.reduceStep(e.c(0), e.c(nBlocks), e.c(8), inits, [&](Value b0, ValueRange acc) {
+      SmallVector<Value> next(acc.begin(), acc.end()), dx8;
+      auto accIdx = [&](size_t p, size_t u) { return u == 0 ? p : 2 * P + p * (U - 1) + (u - 1); };
+      for (size_t t = 0; t < T; ++t) {
+        dx8.push_back(e.load8(qas[t].d, xs[t].pre, b0));
+        for (size_t r = 0; r < R; ++r)
+          next[P + r * T + t] = arith::AddFOp::create(b, loc, next[P + r * T + t], e.load8(qas[t].cs, xs[t].pre, b0),
+                                                      e.fm());
+      }
+      for (int64_t j = 0; j < 8; j += 2) {
+        Value k0 = e.imul(e.iadd(b0, e.c(j)), e.c(32));
+        SmallVector<Value> us, xq, sc;
+        for (size_t r = 0; r < R; ++r) {
+          Value q = vector::LoadOp::create(b, loc, v64i8, qv.data, e.rowIdx(wPres[r], k0));
+          us.push_back(int8Offset == 0 ? q : arith::XOrIOp::create(b, loc, q, splatI8(v64i8, int8_t(-128))).getResult());
+        }
+        SmallVector<int64_t> lanes(8, j);
+        lanes.append(8, j + 1);
+        for (size_t t = 0; t < T; ++t) {
+          xq.push_back(vector::LoadOp::create(b, loc, v64i8, qas[t].q, e.rowIdx(xs[t].pre, k0)));
+          sc.push_back(vector::ShuffleOp::create(b, loc, dx8[t], dx8[t], lanes));
+        }
+        for (size_t r = 0; r < R; ++r)
+          for (size_t t = 0; t < T; ++t) {
+            size_t p = r * T + t, a = accIdx(p, static_cast<size_t>(j / 2) % U);
+            Value d = arith::SIToFPOp::create(b, loc, v16f, dot4(e, zero16i, us[r], xq[t]));
+            next[a] = e.vfma(d, sc[t], next[a]);
+          }
+      }
+      return next;
+    });
+  } else if (chunked) {
     accs = e.reduceStep(e.c(0), e.c(nBlocks), e.c(8), inits, [&](Value b0, ValueRange acc) {
       SmallVector<Value> next(acc.begin(), acc.end()), s8(P);
       if (T == 1)

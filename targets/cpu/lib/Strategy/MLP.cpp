@@ -93,17 +93,22 @@ void CPUStrategy::mlpGateUp(LoopEmitter &e, const MLPArgs &m) {
         });
       }
     }
-  } else if (rowTiled(e, wg, I, H) && rowTiled(e, wu, I, H)) {
-    // Prefill, float weights: row x token tiles like matmul.
-    rowTokenTiles(e, I, e.tokens, [&](ArrayRef<Value> is, ArrayRef<Value> toks) {
+  } else if ((rowTiled(e, wg, I, H) && rowTiled(e, wu, I, H)) ||
+             (intTiled(e, wg, x, I, H) && intTiled(e, wu, x, I, H))) {
+    // Prefill: register tiles of rows x tokens over token blocks, as the
+    // matmul's (float weights, or quantized ones on the integer dot path).
+    bool ints = e.quantView(wg) != nullptr;
+    int64_t R = ints ? intRowTile() : kRowTile, T = ints ? intTokTile() : kPrefillTile;
+    prefillTiles(e, I, ints ? H : 4 * H, R, T, [&](ArrayRef<Value> is, ArrayRef<Value> toks) {
       SmallVector<XRow> rows = LoopEmitter::rowsOf(x, toks);
-      auto gates = plainTile(e, wg, is, H, rows), ups = plainTile(e, wu, is, H, rows);
+      auto gates = rowsTile(e, wg, is, H, rows), ups = rowsTile(e, wu, is, H, rows);
       for (size_t r = 0; r < is.size(); ++r)
         for (size_t t = 0; t < toks.size(); ++t)
           e.store(act(gates[r * toks.size() + t], ups[r * toks.size() + t]), gbuf, {toks[t], is[r]});
     });
   } else {
-    // Prefill: gate and up rows register-tiled over tokens like matmul.
+    // Prefill of other weights: gate and up rows register-tiled over
+    // tokens like matmul.
     e.tokenTiles(I, e.tokens, kPrefillTile, [&](Value i, ArrayRef<Value> toks) {
       SmallVector<XRow> rows = LoopEmitter::rowsOf(x, toks);
       auto gates = e.dotRows(wg, {i}, H, rows), ups = e.dotRows(wu, {i}, H, rows);

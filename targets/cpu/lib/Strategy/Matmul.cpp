@@ -9,9 +9,14 @@
 //     grains sized so a thread's chunk streams at least kDecodeChunkBytes;
 //     K-panelled weights stream panel after panel (gemma4.range_outer);
 //     weight bytes software-prefetched weight-prefetch bytes ahead;
-//   * prefill: register tiles of kRowTile weight rows x kPrefillTile tokens
-//     (plain float weights), else one weight row x kPrefillTile tokens, so
-//     each weight vector loaded (and dequantised) feeds several FMAs;
+//   * prefill: register tiles of weight rows x tokens (kRowTile x
+//     kPrefillTile f32 FMAs for plain float weights, intRowTile() x
+//     intTokTile() integer dot products for quantized ones on CPUs with
+//     them), over blocks of tokens whose activations stay in L2 while the
+//     weight rows stream past (prefillTiles), the last tile repeating the
+//     last token instead of a scalar tail; other weights one row x
+//     kPrefillTile tokens, so each weight vector loaded (and dequantised)
+//     feeds several FMAs;
 //   * dot tiles: the f32 kernels of every encoding (LoopEmitter, shared
 //     with every target), with `accumulators` independent accumulators
 //     when a tile has few rows x tokens (so FMA latency does not bound a
@@ -126,26 +131,62 @@ SmallVector<Value> CPUStrategy::panelTile(LoopEmitter &e, Value w, ArrayRef<Smal
   return e.interleavedF32Panel(qv, pres, xs, sb0);
 }
 
-/// Whether `w` takes the row-tiled prefill kernel (plainTile).
+/// Whether float weight `w` takes the row-tiled prefill kernel.
 bool CPUStrategy::rowTiled(LoopEmitter &e, Value w, int64_t N, int64_t K) {
   return !e.quantView(w) && K % VL == 0 && N % kRowTile == 0;
 }
 
 /// sum_k x_t[k] * W[n_r, k] for every weight row n_r and activation row
-/// x_t of a plain float weight: result r * T + t.
-SmallVector<Value> CPUStrategy::plainTile(LoopEmitter &e, Value w, ArrayRef<Value> ns, int64_t K,
-                                          ArrayRef<XRow> xs) {
+/// x_t (result r * T + t): one register tile (dotTile).
+SmallVector<Value> CPUStrategy::rowsTile(LoopEmitter &e, Value w, ArrayRef<Value> ns, int64_t K,
+                                         ArrayRef<XRow> xs) {
   SmallVector<SmallVector<Value>> rows;
   for (Value n : ns)
     rows.push_back({n});
-  return e.dotPlain(w, rows, K, xs);
+  return dotTile(e, w, rows, K, xs);
 }
 
-/// Prefill over (row tiles of kRowTile weight rows, token tiles):
-/// body(rows, tokens) for full token tiles and each leftover token.
-void CPUStrategy::rowTokenTiles(LoopEmitter &e, int64_t N, Value S,
-                                function_ref<void(ArrayRef<Value>, ArrayRef<Value>)> body) {
-  e.rowTokenTiles(N, S, kRowTile, kPrefillTile, body);
+/// Whether prefill runs quantized weight `w` (N rows of K) against the
+/// activations x in intRowTile() x intTokTile() integer-dot tiles: on the
+/// integer dot path, with x quantized to int8 for it (prepareActs).
+bool CPUStrategy::intTiled(LoopEmitter &e, Value w, Value x, int64_t N, int64_t K) {
+  return e.quantView(w) && intDot != IntDot::None && N % intRowTile() == 0 && rowTileable(e, w, K, {XRow{x, {}}});
+}
+
+/// Prefill over register tiles of R weight rows x T tokens, cache-blocked:
+/// the parallel loop runs over (token blocks, row tiles), the row tiles
+/// varying fastest, so a thread's consecutive iterations stream weight
+/// rows past one block of tokens whose activations (actRowBytes a token,
+/// at most kPrefillBlockBytes a block) stay in L2; each iteration runs its
+/// R rows over the block's token tiles, the rows' bytes in L1 after the
+/// first tile. The last tile of a prompt whose length T does not divide
+/// repeats the last token (its indices clamped to S - 1): the same
+/// products computed again and stored to the same place, so there is no
+/// scalar tail loop.
+void CPUStrategy::prefillTiles(LoopEmitter &e, int64_t N, int64_t actRowBytes, int64_t R, int64_t T,
+                               function_ref<void(ArrayRef<Value>, ArrayRef<Value>)> body) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  Value S = e.tokens;
+  int64_t TB = std::clamp<int64_t>(kPrefillBlockBytes / std::max<int64_t>(1, actRowBytes * T), 1, kMaxBlockTiles);
+  Value tiles = e.idiv(e.iadd(S, e.c(T - 1)), e.c(T));
+  Value blocks = e.idiv(e.iadd(tiles, e.c(TB - 1)), e.c(TB));
+  e.parallel({blocks, e.c(N / R)}, [&](ValueRange iv) {
+    SmallVector<Value> ns;
+    for (int64_t r = 0; r < R; ++r)
+      ns.push_back(e.iadd(e.imul(iv[1], e.c(R)), e.c(r)));
+    Value t0 = e.imul(iv[0], e.c(TB));
+    Value t1 = arith::MinUIOp::create(b, loc, e.iadd(t0, e.c(TB)), tiles);
+    Value last = e.isub(S, e.c(1));
+    auto f = scf::ForOp::create(b, loc, t0, t1, e.c(1));
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(f.getBody()->getTerminator());
+    Value s0 = e.imul(f.getInductionVar(), e.c(T));
+    SmallVector<Value> toks;
+    for (int64_t t = 0; t < T; ++t)
+      toks.push_back(t == 0 ? s0 : arith::MinUIOp::create(b, loc, e.iadd(s0, e.c(t)), last).getResult());
+    body(ns, toks);
+  });
 }
 
 /// Rows per step of a decode matrix-vector product over N rows of K
@@ -259,18 +300,24 @@ void CPUStrategy::matmul(LoopEmitter &e, Value x, Value w, Value out, int64_t N,
     }, decodeGrain(e, {w}, R, K));
     return;
   }
-  if (rowTiled(e, w, N, K)) {
-    rowTokenTiles(e, N, S, [&](ArrayRef<Value> ns, ArrayRef<Value> toks) {
-      auto accs = plainTile(e, w, ns, K, LoopEmitter::rowsOf(x, toks));
+  if (rowTiled(e, w, N, K) || intTiled(e, w, x, N, K)) {
+    // Prefill: register tiles of R weight rows x T tokens over blocks of
+    // tokens (prefillTiles): float weights against f32 activations,
+    // quantized ones against their int8 form.
+    bool ints = e.quantView(w) != nullptr;
+    int64_t R = ints ? intRowTile() : kRowTile, T = ints ? intTokTile() : kPrefillTile;
+    prefillTiles(e, N, ints ? K : 4 * K, R, T, [&](ArrayRef<Value> ns, ArrayRef<Value> toks) {
+      auto accs = rowsTile(e, w, ns, K, LoopEmitter::rowsOf(x, toks));
       for (size_t r = 0; r < ns.size(); ++r)
         for (size_t t = 0; t < toks.size(); ++t)
           e.store(accs[r * toks.size() + t], out, {toks[t], ns[r]});
     });
     return;
   }
-  // Prefill: output-feature-major so consecutive iterations share weight
-  // row n, and register-tiled over tokens so each weight vector loaded
-  // (and dequantised) feeds several FMAs (x rows stay in cache).
+  // Prefill of other weights: output-feature-major so consecutive
+  // iterations share weight row n, and register-tiled over tokens so each
+  // weight vector loaded (and dequantised) feeds several FMAs (x rows stay
+  // in cache).
   e.tokenTiles(N, S, kPrefillTile, [&](Value n, ArrayRef<Value> toks) {
     auto accs = e.dotRows(w, {n}, K, LoopEmitter::rowsOf(x, toks));
     for (size_t t = 0; t < toks.size(); ++t)
