@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace gemma4rt {
@@ -64,6 +65,14 @@ public:
   /// far (prompt then generated), used by the repetition penalty.
   int32_t sample(const float *logits, std::span<const int32_t> history);
 
+  /// The distribution sample() draws from (steps 1-6): the kept tokens
+  /// and their probabilities, summing to 1 (greedy: the argmax with 1).
+  /// Speculative sampling's rejection rule compares the model's and the
+  /// draft's.
+  void distribution(const float *logits, std::span<const int32_t> history,
+                    std::vector<std::pair<int32_t, double>> &out);
+  /// A uniform draw in [0, 1) from this sampler's generator.
+  double uniform() { return rng_.uniform(); }
   const SamplerParams &params() const { return params_; }
   bool isGreedy() const;
 
@@ -73,6 +82,12 @@ private:
     int32_t id;
   };
   size_t nucleusUnsorted(size_t kept, float maxL, double topP);
+  /// Step 1: logits, or a penalised copy of them (work_).
+  const float *penalized(const float *logits, std::span<const int32_t> history);
+  /// Step 2: the first index of the largest logit.
+  int32_t argmax(const float *l) const;
+  /// Steps 3-5 into cands_; returns how many are kept.
+  size_t filter(const float *l);
 
   SamplerParams params_;
   int64_t vocab_;
