@@ -535,9 +535,8 @@ Reply generateSpeculative(Session &target, Session &draft, Sampler &sampler, Sam
   const int64_t off = target.position() - static_cast<int64_t>(history.size());
   bool done = maxTokens <= 0 || emit(sampler.sample(logits, history));
   std::vector<int32_t> drafts, tokens;
-  std::vector<std::vector<std::pair<int32_t, double>>> q;
-  std::vector<std::pair<int32_t, double>> p;
-  std::vector<double> qDense(static_cast<size_t>(V), 0.0);
+  std::vector<Sampler::Distribution> q;
+  Sampler::Distribution p;
   while (!done) {
     const int64_t L = static_cast<int64_t>(history.size()); // history[L-1] is not in the target's KV yet
     const int64_t room = target.context() - target.position();
@@ -568,15 +567,7 @@ Reply generateSpeculative(Session &target, Session &draft, Sampler &sampler, Sam
       history.insert(history.end(), drafts.begin(), drafts.end());
       draftSampler.distribution(dl, history, q[size_t(i)]);
       history.resize(size_t(L));
-      int32_t d = q[size_t(i)].front().first;
-      if (q[size_t(i)].size() > 1) {
-        double u = draftSampler.uniform(), cum = 0;
-        for (auto &[id, pr] : q[size_t(i)]) {
-          d = id;
-          if (u < (cum += pr))
-            break;
-        }
-      }
+      const int32_t d = draftSampler.draw(q[size_t(i)]);
       drafts.push_back(d);
       if (i + 1 < k) {
         dl = draft.decode(d);
@@ -602,55 +593,15 @@ Reply generateSpeculative(Session &target, Session &draft, Sampler &sampler, Sam
         dump->write(1, vl + i * V);
       sampler.distribution(vl + i * V, history, p);
       if (i == k) { // every draft accepted: one more from the target
-        int32_t t = p.front().first;
-        if (p.size() > 1) {
-          double u = sampler.uniform(), cum = 0;
-          for (auto &[id, pr] : p) {
-            t = id;
-            if (u < (cum += pr))
-              break;
-          }
-        }
-        done = emit(t);
+        done = emit(sampler.draw(p));
         break;
       }
-      const int32_t d = drafts[size_t(i)];
-      double pd = 0, qd = 0;
-      for (auto &[id, pr] : p)
-        if (id == d)
-          pd = pr;
-      for (auto &[id, pr] : q[size_t(i)])
-        if (id == d)
-          qd = pr;
-      const bool greedy = p.size() == 1 && q[size_t(i)].size() == 1;
-      if (greedy ? pd > 0 : (qd > 0 && sampler.uniform() * qd < pd)) {
-        ++accepted;
-        done = emit(d);
-        continue;
-      }
-      // Rejected: a draw from max(0, p - q), normalised (p itself when
-      // that is empty, p == q up to rounding).
-      for (auto &[id, pr] : q[size_t(i)])
-        qDense[size_t(id)] = pr;
-      double z = 0;
-      for (auto &[id, pr] : p)
-        z += std::max(0.0, pr - qDense[size_t(id)]);
-      int32_t t = p.front().first;
-      if (p.size() > 1) {
-        double u = sampler.uniform(), cum = 0;
-        for (auto &[id, pr] : p) {
-          double w = z > 0 ? std::max(0.0, pr - qDense[size_t(id)]) / z : pr;
-          if (w <= 0)
-            continue;
-          t = id;
-          if (u < (cum += w))
-            break;
-        }
-      }
-      for (auto &[id, pr] : q[size_t(i)])
-        qDense[size_t(id)] = 0.0;
+      bool kept = false;
+      const int32_t t = sampler.acceptOrResample(p, q[size_t(i)], drafts[size_t(i)], kept);
+      accepted += kept;
       done = emit(t);
-      break;
+      if (!kept)
+        break;
     }
     st.accepted += accepted;
     lengths.record(k, accepted);

@@ -303,4 +303,60 @@ void Sampler::distribution(const float *logits, std::span<const int32_t> history
     p /= z;
 }
 
+int32_t Sampler::draw(const Distribution &dist) {
+  if (dist.empty())
+    return 0;
+  if (dist.size() == 1)
+    return dist.front().first;
+  const double u = rng_.uniform();
+  double cum = 0;
+  for (const auto &[id, p] : dist)
+    if (u < (cum += p))
+      return id;
+  for (size_t i = dist.size(); i-- > 0;) // rounding: the last with mass
+    if (dist[i].second > 0)
+      return dist[i].first;
+  return dist.front().first;
+}
+
+int32_t Sampler::acceptOrResample(const Distribution &p, const Distribution &q, int32_t d,
+                                  bool &accepted) {
+  double pd = 0, qd = 0;
+  for (const auto &[id, pr] : p)
+    if (id == d)
+      pd = pr;
+  for (const auto &[id, pr] : q)
+    if (id == d)
+      qd = pr;
+  if (p.size() == 1 && q.size() == 1) { // greedy: no draws
+    accepted = pd > 0;
+    return accepted ? d : p.front().first;
+  }
+  accepted = qd > 0 && rng_.uniform() * qd < pd;
+  if (accepted)
+    return d;
+  if (qDense_.size() != size_t(vocab_))
+    qDense_.assign(size_t(vocab_), 0.0);
+  for (const auto &[id, pr] : q)
+    if (id >= 0 && id < vocab_)
+      qDense_[size_t(id)] = pr;
+  Distribution r;
+  double z = 0;
+  for (const auto &[id, pr] : p) {
+    double w = std::max(0.0, pr - (id >= 0 && id < vocab_ ? qDense_[size_t(id)] : 0.0));
+    if (w > 0) {
+      r.emplace_back(id, w);
+      z += w;
+    }
+  }
+  for (const auto &[id, pr] : q)
+    if (id >= 0 && id < vocab_)
+      qDense_[size_t(id)] = 0.0;
+  if (z <= 0)
+    return draw(p);
+  for (auto &[id, w] : r)
+    w /= z;
+  return draw(r);
+}
+
 } // namespace gemma4rt

@@ -73,6 +73,18 @@ public:
                     std::vector<std::pair<int32_t, double>> &out);
   /// A uniform draw in [0, 1) from this sampler's generator.
   double uniform() { return rng_.uniform(); }
+  using Distribution = std::vector<std::pair<int32_t, double>>;
+  /// A draw from `dist` (distribution()'s form) with this sampler's
+  /// generator; a one-token distribution draws no number.
+  int32_t draw(const Distribution &dist);
+  /// Speculative sampling's rule for draft token d drawn from the draft's
+  /// q, under this sampler's p: d is kept with probability min(1, p(d) /
+  /// q(d)); otherwise the result is a draw from max(0, p - q), normalised
+  /// (p itself if that is empty). The result is then distributed as p
+  /// whatever q is. Point masses (greedy) keep d exactly when it is p's
+  /// token and draw no number. Sets `accepted`.
+  int32_t acceptOrResample(const Distribution &p, const Distribution &q, int32_t d,
+                           bool &accepted);
   const SamplerParams &params() const { return params_; }
   bool isGreedy() const;
 
@@ -95,6 +107,7 @@ private:
   std::vector<float> work_;
   std::vector<Cand> cands_;
   std::vector<uint8_t> seen_;
+  std::vector<double> qDense_; ///< acceptOrResample's q by token (zero between calls)
 };
 
 } // namespace gemma4rt
