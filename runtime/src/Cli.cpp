@@ -107,6 +107,11 @@ Benchmarking:
                          moderate and finite whatever the format: real
                          shapes and speed, meaningless output; with external
                          weights the .weights file need not exist
+  --bench-verify R       binaries with a draft: after the prompt, R rounds of
+                         one decode step and one verify call of k + 1 tokens
+                         for k = 1..8 at the same position (each rolled
+                         back), interleaved; prints each k's median time
+                         and median ratio to the decode step on stderr
   --fake-context N       start the prompt at position N as if N tokens were
                          already in the KV cache (left zero): the speed of a
                          long context without prefilling it; prompt + N +
@@ -224,6 +229,8 @@ Options parseArgs(int argc, const char *const *argv) {
       {"--seed", [&](auto &f, auto &v) { o.seed = parseU64(f, v); }},
       {"--fake-context",
        [&](auto &f, auto &v) { o.fakeContext = parseInt(f, v, 0, int64_t(1) << 40); }},
+      {"--bench-verify",
+       [&](auto &f, auto &v) { o.benchVerify = parseInt(f, v, 1, 100000); }},
       {"--draft-tokens",
        [&](auto &f, auto &v) {
          if (v == "auto") {

@@ -654,6 +654,51 @@ void printSpecStats(const SpecStats &st, const Reply &r, double draftPrefill,
     std::fprintf(stderr, "speculative verify by k:%s\n", byK.c_str());
 }
 
+/// --bench-verify: the cost of a verify call of k + 1 tokens against one
+/// decode step at the same position, k = 1..8, in one process and
+/// interleaved (decode, verify k = 1, ..., verify k = 8, every call rolled
+/// back), so a shared machine's slow phases hit both alike. Prints per k
+/// the median call time and the median of the per-round ratios.
+void benchVerify(Session &s, int32_t token, int64_t rounds) {
+  const int64_t pos = s.position();
+  const int64_t maxK = std::min<int64_t>({8, s.chunk() - 1, s.context() - pos - 1});
+  if (maxK < 1)
+    throw UsageError("--bench-verify: no room for a verify call after the prompt");
+  std::vector<double> decode;
+  std::vector<std::vector<double>> verify(size_t(maxK) + 1), ratio(size_t(maxK) + 1);
+  std::vector<int32_t> ids(size_t(maxK) + 1, token);
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v.size() % 2 ? v[v.size() / 2]
+                                         : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+  };
+  s.verify(std::span<const int32_t>(ids.data(), 2)); // first calls: warm-up
+  s.rollback(pos);
+  s.decode(token);
+  s.rollback(pos);
+  for (int64_t r = 0; r < rounds; ++r) {
+    auto a = Clock::now();
+    s.decode(token);
+    const double d = seconds(a, Clock::now());
+    s.rollback(pos);
+    decode.push_back(d);
+    for (int64_t k = 1; k <= maxK; ++k) {
+      a = Clock::now();
+      s.verify(std::span<const int32_t>(ids.data(), size_t(k + 1)));
+      const double v = seconds(a, Clock::now());
+      s.rollback(pos);
+      verify[size_t(k)].push_back(v);
+      ratio[size_t(k)].push_back(v / d);
+    }
+  }
+  std::fprintf(stderr, "bench-verify: position %lld, %lld rounds, decode step %.2f ms (median)\n",
+               (long long)pos, (long long)rounds, median(decode) * 1e3);
+  for (int64_t k = 1; k <= maxK; ++k)
+    std::fprintf(stderr, "bench-verify: k=%lld (%lld tokens) %.2f ms, %.3f x decode (median ratio)\n",
+                 (long long)k, (long long)(k + 1), median(verify[size_t(k)]) * 1e3,
+                 median(ratio[size_t(k)]));
+}
+
 std::unique_ptr<TextCodec> textCodec(const Payload &payload, const CodecFactory &makeCodec,
                                      const std::string &flag) {
   if (!payload.manifest().hasTokenizer)
@@ -970,6 +1015,10 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
   const bool profile = profileEnv && *profileEnv && std::strcmp(profileEnv, "0") != 0;
   if (profile)
     globalThreadPool().setProfiling(true);
+  if (o.benchVerify > 0) {
+    benchVerify(session, ids.back(), o.benchVerify);
+    return 0;
+  }
   SpecStats spec;
   if (K > 0 && draftSession) {
     SamplerParams dp = sp;
