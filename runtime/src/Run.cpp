@@ -676,6 +676,10 @@ void benchVerify(Session &s, int32_t token, int64_t rounds) {
   s.rollback(pos);
   s.decode(token);
   s.rollback(pos);
+  // GEMMA4RT_PROFILE=K: where the verify calls of k = K spend their time.
+  const char *profEnv = std::getenv("GEMMA4RT_PROFILE");
+  const int64_t profK = profEnv ? std::atoll(profEnv) : 0;
+  double profSeconds = 0;
   for (int64_t r = 0; r < rounds; ++r) {
     auto a = Clock::now();
     s.decode(token);
@@ -683,9 +687,15 @@ void benchVerify(Session &s, int32_t token, int64_t rounds) {
     s.rollback(pos);
     decode.push_back(d);
     for (int64_t k = 1; k <= maxK; ++k) {
+      if (k == profK)
+        globalThreadPool().setProfiling(true);
       a = Clock::now();
       s.verify(std::span<const int32_t>(ids.data(), size_t(k + 1)));
       const double v = seconds(a, Clock::now());
+      if (k == profK) {
+        globalThreadPool().setProfiling(false);
+        profSeconds += v;
+      }
       s.rollback(pos);
       verify[size_t(k)].push_back(v);
       ratio[size_t(k)].push_back(v / d);
@@ -697,6 +707,8 @@ void benchVerify(Session &s, int32_t token, int64_t rounds) {
     std::fprintf(stderr, "bench-verify: k=%lld (%lld tokens) %.2f ms, %.3f x decode (median ratio)\n",
                  (long long)k, (long long)(k + 1), median(verify[size_t(k)]) * 1e3,
                  median(ratio[size_t(k)]));
+  if (profK >= 1 && profK <= maxK)
+    printDecodeProfile(rounds, profSeconds, 25);
 }
 
 std::unique_ptr<TextCodec> textCodec(const Payload &payload, const CodecFactory &makeCodec,
