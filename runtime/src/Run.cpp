@@ -451,13 +451,15 @@ struct SpecStats {
 /// Chooses k, the tokens to draft before the next verify call: fixed by
 /// --draft-tokens, or (auto) the k that maximises the expected tokens per
 /// unit of time, E(k) / cost(k), with E(k) = (1 - a^(k+1)) / (1 - a) for
-/// a per-token acceptance estimate a, and cost(k) = verify(k) + k draft
-/// steps in units of one target decode step: verify(k) = 1 + kVerifySlope
-/// k (bench/README.md, "Speculative decoding": verify of k+1 tokens
-/// measured at about 1 + 0.1 k decode steps on the CPU) and a draft step
-/// the draft's weight bytes over the target's. k = 0 is plain decoding
-/// (1 token for 1); while it wins, every 16th step still drafts one token
-/// so the estimate follows the text.
+/// a per-token acceptance estimate a, and cost(k) = 1 + slope k + draft k
+/// in units of one target decode step. slope (a verify call's cost per
+/// draft beyond one decode step) and draft (a draft step's cost) are
+/// measured as the run goes (the first step is a plain decode step, to
+/// time one); before a measurement they are 0.1 (a memory-bound verify:
+/// k + 1 tokens for about one pass over the weights) and the draft's
+/// weight bytes over the target's. k = 0 is plain decoding (1 token for
+/// 1); while it wins, every 16th step still drafts one token so the
+/// estimates follow the text and the machine.
 class DraftLength {
 public:
   DraftLength(std::optional<int64_t> fixed, int64_t maxK, double draftCost)
@@ -465,12 +467,14 @@ public:
   int64_t next() {
     if (fixed_)
       return std::min(*fixed_, maxK_);
+    if (decodeSec_ <= 0)
+      return 0; // time a decode step first
     const double a = (accepted_ + 1.0) / (tried_ + 2.0);
     int64_t best = 0;
     double bestRate = 1.0;
     for (int64_t k = 1; k <= std::min<int64_t>(maxK_, 16); ++k) {
       double tokens = a >= 1.0 ? double(k + 1) : (1.0 - std::pow(a, double(k + 1))) / (1.0 - a);
-      double cost = 1.0 + kVerifySlope * double(k) + draftCost_ * double(k);
+      double cost = 1.0 + slope_ * double(k) + draftCost_ * double(k);
       if (tokens / cost > bestRate * 1.0001)
         best = k, bestRate = tokens / cost;
     }
@@ -484,12 +488,24 @@ public:
     accepted_ = accepted_ * kDecay + double(a);
     tried_ = tried_ * kDecay + double(a < k ? a + 1 : k);
   }
+  /// Measured times: a plain decode step; a verify call of k drafts; k
+  /// draft steps.
+  void timeDecode(double sec) { decodeSec_ = decodeSec_ > 0 ? 0.7 * decodeSec_ + 0.3 * sec : sec; }
+  void timeVerify(int64_t k, double sec) {
+    if (decodeSec_ > 0 && k > 0)
+      slope_ = 0.7 * slope_ + 0.3 * std::max(0.0, (sec / decodeSec_ - 1.0) / double(k));
+  }
+  void timeDraft(int64_t k, double sec) {
+    if (decodeSec_ > 0 && k > 0)
+      draftCost_ = 0.7 * draftCost_ + 0.3 * sec / double(k) / decodeSec_;
+  }
 
 private:
-  static constexpr double kVerifySlope = 0.1, kDecay = 0.9;
+  static constexpr double kDecay = 0.9;
   std::optional<int64_t> fixed_;
   int64_t maxK_;
   double draftCost_;
+  double slope_ = 0.1, decodeSec_ = 0;
   double accepted_ = 0, tried_ = 0;
   int64_t idle_ = 0;
 };
@@ -545,7 +561,9 @@ Reply generateSpeculative(Session &target, Session &draft, Sampler &sampler, Sam
     if (k <= 0) {
       auto a = Clock::now();
       const float *l = target.decode(history.back());
-      st.decodeTime += seconds(a, Clock::now());
+      const double dt = seconds(a, Clock::now());
+      st.decodeTime += dt;
+      lengths.timeDecode(dt);
       ++st.decodes;
       if (dump)
         dump->write(1, l);
@@ -574,7 +592,9 @@ Reply generateSpeculative(Session &target, Session &draft, Sampler &sampler, Sam
         ++st.draftCalls;
       }
     }
-    st.draftTime += seconds(a, Clock::now());
+    const double dt = seconds(a, Clock::now());
+    st.draftTime += dt;
+    lengths.timeDraft(k, dt);
     // One target call for the last token and the drafts.
     tokens.assign(1, history.back());
     tokens.insert(tokens.end(), drafts.begin(), drafts.end());
@@ -582,6 +602,7 @@ Reply generateSpeculative(Session &target, Session &draft, Sampler &sampler, Sam
     const float *vl = target.verify(tokens);
     const double vt = seconds(a, Clock::now());
     st.verifyTime += vt;
+    lengths.timeVerify(k, vt);
     st.verifyByK[k].first += 1;
     st.verifyByK[k].second += vt;
     ++st.steps;
