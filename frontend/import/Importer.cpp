@@ -63,19 +63,26 @@ float roundTo(float v, DType t) {
 
 class Importer {
 public:
-  Importer(MLIRContext &ctx, const Checkpoint &ckpt, const ImportOptions &opts)
-      : ctx(ctx), ckpt(ckpt), cfg(ckpt.config()), opts(opts), b(&ctx) {}
+  Importer(MLIRContext &ctx, const Checkpoint &ckpt, const ImportOptions &opts,
+           std::string weightPrefix = "")
+      : ctx(ctx), ckpt(ckpt), cfg(ckpt.config()), opts(opts), b(&ctx),
+        weightPrefix(std::move(weightPrefix)) {}
 
   OwningOpRef<ModuleOp> run();
+  /// Adds the draft model's entries (@gemma4_draft_prefill,
+  /// @gemma4_draft_decode) and its gemma4.draft.* attributes to `m`.
+  void addDraft(ModuleOp m);
 
 private:
   void planKV();
-  void buildEntry(ModuleOp module, StringRef name, int64_t tokens);
+  /// `allRows`: a dynamic-length entry that returns every token's logits
+  /// (@gemma4_verify) instead of only the rows its caller asks for.
+  void buildEntry(ModuleOp module, StringRef name, int64_t tokens, bool allRows = false);
 
   Value weight(const std::string &name) {
     const TensorView &t = ckpt.get(name);
     auto ty = RankedTensorType::get(t.shape, elementType(ctx, t.dtype, name));
-    return WeightOp::create(b, loc, ty, b.getStringAttr(name),
+    return WeightOp::create(b, loc, ty, b.getStringAttr(weightPrefix + name),
                             IntegerAttr());
   }
   std::string L(int64_t l, const std::string &rest) {
@@ -111,6 +118,10 @@ private:
   const TextConfig &cfg;
   ImportOptions opts;
   OpBuilder b;
+  /// Prepended to every gemma4.weight name ("draft:" for a draft model, so
+  /// its tensors never share a name, hence a blob offset, with the
+  /// target's).
+  std::string weightPrefix;
   Location loc = UnknownLoc::get(&ctx);
 
   struct CacheSlot {
@@ -154,7 +165,7 @@ void Importer::planKV() {
   kv.bytesPerContext = perCtx;
 }
 
-void Importer::buildEntry(ModuleOp module, StringRef name, int64_t S) {
+void Importer::buildEntry(ModuleOp module, StringRef name, int64_t S, bool allRows) {
   b.setInsertionPointToEnd(module.getBody());
   const int64_t H = cfg.hiddenSize, V = cfg.vocabSize;
   auto idsTy = RankedTensorType::get({S}, b.getI32Type());
@@ -272,7 +283,7 @@ void Importer::buildEntry(ModuleOp module, StringRef name, int64_t S) {
 
   // A prefill call projects only the rows whose logits its caller wants
   // (the last token's to sample from, all of them to dump).
-  if (ShapedType::isDynamic(S))
+  if (ShapedType::isDynamic(S) && !allRows)
     h = OutputRowsOp::create(b, loc, h.getType(), h);
   Value hn = rmsNorm(h, weight("norm.weight"));
   Value lm = cfg.tieWordEmbeddings ? weight("embed_tokens.weight") : weight("lm_head.weight");
@@ -302,13 +313,43 @@ OwningOpRef<ModuleOp> Importer::run() {
   m->setAttr("gemma4.kv_bytes_per_context", b.getI64IntegerAttr(kv.bytesPerContext));
   buildEntry(m, "gemma4_prefill", ShapedType::kDynamic);
   buildEntry(m, "gemma4_decode", 1);
+  // Speculative decoding: the prefill path for the k+1 tokens a draft
+  // proposed (plus the last accepted one) at any position, every row's
+  // logits returned. Rejected positions need no undo: caches are indexed
+  // by position (sliding ones modulo sliding_window + prefill_chunk, which
+  // keeps every row a later query can see as long as a call takes at most
+  // prefill_chunk tokens), and a query at position p reads keys <= p only,
+  // so the next call overwrites them before anything can read them.
+  if (opts.verifyEntry)
+    buildEntry(m, "gemma4_verify", ShapedType::kDynamic, /*allRows=*/true);
   if (failed(verify(m)))
     throw InputError("internal error: imported module of '" + ckpt.dir() +
                      "' does not verify");
   return module;
 }
 
+void Importer::addDraft(ModuleOp m) {
+  if (opts.prefillChunk < 1)
+    throw InputError("prefill chunk must be at least 1");
+  planKV();
+  m->setAttr("gemma4.draft.vocab_size", b.getI64IntegerAttr(cfg.vocabSize));
+  m->setAttr("gemma4.draft.num_layers", b.getI64IntegerAttr(cfg.numLayers));
+  m->setAttr("gemma4.draft.kv_bytes_fixed", b.getI64IntegerAttr(kv.bytesFixed));
+  m->setAttr("gemma4.draft.kv_bytes_per_context", b.getI64IntegerAttr(kv.bytesPerContext));
+  buildEntry(m, "gemma4_draft_prefill", ShapedType::kDynamic);
+  buildEntry(m, "gemma4_draft_decode", 1);
+  if (failed(verify(m)))
+    throw InputError("internal error: the draft entries of '" + ckpt.dir() +
+                     "' do not verify");
+}
+
 } // namespace
+
+void importDraft(MLIRContext &ctx, ModuleOp target, const Checkpoint &draft,
+                 const ImportOptions &opts) {
+  Importer imp(ctx, draft, opts, "draft:");
+  imp.addDraft(target);
+}
 
 OwningOpRef<ModuleOp> importCheckpoint(MLIRContext &ctx, const Checkpoint &ckpt,
                                        const ImportOptions &opts) {

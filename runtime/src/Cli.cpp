@@ -57,6 +57,13 @@ Sampling (applied in this order):
   Defaults come from the model's generation config, else temperature 1,
   top-k 64, top-p 0.95, min-p 0, repeat-penalty 1.
 
+Speculative decoding (binaries compiled with gemma4c compile --draft):
+  --draft-tokens K|auto  tokens the draft model proposes per step, verified
+                         by the model in one call (1-32, below the prefill
+                         chunk; 0 = off; default auto: adapts K to how many
+                         drafts the model accepts); greedy output is the
+                         model's own, sampling keeps its distribution
+
 Output:
   --print-ids            print generated token ids, space separated, on one
                          line (the default output when there is no tokenizer)
@@ -69,7 +76,8 @@ Output:
   --print-prompt-ids     print the ids of each prefill (and its starting
                          position) to stderr
   --stats                print load / prefill / decode speed to stderr
-                         (--chat: also per turn)
+                         (--chat: also per turn; with a draft: the drafts'
+                         acceptance rate and tokens per model weight pass)
   --info                 print what this model is and exit
   -h, --help             print this help and exit
 
@@ -99,6 +107,11 @@ Benchmarking:
                          moderate and finite whatever the format: real
                          shapes and speed, meaningless output; with external
                          weights the .weights file need not exist
+  --bench-verify R       binaries with a draft: after the prompt, R rounds of
+                         one decode step and one verify call of k + 1 tokens
+                         for k = 1..8 at the same position (each rolled
+                         back), interleaved; prints each k's median time
+                         and median ratio to the decode step on stderr
   --fake-context N       start the prompt at position N as if N tokens were
                          already in the KV cache (left zero): the speed of a
                          long context without prefilling it; prompt + N +
@@ -216,6 +229,22 @@ Options parseArgs(int argc, const char *const *argv) {
       {"--seed", [&](auto &f, auto &v) { o.seed = parseU64(f, v); }},
       {"--fake-context",
        [&](auto &f, auto &v) { o.fakeContext = parseInt(f, v, 0, int64_t(1) << 40); }},
+      {"--bench-verify",
+       [&](auto &f, auto &v) { o.benchVerify = parseInt(f, v, 1, 100000); }},
+      {"--draft-tokens",
+       [&](auto &f, auto &v) {
+         if (v == "auto") {
+           o.draftTokens.reset();
+           return;
+         }
+         char *end = nullptr;
+         long long k = std::strtoll(v.c_str(), &end, 10);
+         if (v.empty() || *end != 0 || v.front() == ' ' || k < 0 || k > kMaxDraftTokens)
+           throw UsageError(f + ": expected 0 to " + std::to_string(kMaxDraftTokens) +
+                            " or auto, got '" + v + "'");
+         o.draftTokens = k;
+       }},
+
       {"--host",
        [&](auto &f, auto &v) {
          if (v.empty())

@@ -8,6 +8,7 @@
 #include "gemma4rt/run.h"
 
 int main(int argc, char **argv) {
-  return gemma4rt::runMain(argc, argv, {&gemma4_prefill, &gemma4_decode},
+  return gemma4rt::runMain(argc, argv, {&gemma4_prefill, &gemma4_decode, &gemma4_verify, &gemma4_draft_prefill,
+                                               &gemma4_draft_decode},
                            &gemma4rt::makeTextCodec);
 }

@@ -224,6 +224,23 @@ Manifest parseManifest(std::string_view text, const std::string &where) {
   if (auto it = j.find("output_macs_per_call"); it != j.end() && !it->is_null())
     m.outputMacsPerCall = integer(j, "output_macs_per_call", "", 0);
 
+  if (auto it = j.find("draft"); it != j.end() && !it->is_null()) {
+    const json &d = *it;
+    if (!d.is_object())
+      throw bad("manifest \"draft\" is not an object");
+    DraftManifest dm;
+    if (auto f = d.find("name"); f != d.end() && f->is_string())
+      dm.name = f->get<std::string>();
+    if (integer(d, "vocab_size", "draft.", 1) != m.model.vocabSize)
+      throw bad("manifest \"draft.vocab_size\" differs from the model's");
+    dm.numLayers = integer(d, "num_layers", "draft.", 1);
+    dm.kvBytesFixed = static_cast<uint64_t>(integer(d, "kv_bytes_fixed", "draft.", 0));
+    dm.kvBytesPerContext = static_cast<uint64_t>(integer(d, "kv_bytes_per_context", "draft.", 0));
+    if (auto f = d.find("weights_read_per_token"); f != d.end() && !f->is_null())
+      dm.weightsReadPerToken = integer(d, "weights_read_per_token", "draft.", 0);
+    m.draft = dm;
+  }
+
   if (auto it = j.find("gpu"); it != j.end() && !it->is_null()) {
     const json &g = *it;
     if (!g.is_object())

@@ -12,9 +12,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <optional>
 #include <cstring>
 #include <dlfcn.h>
 #include <elf.h>
+#include <map>
 #include <unordered_map>
 #include <vector>
 #include <cstdio>
@@ -124,6 +127,13 @@ void printInfo(const Payload &p) {
   add("min-p", g.minP, g.minP >= 0);
   add("repeat-penalty", g.repeatPenalty, g.repeatPenalty > 0);
   std::printf("sampling defaults: %s\n", gen.empty() ? "none (runtime defaults)" : gen.c_str());
+  if (m.draft)
+    std::printf("draft: %s, %lld layers, kv_bytes %llu + %llu per context token, "
+                "weights_read_per_token %lld bytes\n",
+                m.draft->name.empty() ? "(unnamed)" : m.draft->name.c_str(),
+                (long long)m.draft->numLayers, (unsigned long long)m.draft->kvBytesFixed,
+                (unsigned long long)m.draft->kvBytesPerContext,
+                (long long)m.draft->weightsReadPerToken);
   if (m.gpu)
     printGpuInfo(p, *m.gpu);
 }
@@ -426,6 +436,302 @@ Reply generateReply(Session &session, Sampler &sampler, const float *logits,
   return r;
 }
 
+/// Speculative decoding (binaries compiled with --draft): what --stats says.
+struct SpecStats {
+  int64_t steps = 0;        ///< verify calls
+  int64_t drafted = 0;      ///< draft tokens proposed
+  int64_t accepted = 0;     ///< of them, accepted
+  int64_t decodes = 0;      ///< plain target decode steps (k = 0)
+  int64_t draftCalls = 0;   ///< draft model calls (decode steps and catch-up prefills)
+  int64_t kSum = 0;         ///< sum of k over the verify calls
+  double verifyTime = 0, draftTime = 0, decodeTime = 0, total = 0;
+  std::map<int64_t, std::pair<int64_t, double>> verifyByK; ///< k -> (calls, seconds)
+};
+
+/// Chooses k, the tokens to draft before the next verify call: fixed by
+/// --draft-tokens, or (auto) the k that maximises the expected tokens per
+/// unit of time, E(k) / cost(k), with E(k) = (1 - a^(k+1)) / (1 - a) for
+/// a per-token acceptance estimate a, and cost(k) = 1 + slope k + draft k
+/// in units of one target decode step. slope (a verify call's cost per
+/// draft beyond one decode step) and draft (a draft step's cost) are
+/// measured as the run goes (the first step is a plain decode step, to
+/// time one); before a measurement they are 0.1 (a memory-bound verify:
+/// k + 1 tokens for about one pass over the weights) and the draft's
+/// weight bytes over the target's. k = 0 is plain decoding (1 token for
+/// 1); while it wins, every 16th step still drafts one token so the
+/// estimates follow the text and the machine.
+class DraftLength {
+public:
+  DraftLength(std::optional<int64_t> fixed, int64_t maxK, double draftCost)
+      : fixed_(fixed), maxK_(maxK), draftCost_(draftCost) {}
+  int64_t next() {
+    if (fixed_)
+      return std::min(*fixed_, maxK_);
+    if (decodeSec_ <= 0)
+      return 0; // time a decode step first
+    const double a = (accepted_ + 1.0) / (tried_ + 2.0);
+    int64_t best = 0;
+    double bestRate = 1.0;
+    for (int64_t k = 1; k <= std::min<int64_t>(maxK_, 16); ++k) {
+      double tokens = a >= 1.0 ? double(k + 1) : (1.0 - std::pow(a, double(k + 1))) / (1.0 - a);
+      double cost = 1.0 + slope_ * double(k) + draftCost_ * double(k);
+      if (tokens / cost > bestRate * 1.0001)
+        best = k, bestRate = tokens / cost;
+    }
+    if (best == 0 && ++idle_ % 16 == 0 && maxK_ >= 1)
+      return 1;
+    return best;
+  }
+  /// After a verify call that drafted k and accepted a of them.
+  void record(int64_t k, int64_t a) {
+    // Per-token trials: the accepted drafts, and the first rejected one.
+    accepted_ = accepted_ * kDecay + double(a);
+    tried_ = tried_ * kDecay + double(a < k ? a + 1 : k);
+  }
+  /// Measured times: a plain decode step; a verify call of k drafts; k
+  /// draft steps.
+  void timeDecode(double sec) { decodeSec_ = decodeSec_ > 0 ? 0.7 * decodeSec_ + 0.3 * sec : sec; }
+  void timeVerify(int64_t k, double sec) {
+    if (decodeSec_ > 0 && k > 0)
+      slope_ = 0.7 * slope_ + 0.3 * std::max(0.0, (sec / decodeSec_ - 1.0) / double(k));
+  }
+  void timeDraft(int64_t k, double sec) {
+    if (decodeSec_ > 0 && k > 0)
+      draftCost_ = 0.7 * draftCost_ + 0.3 * sec / double(k) / decodeSec_;
+  }
+
+private:
+  static constexpr double kDecay = 0.9;
+  std::optional<int64_t> fixed_;
+  int64_t maxK_;
+  double draftCost_;
+  double slope_ = 0.1, decodeSec_ = 0;
+  double accepted_ = 0, tried_ = 0;
+  int64_t idle_ = 0;
+};
+
+/// generateReply with a draft model: each step the draft proposes k tokens
+/// (k from `lengths`), the target runs its last token and them through
+/// gemma4_verify in one call, and the standard speculative-sampling rule
+/// picks what to keep: draft token d with draft probability q(d) is
+/// accepted with probability min(1, p(d) / q(d)) under the target's p, and
+/// the first rejected one is replaced by a draw from max(0, p - q)
+/// (normalised); when all k are accepted the target's next row gives one
+/// more. p and q are the samplers' distributions (Sampler::distribution),
+/// so greedy (both point masses) accepts exactly the drafts equal to the
+/// target's argmax and the output is token for token the target's own;
+/// sampling keeps the target's distribution. Both sessions then roll back
+/// to the last accepted token (Session::rollback). `draft` has run the
+/// prompt already.
+Reply generateSpeculative(Session &target, Session &draft, Sampler &sampler, Sampler &draftSampler,
+                          DraftLength &lengths, const float *logits, std::vector<int32_t> &history,
+                          int64_t maxTokens, const std::unordered_set<int32_t> &stops,
+                          const Output &out, LogitsWriter *dump, SpecStats &st) {
+  Reply r;
+  const int64_t V = target.vocab();
+  auto tStart = Clock::now();
+  auto emit = [&](int32_t t) {
+    history.push_back(t);
+    ++r.generated;
+    r.last = t;
+    r.stopped = stops.count(t) != 0;
+    if (out.ids) {
+      std::printf(r.generated > 1 ? " %d" : "%d", t);
+      std::fflush(stdout);
+    }
+    if (out.codec && (!r.stopped || out.showSpecial)) {
+      std::string piece = out.codec->piece(t);
+      r.text += piece;
+      if (!out.ids)
+        writeOut(piece);
+    }
+    return r.stopped || r.generated == maxTokens;
+  };
+  // History index i is at position off + i in both sessions.
+  const int64_t off = target.position() - static_cast<int64_t>(history.size());
+  bool done = maxTokens <= 0 || emit(sampler.sample(logits, history));
+  std::vector<int32_t> drafts, tokens;
+  std::vector<Sampler::Distribution> q;
+  Sampler::Distribution p;
+  while (!done) {
+    const int64_t L = static_cast<int64_t>(history.size()); // history[L-1] is not in the target's KV yet
+    const int64_t room = target.context() - target.position();
+    int64_t k = std::min({lengths.next(), maxTokens - r.generated - 1, room - 1,
+                          target.chunk() - 1, draft.context() - (off + L) + 1});
+    if (k <= 0) {
+      auto a = Clock::now();
+      const float *l = target.decode(history.back());
+      const double dt = seconds(a, Clock::now());
+      st.decodeTime += dt;
+      lengths.timeDecode(dt);
+      ++st.decodes;
+      if (dump)
+        dump->write(1, l);
+      done = emit(sampler.sample(l, history));
+      continue;
+    }
+    // The draft catches up on the tokens it has not run (1, or 2 after a
+    // step that accepted every draft, more after plain decode steps), then
+    // proposes k tokens.
+    auto a = Clock::now();
+    const int64_t seen = draft.position() - off;
+    std::span<const int32_t> pending(history.data() + seen, size_t(L - seen));
+    const float *dl = pending.size() == 1 ? draft.decode(pending[0]) : draft.prefill(pending);
+    ++st.draftCalls;
+    drafts.clear();
+    q.resize(size_t(k));
+    for (int64_t i = 0; i < k; ++i) {
+      // The repetition penalty sees the drafts so far.
+      history.insert(history.end(), drafts.begin(), drafts.end());
+      draftSampler.distribution(dl, history, q[size_t(i)]);
+      history.resize(size_t(L));
+      const int32_t d = draftSampler.draw(q[size_t(i)]);
+      drafts.push_back(d);
+      if (i + 1 < k) {
+        dl = draft.decode(d);
+        ++st.draftCalls;
+      }
+    }
+    const double dt = seconds(a, Clock::now());
+    st.draftTime += dt;
+    lengths.timeDraft(k, dt);
+    // One target call for the last token and the drafts.
+    tokens.assign(1, history.back());
+    tokens.insert(tokens.end(), drafts.begin(), drafts.end());
+    a = Clock::now();
+    const float *vl = target.verify(tokens);
+    const double vt = seconds(a, Clock::now());
+    st.verifyTime += vt;
+    lengths.timeVerify(k, vt);
+    st.verifyByK[k].first += 1;
+    st.verifyByK[k].second += vt;
+    ++st.steps;
+    st.kSum += k;
+    st.drafted += k;
+    int64_t accepted = 0;
+    for (int64_t i = 0; i <= k && !done; ++i) {
+      if (dump) // the row that chooses the next token, as a decode step's would
+        dump->write(1, vl + i * V);
+      sampler.distribution(vl + i * V, history, p);
+      if (i == k) { // every draft accepted: one more from the target
+        done = emit(sampler.draw(p));
+        break;
+      }
+      bool kept = false;
+      const int32_t t = sampler.acceptOrResample(p, q[size_t(i)], drafts[size_t(i)], kept);
+      accepted += kept;
+      done = emit(t);
+      if (!kept)
+        break;
+    }
+    st.accepted += accepted;
+    lengths.record(k, accepted);
+    // Keep the KV of the last verified token and the accepted drafts; the
+    // rows of the rejected ones are overwritten by the next calls.
+    target.rollback(off + L + accepted);
+    draft.rollback(std::min(draft.position(), off + L + accepted));
+  }
+  st.total = seconds(tStart, Clock::now());
+  r.decodeCalls = std::max<int64_t>(0, r.generated - 1);
+  r.decodeTime = st.total;
+  if (out.codec) {
+    std::string rest = out.codec->finish();
+    r.text += rest;
+    if (!out.ids)
+      writeOut(rest);
+  }
+  return r;
+}
+
+/// The --stats lines of a speculative run: acceptance, tokens per target
+/// weight pass (verify calls and plain decode steps each read the target's
+/// weights once), and where the time went.
+void printSpecStats(const SpecStats &st, const Reply &r, double draftPrefill,
+                    std::optional<int64_t> fixedK) {
+  const int64_t passes = st.steps + st.decodes;
+  const int64_t after = std::max<int64_t>(0, r.generated - 1); // tokens after the prefill's
+  std::string k = fixedK ? std::to_string(*fixedK) : "auto";
+  std::fprintf(stderr,
+               "speculative: draft tokens %s (mean k %.2f), %lld verify calls, %lld plain decode "
+               "steps; acceptance %lld/%lld (%.1f%%); %.2f tokens per target weight pass\n",
+               k.c_str(), st.steps ? double(st.kSum) / double(st.steps) : 0.0, (long long)st.steps,
+               (long long)st.decodes, (long long)st.accepted, (long long)st.drafted,
+               st.drafted ? 100.0 * double(st.accepted) / double(st.drafted) : 0.0,
+               passes ? double(after) / double(passes) : 0.0);
+  std::fprintf(stderr,
+               "speculative time: verify %.3f s (%.2f ms/call), draft %.3f s (%lld calls; prompt "
+               "%.3f s), plain decode %.3f s (%.2f ms/step)\n",
+               st.verifyTime, st.steps ? st.verifyTime * 1e3 / double(st.steps) : 0.0, st.draftTime,
+               (long long)st.draftCalls, draftPrefill, st.decodeTime,
+               st.decodes ? st.decodeTime * 1e3 / double(st.decodes) : 0.0);
+  std::string byK;
+  char buf[96];
+  for (auto &[k, cs] : st.verifyByK) {
+    std::snprintf(buf, sizeof buf, "%s k=%lld: %lld x %.2f ms", byK.empty() ? "" : ",",
+                  (long long)k, (long long)cs.first, cs.second * 1e3 / double(cs.first));
+    byK += buf;
+  }
+  if (!byK.empty())
+    std::fprintf(stderr, "speculative verify by k:%s\n", byK.c_str());
+}
+
+/// --bench-verify: the cost of a verify call of k + 1 tokens against one
+/// decode step at the same position, k = 1..8, in one process and
+/// interleaved (decode, verify k = 1, ..., verify k = 8, every call rolled
+/// back), so a shared machine's slow phases hit both alike. Prints per k
+/// the median call time and the median of the per-round ratios.
+void benchVerify(Session &s, int32_t token, int64_t rounds) {
+  const int64_t pos = s.position();
+  const int64_t maxK = std::min<int64_t>({8, s.chunk() - 1, s.context() - pos - 1});
+  if (maxK < 1)
+    throw UsageError("--bench-verify: no room for a verify call after the prompt");
+  std::vector<double> decode;
+  std::vector<std::vector<double>> verify(size_t(maxK) + 1), ratio(size_t(maxK) + 1);
+  std::vector<int32_t> ids(size_t(maxK) + 1, token);
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v.size() % 2 ? v[v.size() / 2]
+                                         : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+  };
+  s.verify(std::span<const int32_t>(ids.data(), 2)); // first calls: warm-up
+  s.rollback(pos);
+  s.decode(token);
+  s.rollback(pos);
+  // GEMMA4RT_PROFILE=K: where the verify calls of k = K spend their time.
+  const char *profEnv = std::getenv("GEMMA4RT_PROFILE");
+  const int64_t profK = profEnv ? std::atoll(profEnv) : 0;
+  double profSeconds = 0;
+  for (int64_t r = 0; r < rounds; ++r) {
+    auto a = Clock::now();
+    s.decode(token);
+    const double d = seconds(a, Clock::now());
+    s.rollback(pos);
+    decode.push_back(d);
+    for (int64_t k = 1; k <= maxK; ++k) {
+      if (k == profK)
+        globalThreadPool().setProfiling(true);
+      a = Clock::now();
+      s.verify(std::span<const int32_t>(ids.data(), size_t(k + 1)));
+      const double v = seconds(a, Clock::now());
+      if (k == profK) {
+        globalThreadPool().setProfiling(false);
+        profSeconds += v;
+      }
+      s.rollback(pos);
+      verify[size_t(k)].push_back(v);
+      ratio[size_t(k)].push_back(v / d);
+    }
+  }
+  std::fprintf(stderr, "bench-verify: position %lld, %lld rounds, decode step %.2f ms (median)\n",
+               (long long)pos, (long long)rounds, median(decode) * 1e3);
+  for (int64_t k = 1; k <= maxK; ++k)
+    std::fprintf(stderr, "bench-verify: k=%lld (%lld tokens) %.2f ms, %.3f x decode (median ratio)\n",
+                 (long long)k, (long long)(k + 1), median(verify[size_t(k)]) * 1e3,
+                 median(ratio[size_t(k)]));
+  if (profK >= 1 && profK <= maxK)
+    printDecodeProfile(rounds, profSeconds, 25);
+}
+
 std::unique_ptr<TextCodec> textCodec(const Payload &payload, const CodecFactory &makeCodec,
                                      const std::string &flag) {
   if (!payload.manifest().hasTokenizer)
@@ -678,6 +984,32 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
   Session session(*payload, entry, ctx, backend.device.get(), backend.weights.data());
   if (F > 0)
     session.skipTo(F);
+
+  // Speculative decoding: a binary compiled with --draft drafts with its
+  // draft model unless --draft-tokens 0 (--dump-decode-logits then writes
+  // the verify rows that chose each token).
+  if (o.draftTokens && !m.draft)
+    throw UsageError("--draft-tokens: this binary has no draft model (compile it with gemma4c "
+                     "compile --draft)");
+  if (o.draftTokens && *o.draftTokens + 1 > m.prefillChunk)
+    throw UsageError("--draft-tokens: " + std::to_string(*o.draftTokens) +
+                     " drafts and the last token do not fit one verify call of at most " +
+                     std::to_string(m.prefillChunk) + " tokens (the prefill chunk)");
+  const bool speculate = m.draft && o.draftTokens.value_or(1) > 0;
+  if (speculate && (!entry.verify || !entry.draftPrefill || !entry.draftDecode))
+    throw Error("the manifest names a draft model but the binary lacks its entry points");
+  std::unique_ptr<Session> draftSession;
+  if (speculate) {
+    KvShape ks{m.draft->kvBytesFixed, m.draft->kvBytesPerContext};
+    draftSession = std::make_unique<Session>(
+        *payload, EntryPoints{entry.draftPrefill, entry.draftDecode}, ctx, backend.device.get(),
+        backend.weights.data(), &ks);
+    // A GPU keeps one recorded step ahead; two sessions take turns on it.
+    session.setPrepareAhead(false);
+    draftSession->setPrepareAhead(false);
+    if (F > 0)
+      draftSession->skipTo(F);
+  }
   auto tPrefill = Clock::now();
 
   // Prefill (and --dump-logits).
@@ -692,6 +1024,11 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
     printIdsLine("prompt ids", session.position(), ids);
   const float *logits = session.prefill(ids, onRows);
   auto tPrefillEnd = Clock::now();
+  double draftPrefillTime = 0;
+  if (draftSession && K > 0) {
+    draftSession->prefill(ids);
+    draftPrefillTime = seconds(tPrefillEnd, Clock::now());
+  }
 
   // Decode loop.
   std::unordered_set<int32_t> stops;
@@ -711,9 +1048,25 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
   const bool profile = profileEnv && *profileEnv && std::strcmp(profileEnv, "0") != 0;
   if (profile)
     globalThreadPool().setProfiling(true);
-  if (K > 0)
+  if (o.benchVerify > 0) {
+    benchVerify(session, ids.back(), o.benchVerify);
+    return 0;
+  }
+  SpecStats spec;
+  if (K > 0 && draftSession) {
+    SamplerParams dp = sp;
+    dp.seed = sp.seed ^ 0x9e3779b97f4a7c15ull; // the draft's own draws
+    Sampler draftSampler(dp, V);
+    double draftCost = m.draft->weightsReadPerToken > 0 && m.weightsReadPerToken > 0
+                           ? double(m.draft->weightsReadPerToken) / double(m.weightsReadPerToken)
+                           : 0.25;
+    DraftLength lengths(o.draftTokens, m.prefillChunk - 1, draftCost);
+    r = generateSpeculative(session, *draftSession, sampler, draftSampler, lengths, logits, history,
+                            K, stops, out, o.dumpDecodeLogits ? dump.get() : nullptr, spec);
+  } else if (K > 0) {
     r = generateReply(session, sampler, logits, history, K, stops, out,
                       o.dumpDecodeLogits ? dump.get() : nullptr);
+  }
   if (profile)
     globalThreadPool().setProfiling(false);
   if (dump)
@@ -737,6 +1090,8 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
                  r.decodeTime > 0 ? double(r.decodeCalls) / r.decodeTime : 0.0);
     std::fprintf(stderr, "generated: %lld tokens (seed %llu)\n", (long long)r.generated,
                  (unsigned long long)sp.seed);
+    if (draftSession)
+      printSpecStats(spec, r, draftPrefillTime, o.draftTokens);
     printScratchStats(backend, session);
   }
   return 0;

@@ -107,7 +107,7 @@ size_t Sampler::nucleusUnsorted(size_t kept, float maxL, double topP) {
   return m;
 }
 
-int32_t Sampler::sample(const float *logits, std::span<const int32_t> history) {
+const float *Sampler::penalized(const float *logits, std::span<const int32_t> history) {
   const int64_t V = vocab_;
   const float *l = logits;
 
@@ -132,16 +132,16 @@ int32_t Sampler::sample(const float *logits, std::span<const int32_t> history) {
         seen_[size_t(history[i])] = 0;
     l = work_.data();
   }
+  return l;
+}
 
-  auto better = [](const Cand &a, const Cand &b) {
-    return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
-  };
-
+int32_t Sampler::argmax(const float *l) const {
+  const int64_t V = vocab_;
   // 2. Greedy: the first index of the largest logit; NaN never wins, and
   // with no logit above -inf the answer is 0. The maximum is taken over 8
   // independent lanes (no loop-carried compare-and-branch: 262144 logits
   // took 0.2 ms per token that way), then its first index is found.
-  if (isGreedy()) {
+  {
     constexpr float kNegInf = -std::numeric_limits<float>::infinity();
     float lane[8] = {kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf};
     int64_t i = 0;
@@ -160,7 +160,13 @@ int32_t Sampler::sample(const float *logits, std::span<const int32_t> history) {
         return static_cast<int32_t>(i);
     return 0;
   }
+}
 
+size_t Sampler::filter(const float *l) {
+  const int64_t V = vocab_;
+  auto better = [](const Cand &a, const Cand &b) {
+    return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
+  };
   size_t kept = 0;
   bool sorted = false;
   auto clean = [](float x) { return std::isnan(x) ? -std::numeric_limits<float>::infinity() : x; };
@@ -232,6 +238,14 @@ int32_t Sampler::sample(const float *logits, std::span<const int32_t> history) {
         cands_[w++] = cands_[i];
     kept = std::max<size_t>(1, w);
   }
+  return kept;
+}
+
+int32_t Sampler::sample(const float *logits, std::span<const int32_t> history) {
+  const float *l = penalized(logits, history);
+  if (isGreedy())
+    return argmax(l);
+  const size_t kept = filter(l);
 
   // 6. Temperature, softmax; 7. draw.
   const double invT = 1.0 / params_.temperature;
@@ -260,6 +274,89 @@ int32_t Sampler::sample(const float *logits, std::span<const int32_t> history) {
     if (work_[i] > 0)
       return cands_[i].id;
   return cands_[0].id;
+}
+
+void Sampler::distribution(const float *logits, std::span<const int32_t> history,
+                           std::vector<std::pair<int32_t, double>> &out) {
+  out.clear();
+  const float *l = penalized(logits, history);
+  if (isGreedy()) {
+    out.emplace_back(argmax(l), 1.0);
+    return;
+  }
+  const size_t kept = filter(l);
+  const double invT = 1.0 / params_.temperature;
+  float maxL = -std::numeric_limits<float>::infinity();
+  for (size_t i = 0; i < kept; ++i)
+    maxL = std::max(maxL, cands_[i].logit);
+  if (!std::isfinite(maxL)) {
+    out.emplace_back(cands_[0].id, 1.0);
+    return;
+  }
+  double z = 0;
+  for (size_t i = 0; i < kept; ++i) {
+    double p = std::exp((double(cands_[i].logit) - maxL) * invT);
+    out.emplace_back(cands_[i].id, p);
+    z += p;
+  }
+  for (auto &[id, p] : out)
+    p /= z;
+}
+
+int32_t Sampler::draw(const Distribution &dist) {
+  if (dist.empty())
+    return 0;
+  if (dist.size() == 1)
+    return dist.front().first;
+  const double u = rng_.uniform();
+  double cum = 0;
+  for (const auto &[id, p] : dist)
+    if (u < (cum += p))
+      return id;
+  for (size_t i = dist.size(); i-- > 0;) // rounding: the last with mass
+    if (dist[i].second > 0)
+      return dist[i].first;
+  return dist.front().first;
+}
+
+int32_t Sampler::acceptOrResample(const Distribution &p, const Distribution &q, int32_t d,
+                                  bool &accepted) {
+  double pd = 0, qd = 0;
+  for (const auto &[id, pr] : p)
+    if (id == d)
+      pd = pr;
+  for (const auto &[id, pr] : q)
+    if (id == d)
+      qd = pr;
+  if (p.size() == 1 && q.size() == 1) { // greedy: no draws
+    accepted = pd > 0;
+    return accepted ? d : p.front().first;
+  }
+  accepted = qd > 0 && rng_.uniform() * qd < pd;
+  if (accepted)
+    return d;
+  if (qDense_.size() != size_t(vocab_))
+    qDense_.assign(size_t(vocab_), 0.0);
+  for (const auto &[id, pr] : q)
+    if (id >= 0 && id < vocab_)
+      qDense_[size_t(id)] = pr;
+  Distribution r;
+  double z = 0;
+  for (const auto &[id, pr] : p) {
+    double w = std::max(0.0, pr - (id >= 0 && id < vocab_ ? qDense_[size_t(id)] : 0.0));
+    if (w > 0) {
+      r.emplace_back(id, w);
+      z += w;
+    }
+  }
+  for (const auto &[id, pr] : q)
+    if (id >= 0 && id < vocab_)
+      qDense_[size_t(id)] = 0.0;
+  if (z <= 0)
+    return draw(p);
+  for (auto &[id, w] : r)
+    w /= z;
+  return draw(r);
 }
 
 } // namespace gemma4rt

@@ -11,9 +11,12 @@
 namespace gemma4rt {
 
 uint64_t KvArena::bytesFor(const Manifest &m, int64_t context) {
+  return bytesFor(m.kvBytesFixed, m.kvBytesPerContext, context);
+}
+
+uint64_t KvArena::bytesFor(uint64_t fixed, uint64_t perContext, int64_t context) {
   unsigned __int128 total =
-      (unsigned __int128)m.kvBytesPerContext * (unsigned __int128)(uint64_t)context +
-      m.kvBytesFixed;
+      (unsigned __int128)perContext * (unsigned __int128)(uint64_t)context + fixed;
   if (total > (unsigned __int128)(UINT64_MAX / 2))
     throw Error("the KV cache for a context of " + std::to_string(context) + " is too large");
   return static_cast<uint64_t>(total);
@@ -73,13 +76,15 @@ void KvArena::clear() {
 }
 
 Session::Session(const Payload &payload, EntryPoints entry, int64_t context, Device *device,
-                 const void *deviceWeights)
+                 const void *deviceWeights, const KvShape *kv)
     : payload_(payload), entry_(entry), context_(context),
       vocab_(payload.manifest().model.vocabSize), chunk_(payload.manifest().prefillChunk),
       device_(device),
       weights_(const_cast<uint8_t *>(device ? static_cast<const uint8_t *>(deviceWeights)
                                             : payload.weights())),
-      arena_(KvArena::bytesFor(payload.manifest(), context), device) {
+      arena_(kv ? KvArena::bytesFor(kv->fixed, kv->perContext, context)
+                : KvArena::bytesFor(payload.manifest(), context),
+             device) {
   size_t bytes = static_cast<size_t>(chunk_) * static_cast<size_t>(vocab_) * sizeof(float);
   bytes = (bytes + 63) / 64 * 64;
   if (device) {
@@ -200,6 +205,28 @@ void Session::skipTo(int64_t pos) {
   // memory is real already; zeroing it again costs little.)
   arena_.zero();
   pos_ = pos;
+}
+
+const float *Session::verify(std::span<const int32_t> ids) {
+  const int64_t n = static_cast<int64_t>(ids.size());
+  if (!entry_.verify)
+    throw Error("this binary has no verify entry (compile it with --draft)");
+  if (n < 1 || n > chunk_)
+    throw Error("a verify call takes 1 to " + std::to_string(chunk_) + " tokens, not " +
+                std::to_string(n));
+  if (pos_ + n > context_)
+    throw Error("generation reached the end of the context of " + std::to_string(context_));
+  call(entry_.verify, ids.data(), n, n);
+  pos_ += n;
+  return logits_;
+}
+
+void Session::rollback(int64_t pos) {
+  if (pos < 0 || pos > pos_)
+    throw Error("cannot roll back to position " + std::to_string(pos) + " from " +
+                std::to_string(pos_) + " (internal error)");
+  pos_ = pos;
+  prepared_ = Prepared{}; // a decode step recorded for the old position
 }
 
 const float *Session::decode(int32_t id) {

@@ -297,3 +297,61 @@ TEST(RuntimeSampler, AllMinusInfinityStillReturnsAToken) {
   EXPECT_GE(t, 0);
   EXPECT_LT(t, 8);
 }
+
+// Speculative sampling: a draft token d ~ q kept with probability
+// min(1, p(d)/q(d)), else replaced by a draw from max(0, p - q): the
+// result is distributed as p whatever q is (q far from p, q == p, q with
+// tokens p lacks and p with tokens q lacks).
+TEST(RuntimeSampler, SpeculativeRuleKeepsTheTargetDistribution) {
+  const std::vector<double> pp = {0.5, 0.2, 0.2, 0.1, 0.0};
+  const std::vector<std::vector<double>> qs = {
+      {0.05, 0.05, 0.1, 0.3, 0.5}, pp, {0.0, 0.6, 0.0, 0.0, 0.4}};
+  for (const auto &qq : qs) {
+    Sampler target(plain(3), 5), draft(plain(4), 5);
+    std::vector<float> lp = logitsFor({0.5, 0.2, 0.2, 0.1, 1e-30});
+    Sampler::Distribution p, q;
+    target.distribution(lp.data(), {}, p);
+    for (int32_t i = 0; i < 5; ++i)
+      if (qq[size_t(i)] > 0)
+        q.emplace_back(i, qq[size_t(i)]);
+    const int n = 200000;
+    std::vector<int> count(5, 0);
+    int kept = 0;
+    for (int i = 0; i < n; ++i) {
+      bool accepted = false;
+      int32_t d = draft.draw(q);
+      int32_t t = target.acceptOrResample(p, q, d, accepted);
+      ASSERT_TRUE(!accepted || t == d);
+      kept += accepted;
+      ++count[size_t(t)];
+    }
+    for (int i = 0; i < 5; ++i)
+      EXPECT_NEAR(double(count[size_t(i)]) / n, pp[size_t(i)], 0.005) << "token " << i;
+    // The acceptance rate is sum min(p, q).
+    double overlap = 0;
+    for (int i = 0; i < 5; ++i)
+      overlap += std::min(pp[size_t(i)], qq[size_t(i)]);
+    EXPECT_NEAR(double(kept) / n, overlap, 0.005);
+  }
+}
+
+// Greedy (point masses): the draft is kept exactly when it is the target's
+// argmax, otherwise the argmax replaces it; no random numbers are drawn.
+TEST(RuntimeSampler, SpeculativeRuleGreedy) {
+  SamplerParams g = plain(5);
+  g.greedy = true;
+  Sampler target(g, 4);
+  std::vector<float> l = {0.1f, 2.0f, 0.3f, 1.9f};
+  Sampler::Distribution p, q{{3, 1.0}};
+  target.distribution(l.data(), {}, p);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p.front().first, 1);
+  bool accepted = true;
+  EXPECT_EQ(target.acceptOrResample(p, q, 3, accepted), 1);
+  EXPECT_FALSE(accepted);
+  q = {{1, 1.0}};
+  EXPECT_EQ(target.acceptOrResample(p, q, 1, accepted), 1);
+  EXPECT_TRUE(accepted);
+  // The same as sample() would pick.
+  EXPECT_EQ(target.sample(l.data(), {}), 1);
+}

@@ -126,6 +126,11 @@ Options:
                             tile (prefill block tiles TOKENSxROWSxK or 0)
                             attn-tile (prefill attention tiles
                             QUERIESxKEYS[xSLICE] or 0)
+  --draft=<checkpoint-dir>  speculative decoding: compile a draft model (a
+                            smaller Gemma 4 with the target's vocabulary)
+                            into the same executable, with a verify entry of
+                            the target; the binary then drafts --draft-tokens
+                            tokens per step and verifies them in one call
   --no-fuse-attention       keep attention unfused (for debugging)
   --opt=<0-3>               LLVM optimisation level (default 3)
   --print-ir-after-all      print the IR after every MLIR pass to stderr
@@ -148,6 +153,7 @@ struct CompileOptions {
   int64_t prefillChunk = 0; ///< 0: the target's default (CPU 64, GPU 512)
   bool serial = false, fuse = true, printAfterAll = false, bf16 = false;
   std::string gpuTune; ///< --gpu-tune
+  std::string draft;   ///< --draft checkpoint ("" = none)
 };
 
 CompileOptions parse(const Args &args, bool &help) {
@@ -219,6 +225,11 @@ CompileOptions parse(const Args &args, bool &help) {
         throw UsageError("invalid value '" + v + "' for --row-tile (expected 0 or 2 to 16)");
     }
     else if (cur.match("--gpu-tune", &v)) o.gpuTune = v;
+    else if (cur.match("--draft", &v)) {
+      if (v.empty())
+        throw UsageError("--draft needs a checkpoint directory");
+      o.draft = v;
+    }
     else if (cur.match("--no-fuse-attention")) o.fuse = false;
     else if (cur.match("--print-ir-after-all")) o.printAfterAll = true;
     else if (cur.isFlag()) throw UsageError("unknown flag '" + cur.peek() + "' (see gemma4c compile --help)");
@@ -371,9 +382,10 @@ struct PerToken {
   /// token only (gemma4.output_rows), once per call, not per token.
   int64_t outputMacs = 0;
 };
-PerToken weightsReadPerToken(mlir::ModuleOp module) {
+PerToken weightsReadPerToken(mlir::ModuleOp module, llvm::StringRef decodeName = "gemma4_decode",
+                             llvm::StringRef prefillName = "gemma4_prefill") {
   using namespace mlir::gemma4;
-  auto decode = module.lookupSymbol<mlir::func::FuncOp>("gemma4_decode");
+  auto decode = module.lookupSymbol<mlir::func::FuncOp>(decodeName);
   if (!decode)
     return {};
   std::map<std::string, double> bytes, macs;
@@ -398,7 +410,7 @@ PerToken weightsReadPerToken(mlir::ModuleOp module) {
     e = std::max(e, static_cast<double>(t.getNumElements()) * frac);
   });
   PerToken r;
-  if (auto prefill = module.lookupSymbol<mlir::func::FuncOp>("gemma4_prefill"))
+  if (auto prefill = module.lookupSymbol<mlir::func::FuncOp>(prefillName))
     prefill.walk([&](OutputRowsOp rows) {
       for (mlir::Operation *op = rows->getNextNode(); op; op = op->getNextNode())
         if (auto l = llvm::dyn_cast<LinearOp>(op))
@@ -409,6 +421,43 @@ PerToken weightsReadPerToken(mlir::ModuleOp module) {
   for (auto &[name, e] : macs)
     r.macs += static_cast<int64_t>(e);
   return r;
+}
+
+/// Opens the --draft checkpoint and checks that it can draft for the target
+/// `tc`: a Gemma 4 (text or conditional-generation) checkpoint whose
+/// vocabulary is the target's. Every error is one line naming --draft.
+std::unique_ptr<Checkpoint> openDraft(const std::string &dir, const TextConfig &tc) {
+  const std::string what = "--draft '" + dir + "'";
+  // Gemma 4's assistant (multi-token prediction) models are no
+  // stand-alone language models: they read the target's last hidden state
+  // and its last layers' KV caches (transformers' Gemma4AssistantForCausalLM).
+  {
+    std::ifstream in(dir + "/config.json");
+    if (in) {
+      std::string text((std::istreambuf_iterator<char>(in)), {});
+      if (text.find("Gemma4AssistantForCausalLM") != std::string::npos ||
+          text.find("\"gemma4_assistant\"") != std::string::npos)
+        throw InputError(what + ": Gemma 4 assistant (MTP) drafts (Gemma4AssistantForCausalLM) "
+                                "are not supported yet; give a Gemma 4 checkpoint with the "
+                                "target's vocabulary");
+    }
+  }
+  std::unique_ptr<Checkpoint> d;
+  try {
+    d = Checkpoint::open(dir);
+  } catch (const InputError &e) {
+    throw InputError(what + ": " + e.what());
+  }
+  const TextConfig &dc = d->config();
+  if (dc.vocabSize != tc.vocabSize)
+    throw InputError(what + ": vocab_size " + std::to_string(dc.vocabSize) +
+                     " does not match the target's " + std::to_string(tc.vocabSize) +
+                     " (a draft must share the target's tokenizer)");
+  if (dc.bosTokenId != tc.bosTokenId)
+    throw InputError(what + ": bos_token_id " + std::to_string(dc.bosTokenId) +
+                     " does not match the target's " + std::to_string(tc.bosTokenId) +
+                     " (a draft must share the target's tokenizer)");
+  return d;
 }
 
 int compileMain(const CompileOptions &o, const char *argv0) {
@@ -455,7 +504,14 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   io.maxContext = o.maxContext;
   io.prefillChunk = o.prefillChunk;
   io.roundScalesToWeightDType = o.bf16;
+  std::unique_ptr<Checkpoint> draft;
+  if (!o.draft.empty()) {
+    draft = openDraft(o.draft, cfg);
+    io.verifyEntry = true;
+  }
   mlir::OwningOpRef<mlir::ModuleOp> module = importCheckpoint(ctx, *ckpt, io);
+  if (draft)
+    importDraft(ctx, *module, *draft, io);
 
   if (o.printAfterAll)
     ctx.disableMultithreading();
@@ -488,9 +544,16 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   };
   std::map<int64_t, BlobEntry> blob;
   module->walk([&](mlir::gemma4::WeightOp w) {
-    blob[(int64_t)*w.getOffset()] = {&ckpt->get(w.getName().str()), w.getResult().getType()};
+    llvm::StringRef name = w.getName();
+    const Checkpoint *from = ckpt.get();
+    if (draft && name.consume_front("draft:"))
+      from = draft.get();
+    blob[(int64_t)*w.getOffset()] = {&from->get(name.str()), w.getResult().getType()};
   });
   PerToken perToken = weightsReadPerToken(*module);
+  PerToken draftPerToken;
+  if (draft)
+    draftPerToken = weightsReadPerToken(*module, "gemma4_draft_decode", "gemma4_draft_prefill");
   auto sizeAttr = (*module)->getAttrOfType<mlir::IntegerAttr>("gemma4.weights_size");
   uint64_t weightsSize = sizeAttr ? sizeAttr.getInt() : 0;
   auto attrInt = [&](const char *name) {
@@ -498,6 +561,8 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   };
   int64_t kvFixed = attrInt("gemma4.kv_bytes_fixed"), kvPerCtx = attrInt("gemma4.kv_bytes_per_context"),
           defaultCtx = attrInt("gemma4.default_context");
+  int64_t draftKvFixed = draft ? attrInt("gemma4.draft.kv_bytes_fixed") : 0,
+          draftKvPerCtx = draft ? attrInt("gemma4.draft.kv_bytes_per_context") : 0;
 
   if (!runPM([&](mlir::PassManager &pm) { backend->buildLoweringPipeline(pm); }))
     return diagnostics.printed() ? 1 : fail("lowering failed on '" + o.checkpoint + "'");
@@ -668,6 +733,16 @@ int compileMain(const CompileOptions &o, const char *argv0) {
     m["default_context"] = defaultCtx;
     m["kv_bytes_fixed"] = kvFixed;
     m["kv_bytes_per_context"] = kvPerCtx;
+    if (draft) {
+      const TextConfig &dc = draft->config();
+      m["draft"] = {{"name", llvm::sys::path::filename(llvm::StringRef(o.draft).rtrim('/')).str()},
+                    {"vocab_size", dc.vocabSize},
+                    {"num_layers", dc.numLayers},
+                    {"hidden_size", dc.hiddenSize},
+                    {"kv_bytes_fixed", draftKvFixed},
+                    {"kv_bytes_per_context", draftKvPerCtx},
+                    {"weights_read_per_token", draftPerToken.bytes}};
+    }
     size_t i = 0;
     if (external)
       m["weights"] = {{"file", weightsName}, {"size", weightsSize}};

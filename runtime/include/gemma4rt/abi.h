@@ -39,7 +39,8 @@ extern "C" {
  *     vocab == manifest model.vocab_size;
  *     row_stride == vocab; the logits buffer is 64-byte aligned;
  *   - 1 <= S, pos >= 0 and pos + S <= context; positions are contiguous
- *     (each call starts where the previous one ended; pos 0 = fresh arena),
+ *     (each call starts where the previous one ended; pos 0 = fresh arena;
+ *     with a draft, a call may also start earlier, see below),
  *     except that the benchmarking flag --fake-context N makes the first
  *     call start at N on a fresh (zero) arena;
  *   - ids and weights are read-only (the weights are a PROT_READ file
@@ -59,6 +60,22 @@ extern "C" {
 typedef void(*gemma4_entry_fn) GEMMA4_ENTRY_PARAMS;
 void gemma4_prefill GEMMA4_ENTRY_PARAMS;
 void gemma4_decode GEMMA4_ENTRY_PARAMS;
+
+/* ---- Speculative decoding (gemma4c compile --draft; manifest "draft") -----
+ * Defined only in binaries compiled with a draft model (weak: null
+ * otherwise). gemma4_verify is gemma4_prefill returning every token's
+ * logits (rows == ids_size always); the runtime calls it for the last
+ * accepted token and the k drafted ones (S = k + 1 <= prefill_chunk) and
+ * afterwards continues at the position after the last accepted token, so
+ * a call may start before the position the previous one ended at: the
+ * rows it wrote beyond are overwritten before any query can see them.
+ * gemma4_draft_prefill / gemma4_draft_decode are the draft model's entries,
+ * with their own KV arena (manifest draft.kv_bytes_*), the same weights
+ * blob and the same vocabulary; their calls may start before the previous
+ * end too. */
+void gemma4_verify GEMMA4_ENTRY_PARAMS __attribute__((weak));
+void gemma4_draft_prefill GEMMA4_ENTRY_PARAMS __attribute__((weak));
+void gemma4_draft_decode GEMMA4_ENTRY_PARAMS __attribute__((weak));
 
 /* ---- Services the runtime provides to generated code ---------------------
  * Runs body(ctx, begin, end) over [0, n) split across the thread pool in

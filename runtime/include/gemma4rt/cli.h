@@ -65,7 +65,19 @@ struct Options {
   /// already in the (zeroed) KV cache: decode speed at a long context without
   /// prefilling it. 0 = off.
   int64_t fakeContext = 0;
+  /// --draft-tokens K|auto: tokens the draft model proposes per verify
+  /// call in binaries compiled with --draft (0 = no speculative decoding;
+  /// unset or "auto": chosen from the acceptance as it goes).
+  std::optional<int64_t> draftTokens;
+  /// --bench-verify ROUNDS: after the prompt, time verify calls of k + 1
+  /// tokens (k = 1..8) against decode steps at the same position,
+  /// interleaved, and print the ratios (bench/verify). 0 = off.
+  int64_t benchVerify = 0;
 };
+
+/// The most --draft-tokens takes (a verify call also needs K + 1 <= the
+/// model's prefill chunk).
+constexpr int64_t kMaxDraftTokens = 32;
 
 /// The SEED of a bare --random-weights.
 constexpr uint64_t kDefaultRandomWeightsSeed = 1;

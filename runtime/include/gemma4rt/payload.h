@@ -80,6 +80,16 @@ struct GpuManifest {
   bool ptxRunsOn(int sm) const;
 };
 
+/// "draft": the draft model of a binary compiled with --draft (speculative
+/// decoding; abi.h), which shares the weights blob and the vocabulary.
+struct DraftManifest {
+  std::string name;
+  int64_t numLayers = 0;
+  uint64_t kvBytesFixed = 0;
+  uint64_t kvBytesPerContext = 0;
+  int64_t weightsReadPerToken = -1;
+};
+
 struct Manifest {
   int64_t abi = 0;
   ModelInfo model;
@@ -123,6 +133,7 @@ struct Manifest {
   int64_t outputMacsPerCall = -1;
   /// "gpu": set in GPU binaries.
   std::optional<GpuManifest> gpu;
+  std::optional<DraftManifest> draft;
 };
 
 /// Throws Error naming the first instruction-set extension in

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace gemma4rt {
@@ -64,6 +65,26 @@ public:
   /// far (prompt then generated), used by the repetition penalty.
   int32_t sample(const float *logits, std::span<const int32_t> history);
 
+  /// The distribution sample() draws from (steps 1-6): the kept tokens
+  /// and their probabilities, summing to 1 (greedy: the argmax with 1).
+  /// Speculative sampling's rejection rule compares the model's and the
+  /// draft's.
+  void distribution(const float *logits, std::span<const int32_t> history,
+                    std::vector<std::pair<int32_t, double>> &out);
+  /// A uniform draw in [0, 1) from this sampler's generator.
+  double uniform() { return rng_.uniform(); }
+  using Distribution = std::vector<std::pair<int32_t, double>>;
+  /// A draw from `dist` (distribution()'s form) with this sampler's
+  /// generator; a one-token distribution draws no number.
+  int32_t draw(const Distribution &dist);
+  /// Speculative sampling's rule for draft token d drawn from the draft's
+  /// q, under this sampler's p: d is kept with probability min(1, p(d) /
+  /// q(d)); otherwise the result is a draw from max(0, p - q), normalised
+  /// (p itself if that is empty). The result is then distributed as p
+  /// whatever q is. Point masses (greedy) keep d exactly when it is p's
+  /// token and draw no number. Sets `accepted`.
+  int32_t acceptOrResample(const Distribution &p, const Distribution &q, int32_t d,
+                           bool &accepted);
   const SamplerParams &params() const { return params_; }
   bool isGreedy() const;
 
@@ -73,6 +94,12 @@ private:
     int32_t id;
   };
   size_t nucleusUnsorted(size_t kept, float maxL, double topP);
+  /// Step 1: logits, or a penalised copy of them (work_).
+  const float *penalized(const float *logits, std::span<const int32_t> history);
+  /// Step 2: the first index of the largest logit.
+  int32_t argmax(const float *l) const;
+  /// Steps 3-5 into cands_; returns how many are kept.
+  size_t filter(const float *l);
 
   SamplerParams params_;
   int64_t vocab_;
@@ -80,6 +107,7 @@ private:
   std::vector<float> work_;
   std::vector<Cand> cands_;
   std::vector<uint8_t> seen_;
+  std::vector<double> qDense_; ///< acceptOrResample's q by token (zero between calls)
 };
 
 } // namespace gemma4rt

@@ -31,6 +31,7 @@ public:
   void clear();
   /// kv_bytes_fixed + kv_bytes_per_context * context; throws on overflow.
   static uint64_t bytesFor(const Manifest &m, int64_t context);
+  static uint64_t bytesFor(uint64_t fixed, uint64_t perContext, int64_t context);
 
 private:
   Device *device_ = nullptr;
@@ -39,11 +40,20 @@ private:
   size_t mapSize_ = 0;
 };
 
-/// The two generated entry points (normally &gemma4_prefill, &gemma4_decode;
-/// tests pass their own).
+/// The generated entry points (normally &gemma4_prefill, &gemma4_decode;
+/// tests pass their own). Binaries compiled with --draft also have
+/// gemma4_verify and the draft model's two entries (null otherwise).
 struct EntryPoints {
   gemma4_entry_fn prefill = nullptr;
   gemma4_entry_fn decode = nullptr;
+  gemma4_entry_fn verify = nullptr;
+  gemma4_entry_fn draftPrefill = nullptr;
+  gemma4_entry_fn draftDecode = nullptr;
+};
+
+/// A KV arena's layout other than the manifest's (the draft model's).
+struct KvShape {
+  uint64_t fixed = 0, perContext = 0;
 };
 
 /// One sequence: the KV arena, the position, a logits buffer.
@@ -56,8 +66,10 @@ struct EntryPoints {
 /// call (launch, scratch allocation, kernel fault) is thrown after it.
 class Session {
 public:
+  /// With `kv`, the arena has that layout instead of the manifest's (a
+  /// draft model's session: entry.prefill/decode are then its entries).
   Session(const Payload &payload, EntryPoints entry, int64_t context, Device *device = nullptr,
-          const void *deviceWeights = nullptr);
+          const void *deviceWeights = nullptr, const KvShape *kv = nullptr);
   ~Session();
   Session(const Session &) = delete;
   Session &operator=(const Session &) = delete;
@@ -73,8 +85,18 @@ public:
   /// token's logits only (the output projection of one row, one row
   /// copied back); with it, for every row.
   const float *prefill(std::span<const int32_t> ids, const RowsFn &onRows = nullptr);
+  /// Tokens one prefill or verify call takes (manifest prefill_chunk).
+  int64_t chunk() const { return chunk_; }
   /// Runs one token through gemma4_decode at position(); returns its logits.
   const float *decode(int32_t id);
+  /// Speculative decoding: runs ids (1 <= size <= prefill_chunk) through
+  /// gemma4_verify at position(); returns every token's logits, row i
+  /// (vocab floats) the prediction after ids[i], valid until the next call.
+  const float *verify(std::span<const int32_t> ids);
+  /// Goes back to position `pos` (<= position()): the tokens from there on
+  /// are forgotten. Nothing is erased: every cache row at or after `pos`
+  /// is rewritten by the next call before a query can see it (abi.h).
+  void rollback(int64_t pos);
 
   /// Starts a new, independent sequence at position 0 in the same arena
   /// (the server's slots).

@@ -21,6 +21,9 @@ the CPU's tolerances and bounds:
              logits equal prefill's for the same tokens (1e-4), at contexts
              where the split-key decode attention has several chunks
   bf16       --compute=bf16 against logits_bf16 (test/Target/golden-bf16.test)
+  speculative  compiled with --draft (another fixture, or itself):
+             test/Target/Inputs/speculative.py: greedy with the draft equals
+             the model alone and the verify rows match decode's (2e-3)
   quality    bench/quality --prebuilt with test/Quant/Inputs/<fixture>.quality
              (int8, int4, mixed quality bounds against the f32 reference)
 Standard library only.
@@ -32,6 +35,7 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 FIXTURES = os.path.join(ROOT, "test", "fixtures")
 GOLDEN = os.path.join(ROOT, "test", "Target", "Inputs", "golden.py")
 DECODE = os.path.join(ROOT, "test", "Target", "Inputs", "decode_vs_prefill.py")
+SPECULATIVE = os.path.join(ROOT, "test", "Target", "Inputs", "speculative.py")
 QUALITY = os.path.join(ROOT, "bench", "quality")
 BF16_TOL = {"e2b-mini": 0.17, "dense-mini": 0.65, "moe-mini": 2.57}
 DECODE_LENS = {"e2b-mini": [20, 300], "dense-mini": [700], "moe-mini": [500]}
@@ -73,6 +77,11 @@ def cases():
         out.append((fx + "/bf16", [(fx + "-bf16", ["--compute=bf16"])],
                     [[py, GOLDEN, "{dir}/" + fx + "-bf16", d, "--logits-key", "logits_bf16",
                       "--no-greedy", "--tol", str(BF16_TOL[fx])]]))
+        drafts = {"e2b-mini": "dense-mini", "dense-mini": "dense-mini", "moe-mini": "e2b-mini"}
+        out.append((fx + "/speculative",
+                    [(fx + "-draft", ["--draft", os.path.join(FIXTURES, drafts[fx])])],
+                    [[py, SPECULATIVE, "{dir}/" + fx + "-draft", "--prompt-len", "60", "--new", "24",
+                      "--draft-tokens", k, "--tol", "2e-3"] for k in ("1", "3")]))
         qw = quality_args(fx)
         qbins = [("quality-" + fx + "/model-" + s, ["--quant=" + s, "--weights=external"])
                  for s in ["bf16"] + schemes_of(qw)]
@@ -112,7 +121,7 @@ def run(dirpath, selected):
             r = subprocess.run(cmd, capture_output=True, text=True)
             lines = [l for l in (r.stdout + r.stderr).splitlines() if l.strip()]
             summary = [l for l in lines if l.startswith(("max |", "decode vs prefill", "greedy",
-                                                          "int", "mixed", "FAIL"))]
+                                                          "int", "mixed", "speculative", "FAIL"))]
             detail += "; ".join(summary[:6]) + " "
             if r.returncode != 0:
                 ok = False

@@ -20,6 +20,8 @@ struct ImportOptions {
   /// transformers does when it computes in that dtype; off for the f32
   /// reference path (weights upcast to f32).
   bool roundScalesToWeightDType = false;
+  /// Also build @gemma4_verify (speculative decoding's verify step).
+  bool verifyEntry = false;
 };
 
 /// KV-arena layout decided at import time (also stored on the module as
@@ -29,7 +31,8 @@ struct KVLayout {
   int64_t bytesPerContext = 0;
 };
 
-/// Builds a module with two entry points, @gemma4_prefill (a block of
+/// Builds a module with two entry points (three with verifyEntry:
+/// @gemma4_verify, a block of tokens returning every row's logits), @gemma4_prefill (a block of
 /// tokens, dynamic length) and @gemma4_decode (one token), both
 ///   (ids: tensor<SxI32>, pos: index, kv: memref<?xi8>, context: index,
 ///    weights: memref<?xi8>) -> tensor<SxVxf32>
@@ -37,6 +40,15 @@ struct KVLayout {
 mlir::OwningOpRef<mlir::ModuleOp> importCheckpoint(mlir::MLIRContext &ctx,
                                                    const Checkpoint &ckpt,
                                                    const ImportOptions &opts);
+
+/// Speculative decoding: adds a draft model's entries to the target's
+/// module, @gemma4_draft_prefill and @gemma4_draft_decode with the ABI of
+/// the target's, its gemma4.weight names prefixed "draft:" (the draft's
+/// tensors share the target's weight blob), its own KV arena layout
+/// (gemma4.draft.kv_bytes_fixed / gemma4.draft.kv_bytes_per_context) and
+/// gemma4.draft.vocab_size. The caller checks that the draft fits the target.
+void importDraft(mlir::MLIRContext &ctx, mlir::ModuleOp target, const Checkpoint &draft,
+                 const ImportOptions &opts);
 
 } // namespace gemma4c
 
