@@ -162,17 +162,35 @@ SamplerParams samplerParams(const Options &o, const Manifest &m) {
 /// this process may use even under a smaller --threads (the fill is start-up
 /// work, not part of what is measured), then restores the pool's size.
 /// Returns the seconds it took (0 when the real weights are mapped).
+/// Weights read into memory (--load-weights): the same, reading them.
 double prepareWeights(const Options &o, Payload &payload) {
-  if (!o.randomWeights)
+  if (!o.randomWeights && !payload.weightsRead())
     return 0;
   const int threads = globalThreadPool().size();
   const int fillThreads = std::max(threads, defaultThreadCount());
   if (fillThreads != threads)
     setThreadCount(fillThreads);
-  double secs = payload.useRandomWeights(*o.randomWeights);
+  double secs = o.randomWeights ? payload.useRandomWeights(*o.randomWeights)
+                                : payload.readWeights();
   if (fillThreads != threads)
     setThreadCount(threads);
   return secs;
+}
+
+std::string fixed3(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", x);
+  return buf;
+}
+
+/// --load-weights, else $GEMMA4RT_LOAD_WEIGHTS, else auto.
+WeightsLoad weightsLoadMode(const Options &o) {
+  if (o.loadWeights)
+    return parseWeightsLoad(*o.loadWeights, "--load-weights");
+  const char *env = std::getenv("GEMMA4RT_LOAD_WEIGHTS");
+  if (env && *env)
+    return parseWeightsLoad(env, "GEMMA4RT_LOAD_WEIGHTS");
+  return WeightsLoad::Auto;
 }
 
 /// Where the model runs: for GPU binaries the device, with the weights
@@ -182,7 +200,7 @@ struct Backend {
   std::unique_ptr<Device> device;
   DeviceBuffer weights;
   bool randomWeights = false; ///< --random-weights (CPU or GPU)
-  double fillSeconds = 0;     ///< --random-weights fill
+  double fillSeconds = 0;     ///< --random-weights fill, or reading the weights
   double uploadSeconds = 0;   ///< GPU: copying the weights
 };
 
@@ -223,17 +241,18 @@ Backend prepareBackend(const Options &o, Payload &payload, int64_t ctx) {
   return b;
 }
 
-const char *weightsSource(const Backend &b) {
-  return b.randomWeights ? "random" : b.device ? "uploaded" : "mapped";
+const char *weightsSource(const Payload &p, const Backend &b) {
+  return b.randomWeights ? "random" : b.device ? "uploaded" : p.weightsRead() ? "read" : "mapped";
 }
 
 /// The --stats "load:" line.
-void printLoadStats(double secs, int64_t ctx, const Session &session, const Backend &b) {
+void printLoadStats(double secs, int64_t ctx, const Session &session, const Payload &p,
+                    const Backend &b) {
   std::string gpu = b.device ? ", GPU " + b.device->description() : "";
   std::fprintf(stderr,
                "load: %.3f s (threads %d, context %lld, KV cache %llu bytes, weights %s%s)\n",
                secs, globalThreadPool().size(), (long long)ctx,
-               (unsigned long long)session.arena().size(), weightsSource(b), gpu.c_str());
+               (unsigned long long)session.arena().size(), weightsSource(p, b), gpu.c_str());
 }
 
 /// Function symbols of this executable (its .symtab), by offset from the
@@ -336,6 +355,24 @@ void printWeightsStats(const Payload &payload, const Backend &b) {
                  (unsigned long long)payload.weightsSize(), b.uploadSeconds,
                  b.uploadSeconds > 0 ? double(payload.weightsSize()) / b.uploadSeconds * 1e-9
                                      : 0.0);
+  else {
+    // Read or mapped from the file: how much of them sits in 2 MiB pages
+    // now (a mapped file only where the page cache holds 2 MiB folios).
+    const int64_t huge = payload.weightsHugePageBytes();
+    std::string hugeText = huge < 0 ? "" : "; " + formatBytes(uint64_t(huge)) + " in 2 MiB pages";
+    std::string why = payload.weightsLoadReason().empty()
+                          ? ""
+                          : "; auto: " + payload.weightsLoadReason();
+    if (payload.weightsRead())
+      std::fprintf(stderr, "weights: %llu bytes read into memory in %.3f s (%.2f GB/s%s%s)\n",
+                   (unsigned long long)payload.weightsSize(), b.fillSeconds,
+                   b.fillSeconds > 0 ? double(payload.weightsSize()) / b.fillSeconds * 1e-9 : 0.0,
+                   hugeText.c_str(), why.c_str());
+    else
+      std::fprintf(stderr, "weights: %llu bytes mapped from the file (%s%s)\n",
+                   (unsigned long long)payload.weightsSize(),
+                   hugeText.empty() ? "nothing copied" : hugeText.c_str() + 2, why.c_str());
+  }
 }
 
 /// GPU binaries: how the generated code's scratch allocations went, and the
@@ -458,7 +495,7 @@ int runChat(const Options &o, Payload &payload, EntryPoints entry, TextCodec &co
   Output out{o.printIds, &codec, o.showSpecial};
   const bool tty = ::isatty(STDIN_FILENO);
   if (o.stats) {
-    printLoadStats(seconds(tLoad, Clock::now()), ctx, session, backend);
+    printLoadStats(seconds(tLoad, Clock::now()), ctx, session, payload, backend);
     printWeightsStats(payload, backend);
   }
   if (tty)
@@ -559,7 +596,8 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
   // --info describes the model without its weights (an external file may be
   // absent); --random-weights makes its own.
   auto payload = Payload::open(Payload::selfExePath(argv[0]),
-                               /*mapWeights=*/!o.randomWeights && !o.info);
+                               /*mapWeights=*/!o.randomWeights && !o.info,
+                               o.randomWeights || o.info ? WeightsLoad::Map : weightsLoadMode(o));
   const Manifest &m = payload->manifest();
   if (o.info) {
     printInfo(*payload);
@@ -692,6 +730,18 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
     printIdsLine("prompt ids", session.position(), ids);
   const float *logits = session.prefill(ids, onRows);
   auto tPrefillEnd = Clock::now();
+  const auto firstCalls = session.prefillCalls();
+  // --repeat-prefill: the same prompt again in this process, each from a
+  // cleared KV cache; decode follows the last.
+  std::vector<double> again;
+  for (int64_t i = 0; i < o.repeatPrefill; ++i) {
+    session.reset();
+    if (F > 0)
+      session.skipTo(F);
+    auto a = Clock::now();
+    logits = session.prefill(ids);
+    again.push_back(seconds(a, Clock::now()));
+  }
 
   // Decode loop.
   std::unordered_set<int32_t> stops;
@@ -728,10 +778,24 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
                        std::strcmp(profileEnv, "all") == 0 ? SIZE_MAX : 25);
   if (o.stats) {
     double pf = seconds(tPrefill, tPrefillEnd);
-    printLoadStats(seconds(tLoad, tPrefill), ctx, session, backend);
+    printLoadStats(seconds(tLoad, tPrefill), ctx, session, *payload, backend);
     printWeightsStats(*payload, backend);
     std::fprintf(stderr, "prefill: %lld tokens in %.3f s (%.2f tokens/s)\n", (long long)P, pf,
                  pf > 0 ? double(P) / pf : 0.0);
+    if (firstCalls.size() > 1) {
+      std::string calls;
+      for (auto [n, secs] : firstCalls)
+        calls += (calls.empty() ? "" : ", ") + std::to_string(n) + (calls.empty() ? " tokens" : "") +
+                 " in " + fixed3(secs) + " s";
+      std::fprintf(stderr, "prefill calls: %s\n", calls.c_str());
+    }
+    if (!again.empty()) {
+      std::sort(again.begin(), again.end());
+      double med = again.size() % 2 ? again[again.size() / 2]
+                                    : (again[again.size() / 2 - 1] + again[again.size() / 2]) / 2;
+      std::fprintf(stderr, "prefill again: %lld tokens in %.3f s (%.2f tokens/s; median of %zu)\n",
+                   (long long)P, med, med > 0 ? double(P) / med : 0.0, again.size());
+    }
     std::fprintf(stderr, "decode: %lld tokens in %.3f s (%.2f tokens/s)\n",
                  (long long)r.decodeCalls, r.decodeTime,
                  r.decodeTime > 0 ? double(r.decodeCalls) / r.decodeTime : 0.0);
