@@ -158,6 +158,10 @@ public:
   uint8_t *writableData() const { return const_cast<uint8_t *>(data_); }
   /// The start of the mapping (the page at or below data()).
   const void *mapStart() const { return map_; }
+  /// Maps every page of a file mapping now (MADV_POPULATE_READ, in pieces on
+  /// the global thread pool; pages not in the page cache are read), so the
+  /// first call does not take the page faults. Returns the seconds it took.
+  double populate();
   /// mprotect(PROT_READ): generated code sees the same read-only weights as
   /// from a file mapping.
   void makeReadOnly();
@@ -205,6 +209,9 @@ public:
   /// mapped, and for WeightsLoad::Auto why.
   bool weightsRead() const { return readPending_ || readDone_; }
   const std::string &weightsLoadReason() const { return loadReason_; }
+  /// Mapped weights of a CPU binary: the seconds open() took to map every
+  /// page (MappedRegion::populate).
+  double weightsPopulateSeconds() const { return populateSeconds_; }
   /// Bytes of the weights' mapping the kernel holds in 2 MiB pages now
   /// (AnonHugePages / FilePmdMapped of its /proc/self/smaps entry); -1 when
   /// unknown.
@@ -255,6 +262,7 @@ private:
   int readFd_ = -1;
   uint64_t readOffset_ = 0;
   bool readPending_ = false, readDone_ = false;
+  double populateSeconds_ = 0;
   std::string loadReason_;
 
 public:
