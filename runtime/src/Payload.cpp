@@ -703,13 +703,23 @@ std::unique_ptr<Payload> Payload::open(const std::string &exePath, bool mapWeigh
 
   // Map, or read (later, on the thread pool: readWeights()). A GPU binary
   // uploads from the mapping and then drops it.
+  // A CPU binary's mapping is paged in at start-up (the first prompt then
+  // takes no page faults) when the weights take at most half of the
+  // available memory; else pages come on first use, and the rows of gather-
+  // only tables that are never used (most of the per-layer-embedding
+  // table) are never read.
+  bool populate = false;
   if (m.gpu || m.weightsSize == 0) {
     how = WeightsLoad::Map;
-  } else if (how == WeightsLoad::Auto) {
+  } else {
     const uint64_t avail = availableMemory();
-    how = m.weightsSize <= avail / 2 ? WeightsLoad::Read : WeightsLoad::Map;
-    p->loadReason_ = std::string(how == WeightsLoad::Read ? "at most" : "more than") +
-                     " half of the " + gib(avail) + " available";
+    const bool fits = m.weightsSize <= avail / 2;
+    if (how == WeightsLoad::Auto) {
+      how = fits ? WeightsLoad::Read : WeightsLoad::Map;
+      p->loadReason_ = std::string(fits ? "at most" : "more than") + " half of the " +
+                       gib(avail) + " available";
+    }
+    populate = how == WeightsLoad::Map && fits;
   }
   auto keep = [&](Fd &file, uint64_t offset) {
     p->readFd_ = file.fd;
@@ -729,8 +739,10 @@ std::unique_ptr<Payload> Payload::open(const std::string &exePath, bool mapWeigh
       keep(f, m.weightsOffset);
     else
       p->weights_ = MappedRegion(f.fd, m.weightsOffset, m.weightsSize, "the weights in " + exePath);
-    if (!m.gpu && how == WeightsLoad::Map)
+    if (populate) {
       p->populateSeconds_ = p->weights_.populate();
+      p->populated_ = true;
+    }
   } else {
     std::string wpath = m.weightsFile.front() == '/' ? m.weightsFile
                                                      : dirOf(exePath) + "/" + m.weightsFile;
@@ -754,8 +766,10 @@ std::unique_ptr<Payload> Payload::open(const std::string &exePath, bool mapWeigh
       keep(wf, 0);
     else
       p->weights_ = MappedRegion(wf.fd, 0, m.weightsSize, wpath);
-    if (!m.gpu && how == WeightsLoad::Map)
+    if (populate) {
       p->populateSeconds_ = p->weights_.populate();
+      p->populated_ = true;
+    }
   }
   return p;
 }

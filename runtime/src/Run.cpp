@@ -384,8 +384,11 @@ void printWeightsStats(const Payload &payload, const Backend &b) {
                    b.fillSeconds > 0 ? double(payload.weightsSize()) / b.fillSeconds * 1e-9 : 0.0,
                    hugeText.c_str(), why.c_str());
     else
-      std::fprintf(stderr, "weights: %llu bytes mapped from the file, paged in in %.3f s (%s%s)\n",
-                   (unsigned long long)payload.weightsSize(), payload.weightsPopulateSeconds(),
+      std::fprintf(stderr, "weights: %llu bytes mapped from the file, %s (%s%s)\n",
+                   (unsigned long long)payload.weightsSize(),
+                   payload.weightsPopulated()
+                       ? ("paged in in " + fixed3(payload.weightsPopulateSeconds()) + " s").c_str()
+                       : "paged in on first use",
                    hugeText.empty() ? "nothing copied" : hugeText.c_str() + 2, why.c_str());
   }
 }

@@ -209,9 +209,11 @@ public:
   /// mapped, and for WeightsLoad::Auto why.
   bool weightsRead() const { return readPending_ || readDone_; }
   const std::string &weightsLoadReason() const { return loadReason_; }
-  /// Mapped weights of a CPU binary: the seconds open() took to map every
-  /// page (MappedRegion::populate).
+  /// Mapped weights of a CPU binary that take at most half of the available
+  /// memory: open() mapped every page (MappedRegion::populate), in this
+  /// many seconds.
   double weightsPopulateSeconds() const { return populateSeconds_; }
+  bool weightsPopulated() const { return populated_; }
   /// Bytes of the weights' mapping the kernel holds in 2 MiB pages now
   /// (AnonHugePages / FilePmdMapped of its /proc/self/smaps entry); -1 when
   /// unknown.
@@ -263,6 +265,7 @@ private:
   uint64_t readOffset_ = 0;
   bool readPending_ = false, readDone_ = false;
   double populateSeconds_ = 0;
+  bool populated_ = false;
   std::string loadReason_;
 
 public:
