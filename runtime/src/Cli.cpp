@@ -47,13 +47,14 @@ Generation:
                          ignore it
   --load-weights MODE    how a CPU binary gets its weights from the file:
                          read: copy them into memory in 2 MiB pages at
-                         start-up (a decode step then never waits for the
-                         page cache or on page-table walks); map: map the
-                         file (nothing copied, pages shared with other
-                         processes, read in on first use); auto (default):
-                         read when they take at most half of the available
-                         memory, else map. Default from the environment
-                         variable GEMMA4RT_LOAD_WEIGHTS, else auto
+                         start-up (fewer TLB misses, not dropped with the
+                         page cache); map: map the file (nothing copied,
+                         pages shared with other processes, paged in at
+                         start-up when they take at most half of the
+                         available memory, else on first use); auto
+                         (default): read when they take at most half of the
+                         available memory, else map. Default from the
+                         environment variable GEMMA4RT_LOAD_WEIGHTS
 
 Sampling (applied in this order):
   --repeat-penalty F     penalise the last --repeat-last-n tokens (1 = off)
