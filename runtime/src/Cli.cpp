@@ -1,6 +1,7 @@
 //===- Cli.cpp - command-line parsing of a compiled model ----------------===//
 #include "gemma4rt/cli.h"
 #include "gemma4rt/error.h"
+#include "gemma4rt/payload.h"
 
 #include <cerrno>
 #include <cmath>
@@ -44,6 +45,16 @@ Generation:
   --device N             the CUDA GPU to run on, for binaries compiled for
                          a GPU (default 0; --info lists them); CPU binaries
                          ignore it
+  --load-weights MODE    how a CPU binary gets its weights from the file:
+                         read: copy them into memory in 2 MiB pages at
+                         start-up (fewer TLB misses, not dropped with the
+                         page cache); map: map the file (nothing copied,
+                         pages shared with other processes, paged in at
+                         start-up when they take at most half of the
+                         available memory, else on first use); auto
+                         (default): read when they take at most half of the
+                         available memory, else map. Default from the
+                         environment variable GEMMA4RT_LOAD_WEIGHTS
 
 Sampling (applied in this order):
   --repeat-penalty F     penalise the last --repeat-last-n tokens (1 = off)
@@ -112,6 +123,11 @@ Benchmarking:
                          for k = 1..8 at the same position (each rolled
                          back), interleaved; prints each k's median time
                          and median ratio to the decode step on stderr
+  --repeat-prefill N     after the prompt, prefill it N more times in this
+                         process (the KV cache cleared before each), then
+                         generate; --stats gives the first prompt of a fresh
+                         process (prefill:) and the median of the others
+                         (prefill again:)
   --fake-context N       start the prompt at position N as if N tokens were
                          already in the KV cache (left zero): the speed of a
                          long context without prefilling it; prompt + N +
@@ -245,6 +261,8 @@ Options parseArgs(int argc, const char *const *argv) {
          o.draftTokens = k;
        }},
 
+      {"--repeat-prefill",
+       [&](auto &f, auto &v) { o.repeatPrefill = parseInt(f, v, 0, 1000000); }},
       {"--host",
        [&](auto &f, auto &v) {
          if (v.empty())
@@ -264,6 +282,11 @@ Options parseArgs(int argc, const char *const *argv) {
        [&](auto &f, auto &v) { o.maxBody = parseInt(f, v, 1024, int64_t(1) << 30); }},
       {"--prefill-budget",
        [&](auto &f, auto &v) { o.prefillBudget = parseInt(f, v, 1, int64_t(1) << 20); }},
+      {"--load-weights",
+       [&](auto &f, auto &v) {
+         parseWeightsLoad(v, f); // checks the value
+         o.loadWeights = v;
+       }},
       {"--dump-logits",
        [&](auto &f, auto &v) {
          if (v.empty())
@@ -345,6 +368,7 @@ Options parseArgs(int argc, const char *const *argv) {
     if (prompt)
       throw UsageError(std::string(prompt) + ": not with --serve (requests carry the prompts)");
     const char *other = o.dumpLogits ? "--dump-logits" : o.fakeContext ? "--fake-context"
+                      : o.repeatPrefill ? "--repeat-prefill"
                       : o.printIds ? "--print-ids" : o.printPromptIds ? "--print-prompt-ids"
                       : o.raw ? "--raw" : o.system ? "--system" : nullptr;
     if (other)
@@ -370,6 +394,8 @@ Options parseArgs(int argc, const char *const *argv) {
                      ": needs the chat template (--prompt without --raw, or --chat)");
   if (o.interactive && o.fakeContext)
     throw UsageError("--fake-context: not with the interactive --chat");
+  if (o.interactive && o.repeatPrefill)
+    throw UsageError("--repeat-prefill: not with the interactive --chat");
   if (o.dumpDecodeLogits && !o.dumpLogits)
     throw UsageError("--dump-decode-logits: needs --dump-logits FILE");
   if (o.interactive && o.dumpLogits)

@@ -6,12 +6,15 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <cstdio>
 #include <fcntl.h>
+#include <mutex>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -406,6 +409,29 @@ MappedRegion::MappedRegion(int fd, uint64_t offset, uint64_t size, const std::st
   data_ = static_cast<const uint8_t *>(map_) + (offset - start);
 }
 
+double MappedRegion::populate() {
+  if (!map_)
+    return 0;
+  auto t0 = std::chrono::steady_clock::now();
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 // Linux 5.14
+#endif
+  // In 64 MiB pieces on the thread pool: page-cache pages are mapped (and
+  // missing ones read) by every thread at once.
+  constexpr size_t kPiece = size_t(64) << 20;
+  const int64_t pieces = int64_t((mapSize_ + kPiece - 1) / kPiece);
+  std::atomic<bool> unsupported{false};
+  globalThreadPool().parallelFor(pieces, 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e && !unsupported.load(std::memory_order_relaxed); ++i) {
+      size_t at = size_t(i) * kPiece, n = std::min(kPiece, mapSize_ - at);
+      if (::madvise(static_cast<uint8_t *>(map_) + at, n, MADV_POPULATE_READ) != 0 &&
+          errno == EINVAL)
+        unsupported = true; // an older kernel: the pages come on first use
+    }
+  });
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 MappedRegion MappedRegion::anonymous(uint64_t size, const std::string &what) {
   MappedRegion r;
   r.size_ = size;
@@ -418,11 +444,24 @@ MappedRegion MappedRegion::anonymous(uint64_t size, const std::string &what) {
   if (size > UINT64_MAX / 2)
     throw Error("cannot allocate " + what + " of " + std::to_string(size) + " bytes");
   r.mapSize_ = static_cast<size_t>((size + page - 1) / page * page);
-  void *p = ::mmap(nullptr, r.mapSize_, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED)
+  // 2 MiB more than needed, then the slack before the first 2 MiB boundary
+  // and after the end unmapped: a huge page needs a 2 MiB-aligned virtual
+  // range (the kernel aligns large anonymous mappings itself only since 6.7).
+  const size_t huge = size_t(2) << 20, slack = r.mapSize_ >= huge ? huge : 0;
+  void *raw = ::mmap(nullptr, r.mapSize_ + slack, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (raw == MAP_FAILED)
     throw Error("cannot allocate " + what + " of " + std::to_string(size) +
                 " bytes: " + errnoText());
+  auto *base = static_cast<uint8_t *>(raw);
+  uint8_t *p = base;
+  if (slack) {
+    p = reinterpret_cast<uint8_t *>((reinterpret_cast<uintptr_t>(base) + huge - 1) & ~(huge - 1));
+    if (p > base)
+      ::munmap(base, size_t(p - base));
+    if (size_t tail = size_t(base + r.mapSize_ + slack - (p + r.mapSize_)))
+      ::munmap(p + r.mapSize_, tail);
+  }
   adviseHugePages(p, r.mapSize_);
   r.map_ = p;
   r.data_ = static_cast<const uint8_t *>(p);
@@ -461,6 +500,116 @@ MappedRegion::~MappedRegion() {
 // Payload
 //===----------------------------------------------------------------------===//
 
+WeightsLoad parseWeightsLoad(const std::string &value, const std::string &what) {
+  if (value == "auto")
+    return WeightsLoad::Auto;
+  if (value == "read")
+    return WeightsLoad::Read;
+  if (value == "map")
+    return WeightsLoad::Map;
+  throw UsageError(what + ": expected auto, read or map, got '" + value + "'");
+}
+
+namespace {
+
+/// MemAvailable of /proc/meminfo in bytes (free memory plus what the kernel
+/// can reclaim, e.g. clean page cache); the free pages when it cannot be read.
+uint64_t availableMemory() {
+  if (FILE *f = std::fopen("/proc/meminfo", "r")) {
+    char line[256];
+    unsigned long long kb = 0;
+    bool found = false;
+    while (std::fgets(line, sizeof line, f))
+      if (std::sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+        found = true;
+        break;
+      }
+    std::fclose(f);
+    if (found)
+      return uint64_t(kb) * 1024;
+  }
+  return uint64_t(::sysconf(_SC_AVPHYS_PAGES)) * uint64_t(::sysconf(_SC_PAGESIZE));
+}
+
+std::string gib(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", double(bytes) / double(1ull << 30));
+  return buf;
+}
+
+} // namespace
+
+Payload::~Payload() {
+  if (readFd_ >= 0)
+    ::close(readFd_);
+}
+
+int64_t Payload::weightsHugePageBytes() const {
+  const void *start = weights_.mapStart();
+  if (!start)
+    return -1;
+  FILE *f = std::fopen("/proc/self/smaps", "r");
+  if (!f)
+    return -1;
+  char line[512];
+  bool inside = false;
+  int64_t bytes = -1;
+  while (std::fgets(line, sizeof line, f)) {
+    unsigned long lo = 0, hi = 0;
+    // A mapping's header: "lo-hi perms offset dev inode [path]".
+    if (std::sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+      if (inside)
+        break;
+      inside = lo == reinterpret_cast<uintptr_t>(start);
+      continue;
+    }
+    unsigned long long kb = 0;
+    if (inside && (std::sscanf(line, "AnonHugePages: %llu kB", &kb) == 1 ||
+                   std::sscanf(line, "FilePmdMapped: %llu kB", &kb) == 1))
+      bytes = std::max<int64_t>(bytes, 0) + int64_t(kb) * 1024;
+  }
+  std::fclose(f);
+  return bytes;
+}
+
+double Payload::readWeights() {
+  if (!readPending_)
+    return 0;
+  auto t0 = std::chrono::steady_clock::now();
+  const uint64_t n = manifest_.weightsSize;
+  MappedRegion r = MappedRegion::anonymous(n, "memory for the weights");
+  // Blocks of 8 MiB (4 huge pages) read in parallel: each thread faults in
+  // and fills its own pages, and the page cache (or the disk) is read by
+  // several threads at once.
+  constexpr uint64_t kBlock = 8 << 20;
+  const int64_t blocks = int64_t((n + kBlock - 1) / kBlock);
+  std::mutex mu;
+  std::string failure;
+  uint8_t *dst = r.writableData();
+  globalThreadPool().parallelFor(blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const uint64_t begin = uint64_t(b) * kBlock, len = std::min(kBlock, n - begin);
+      try {
+        preadAll(readFd_, dst + begin, size_t(len), readOffset_ + begin, weightsPath_);
+      } catch (const Error &e) {
+        std::lock_guard<std::mutex> g(mu);
+        if (failure.empty())
+          failure = e.what();
+        return;
+      }
+    }
+  });
+  if (!failure.empty())
+    throw Error(failure);
+  r.makeReadOnly();
+  weights_ = std::move(r);
+  ::close(readFd_);
+  readFd_ = -1;
+  readPending_ = false;
+  readDone_ = true;
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 std::string Payload::selfExePath(const char *argv0) {
   char buf[PATH_MAX + 1];
   ssize_t n = ::readlink("/proc/self/exe", buf, PATH_MAX);
@@ -497,7 +646,8 @@ std::string Payload::selfExePath(const char *argv0) {
   return a;
 }
 
-std::unique_ptr<Payload> Payload::open(const std::string &exePath, bool mapWeights) {
+std::unique_ptr<Payload> Payload::open(const std::string &exePath, bool mapWeights,
+                                       WeightsLoad how) {
   std::unique_ptr<Payload> p(new Payload());
   p->path_ = exePath;
   Fd f;
@@ -568,6 +718,33 @@ std::unique_ptr<Payload> Payload::open(const std::string &exePath, bool mapWeigh
     }
   }
 
+  // Map, or read (later, on the thread pool: readWeights()). A GPU binary
+  // uploads from the mapping and then drops it.
+  // A CPU binary's mapping is paged in at start-up (the first prompt then
+  // takes no page faults) when the weights take at most half of the
+  // available memory; else pages come on first use, and the rows of gather-
+  // only tables that are never used (most of the per-layer-embedding
+  // table) are never read.
+  bool populate = false;
+  if (m.gpu || m.weightsSize == 0) {
+    how = WeightsLoad::Map;
+  } else {
+    const uint64_t avail = availableMemory();
+    const bool fits = m.weightsSize <= avail / 2;
+    if (how == WeightsLoad::Auto) {
+      how = fits ? WeightsLoad::Read : WeightsLoad::Map;
+      p->loadReason_ = std::string(fits ? "at most" : "more than") + " half of the " +
+                       gib(avail) + " available";
+    }
+    populate = how == WeightsLoad::Map && fits;
+  }
+  auto keep = [&](Fd &file, uint64_t offset) {
+    p->readFd_ = file.fd;
+    file.fd = -1;
+    p->readOffset_ = offset;
+    p->readPending_ = true;
+  };
+
   if (!m.weightsExternal) {
     p->weightsPath_ = exePath;
     if (!mapWeights)
@@ -575,7 +752,14 @@ std::unique_ptr<Payload> Payload::open(const std::string &exePath, bool mapWeigh
     if (m.weightsOffset > mOff || m.weightsSize > mOff - m.weightsOffset)
       throw bad("weights [" + std::to_string(m.weightsOffset) + ", +" +
                 std::to_string(m.weightsSize) + ") lie outside the payload (truncated?)");
-    p->weights_ = MappedRegion(f.fd, m.weightsOffset, m.weightsSize, "the weights in " + exePath);
+    if (how == WeightsLoad::Read)
+      keep(f, m.weightsOffset);
+    else
+      p->weights_ = MappedRegion(f.fd, m.weightsOffset, m.weightsSize, "the weights in " + exePath);
+    if (populate) {
+      p->populateSeconds_ = p->weights_.populate();
+      p->populated_ = true;
+    }
   } else {
     std::string wpath = m.weightsFile.front() == '/' ? m.weightsFile
                                                      : dirOf(exePath) + "/" + m.weightsFile;
@@ -595,12 +779,23 @@ std::unique_ptr<Payload> Payload::open(const std::string &exePath, bool mapWeigh
       throw Error("weights file " + wpath + " has " + std::to_string(ws.st_size) +
                   " bytes, the model expects " + std::to_string(m.weightsSize) +
                   " (from a different build?)");
-    p->weights_ = MappedRegion(wf.fd, 0, m.weightsSize, wpath);
+    if (how == WeightsLoad::Read)
+      keep(wf, 0);
+    else
+      p->weights_ = MappedRegion(wf.fd, 0, m.weightsSize, wpath);
+    if (populate) {
+      p->populateSeconds_ = p->weights_.populate();
+      p->populated_ = true;
+    }
   }
   return p;
 }
 
-const uint8_t *Payload::weights() const { return weights_.data(); }
+const uint8_t *Payload::weights() const {
+  if (readPending_)
+    throw Error("the weights were used before they were read (internal error)");
+  return weights_.data();
+}
 
 void Payload::releaseWeights() { weights_ = MappedRegion(); }
 

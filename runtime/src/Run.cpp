@@ -16,6 +16,7 @@
 #include <optional>
 #include <cstring>
 #include <dlfcn.h>
+#include <malloc.h>
 #include <elf.h>
 #include <map>
 #include <unordered_map>
@@ -172,17 +173,48 @@ SamplerParams samplerParams(const Options &o, const Manifest &m) {
 /// this process may use even under a smaller --threads (the fill is start-up
 /// work, not part of what is measured), then restores the pool's size.
 /// Returns the seconds it took (0 when the real weights are mapped).
+/// Weights read into memory (--load-weights): the same, reading them.
 double prepareWeights(const Options &o, Payload &payload) {
-  if (!o.randomWeights)
+  if (!o.randomWeights && !payload.weightsRead())
     return 0;
   const int threads = globalThreadPool().size();
   const int fillThreads = std::max(threads, defaultThreadCount());
   if (fillThreads != threads)
     setThreadCount(fillThreads);
-  double secs = payload.useRandomWeights(*o.randomWeights);
+  double secs = o.randomWeights ? payload.useRandomWeights(*o.randomWeights)
+                                : payload.readWeights();
   if (fillThreads != threads)
     setThreadCount(threads);
   return secs;
+}
+
+std::string fixed3(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", x);
+  return buf;
+}
+
+/// CPU binaries: the generated code mallocs a prefill call's activations
+/// (tokens x features) and frees each after its last use. With glibc's
+/// defaults the freed megabytes went back to the kernel (the heap trimmed,
+/// large blocks unmapped), so every call faulted them in again: ~11k page
+/// faults per 64-token call of E2B. Keeping them lets a call reuse the
+/// pages of the one before (the heap stays at its largest call's size).
+void keepFreedMemory() {
+#ifdef __GLIBC__
+  ::mallopt(M_MMAP_THRESHOLD, 32 << 20); // glibc's largest: bigger blocks are still mapped
+  ::mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+}
+
+/// --load-weights, else $GEMMA4RT_LOAD_WEIGHTS, else auto.
+WeightsLoad weightsLoadMode(const Options &o) {
+  if (o.loadWeights)
+    return parseWeightsLoad(*o.loadWeights, "--load-weights");
+  const char *env = std::getenv("GEMMA4RT_LOAD_WEIGHTS");
+  if (env && *env)
+    return parseWeightsLoad(env, "GEMMA4RT_LOAD_WEIGHTS");
+  return WeightsLoad::Auto;
 }
 
 /// Where the model runs: for GPU binaries the device, with the weights
@@ -192,7 +224,7 @@ struct Backend {
   std::unique_ptr<Device> device;
   DeviceBuffer weights;
   bool randomWeights = false; ///< --random-weights (CPU or GPU)
-  double fillSeconds = 0;     ///< --random-weights fill
+  double fillSeconds = 0;     ///< --random-weights fill, or reading the weights
   double uploadSeconds = 0;   ///< GPU: copying the weights
 };
 
@@ -205,6 +237,7 @@ Backend prepareBackend(const Options &o, Payload &payload, int64_t ctx) {
   b.randomWeights = o.randomWeights.has_value();
   const Manifest &m = payload.manifest();
   if (!m.gpu) {
+    keepFreedMemory();
     b.fillSeconds = prepareWeights(o, payload);
     return b;
   }
@@ -233,17 +266,18 @@ Backend prepareBackend(const Options &o, Payload &payload, int64_t ctx) {
   return b;
 }
 
-const char *weightsSource(const Backend &b) {
-  return b.randomWeights ? "random" : b.device ? "uploaded" : "mapped";
+const char *weightsSource(const Payload &p, const Backend &b) {
+  return b.randomWeights ? "random" : b.device ? "uploaded" : p.weightsRead() ? "read" : "mapped";
 }
 
 /// The --stats "load:" line.
-void printLoadStats(double secs, int64_t ctx, const Session &session, const Backend &b) {
+void printLoadStats(double secs, int64_t ctx, const Session &session, const Payload &p,
+                    const Backend &b) {
   std::string gpu = b.device ? ", GPU " + b.device->description() : "";
   std::fprintf(stderr,
                "load: %.3f s (threads %d, context %lld, KV cache %llu bytes, weights %s%s)\n",
                secs, globalThreadPool().size(), (long long)ctx,
-               (unsigned long long)session.arena().size(), weightsSource(b), gpu.c_str());
+               (unsigned long long)session.arena().size(), weightsSource(p, b), gpu.c_str());
 }
 
 /// Function symbols of this executable (its .symtab), by offset from the
@@ -346,6 +380,27 @@ void printWeightsStats(const Payload &payload, const Backend &b) {
                  (unsigned long long)payload.weightsSize(), b.uploadSeconds,
                  b.uploadSeconds > 0 ? double(payload.weightsSize()) / b.uploadSeconds * 1e-9
                                      : 0.0);
+  else {
+    // Read or mapped from the file: how much of them sits in 2 MiB pages
+    // now (a mapped file only where the page cache holds 2 MiB folios).
+    const int64_t huge = payload.weightsHugePageBytes();
+    std::string hugeText = huge < 0 ? "" : "; " + formatBytes(uint64_t(huge)) + " in 2 MiB pages";
+    std::string why = payload.weightsLoadReason().empty()
+                          ? ""
+                          : "; auto: " + payload.weightsLoadReason();
+    if (payload.weightsRead())
+      std::fprintf(stderr, "weights: %llu bytes read into memory in %.3f s (%.2f GB/s%s%s)\n",
+                   (unsigned long long)payload.weightsSize(), b.fillSeconds,
+                   b.fillSeconds > 0 ? double(payload.weightsSize()) / b.fillSeconds * 1e-9 : 0.0,
+                   hugeText.c_str(), why.c_str());
+    else
+      std::fprintf(stderr, "weights: %llu bytes mapped from the file, %s (%s%s)\n",
+                   (unsigned long long)payload.weightsSize(),
+                   payload.weightsPopulated()
+                       ? ("paged in in " + fixed3(payload.weightsPopulateSeconds()) + " s").c_str()
+                       : "paged in on first use",
+                   hugeText.empty() ? "nothing copied" : hugeText.c_str() + 2, why.c_str());
+  }
 }
 
 /// GPU binaries: how the generated code's scratch allocations went, and the
@@ -764,7 +819,7 @@ int runChat(const Options &o, Payload &payload, EntryPoints entry, TextCodec &co
   Output out{o.printIds, &codec, o.showSpecial};
   const bool tty = ::isatty(STDIN_FILENO);
   if (o.stats) {
-    printLoadStats(seconds(tLoad, Clock::now()), ctx, session, backend);
+    printLoadStats(seconds(tLoad, Clock::now()), ctx, session, payload, backend);
     printWeightsStats(payload, backend);
   }
   if (tty)
@@ -865,7 +920,8 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
   // --info describes the model without its weights (an external file may be
   // absent); --random-weights makes its own.
   auto payload = Payload::open(Payload::selfExePath(argv[0]),
-                               /*mapWeights=*/!o.randomWeights && !o.info);
+                               /*mapWeights=*/!o.randomWeights && !o.info,
+                               o.randomWeights || o.info ? WeightsLoad::Map : weightsLoadMode(o));
   const Manifest &m = payload->manifest();
   if (o.info) {
     printInfo(*payload);
@@ -1024,10 +1080,23 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
     printIdsLine("prompt ids", session.position(), ids);
   const float *logits = session.prefill(ids, onRows);
   auto tPrefillEnd = Clock::now();
+  const auto firstCalls = session.prefillCalls();
+  // --repeat-prefill: the same prompt again in this process, each from a
+  // cleared KV cache; decode follows the last.
+  std::vector<double> again;
+  for (int64_t i = 0; i < o.repeatPrefill; ++i) {
+    session.reset();
+    if (F > 0)
+      session.skipTo(F);
+    auto a = Clock::now();
+    logits = session.prefill(ids);
+    again.push_back(seconds(a, Clock::now()));
+  }
   double draftPrefillTime = 0;
   if (draftSession && K > 0) {
+    auto tDraft = Clock::now();
     draftSession->prefill(ids);
-    draftPrefillTime = seconds(tPrefillEnd, Clock::now());
+    draftPrefillTime = seconds(tDraft, Clock::now());
   }
 
   // Decode loop.
@@ -1081,10 +1150,24 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
                        std::strcmp(profileEnv, "all") == 0 ? SIZE_MAX : 25);
   if (o.stats) {
     double pf = seconds(tPrefill, tPrefillEnd);
-    printLoadStats(seconds(tLoad, tPrefill), ctx, session, backend);
+    printLoadStats(seconds(tLoad, tPrefill), ctx, session, *payload, backend);
     printWeightsStats(*payload, backend);
     std::fprintf(stderr, "prefill: %lld tokens in %.3f s (%.2f tokens/s)\n", (long long)P, pf,
                  pf > 0 ? double(P) / pf : 0.0);
+    if (firstCalls.size() > 1) {
+      std::string calls;
+      for (auto [n, secs] : firstCalls)
+        calls += (calls.empty() ? "" : ", ") + std::to_string(n) + (calls.empty() ? " tokens" : "") +
+                 " in " + fixed3(secs) + " s";
+      std::fprintf(stderr, "prefill calls: %s\n", calls.c_str());
+    }
+    if (!again.empty()) {
+      std::sort(again.begin(), again.end());
+      double med = again.size() % 2 ? again[again.size() / 2]
+                                    : (again[again.size() / 2 - 1] + again[again.size() / 2]) / 2;
+      std::fprintf(stderr, "prefill again: %lld tokens in %.3f s (%.2f tokens/s; median of %zu)\n",
+                   (long long)P, med, med > 0 ? double(P) / med : 0.0, again.size());
+    }
     std::fprintf(stderr, "decode: %lld tokens in %.3f s (%.2f tokens/s)\n",
                  (long long)r.decodeCalls, r.decodeTime,
                  r.decodeTime > 0 ? double(r.decodeCalls) / r.decodeTime : 0.0);

@@ -3,6 +3,7 @@
 #include "gemma4rt/error.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <sys/mman.h>
@@ -175,10 +176,14 @@ const float *Session::prefill(std::span<const int32_t> ids, const RowsFn &onRows
     throw Error("prompt of " + std::to_string(pos_ + total) +
                 " tokens does not fit the context of " + std::to_string(context_));
   int64_t done = 0, rows = 0;
+  prefillCalls_.clear();
   while (done < total) {
     int64_t s = std::min(chunk_, total - done);
     rows = onRows ? s : 1;
+    auto t0 = std::chrono::steady_clock::now();
     call(entry_.prefill, ids.data() + done, s, rows);
+    prefillCalls_.emplace_back(
+        s, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     if (onRows)
       onRows(done, s, logits_);
     pos_ += s;

@@ -29,6 +29,9 @@ struct Options {
   std::optional<int64_t> maxContext;   ///< unset: manifest default_context
   std::optional<int> threads;          ///< unset: all CPUs
   int device = 0;                      ///< --device N: the GPU (GPU binaries)
+  /// --load-weights auto|read|map (checked); unset: $GEMMA4RT_LOAD_WEIGHTS,
+  /// else auto.
+  std::optional<std::string> loadWeights;
 
   bool greedy = false;
   std::optional<double> temperature;
@@ -73,6 +76,9 @@ struct Options {
   /// tokens (k = 1..8) against decode steps at the same position,
   /// interleaved, and print the ratios (bench/verify). 0 = off.
   int64_t benchVerify = 0;
+  /// --repeat-prefill N: prefill the prompt N more times (KV cache cleared
+  /// before each) before generating; --stats reports first vs later.
+  int64_t repeatPrefill = 0;
 };
 
 /// The most --draft-tokens takes (a verify call also needs K + 1 <= the

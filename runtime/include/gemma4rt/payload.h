@@ -163,8 +163,16 @@ public:
   /// writableData() until makeReadOnly(), advised for transparent huge pages
   /// (weights are streamed whole every decode step: 2 MiB pages spare the
   /// TLB misses of 4 KiB ones).
+  /// The region starts on a 2 MiB boundary, so every 2 MiB of it can be one
+  /// huge page.
   static MappedRegion anonymous(uint64_t size, const std::string &what);
   uint8_t *writableData() const { return const_cast<uint8_t *>(data_); }
+  /// The start of the mapping (the page at or below data()).
+  const void *mapStart() const { return map_; }
+  /// Maps every page of a file mapping now (MADV_POPULATE_READ, in pieces on
+  /// the global thread pool; pages not in the page cache are read), so the
+  /// first call does not take the page faults. Returns the seconds it took.
+  double populate();
   /// mprotect(PROT_READ): generated code sees the same read-only weights as
   /// from a file mapping.
   void makeReadOnly();
@@ -176,6 +184,18 @@ private:
   uint64_t size_ = 0;
 };
 
+/// How a CPU binary gets its weights from the file (--load-weights,
+/// GEMMA4RT_LOAD_WEIGHTS).
+enum class WeightsLoad {
+  Auto, ///< Read when the weights take at most half of MemAvailable, else Map
+  Read, ///< read into anonymous memory advised for 2 MiB pages
+  Map,  ///< map the file read-only (shared with the page cache, no copy)
+};
+
+/// "auto" | "read" | "map"; throws UsageError("<what>: ...") for anything
+/// else (`what` names the flag or environment variable).
+WeightsLoad parseWeightsLoad(const std::string &value, const std::string &what);
+
 class Payload {
 public:
   /// Opens the payload appended to `exePath`. Throws Error with a one-line
@@ -184,7 +204,31 @@ public:
   /// With mapWeights false the weights are left alone (not opened, not
   /// mapped: an external weights file need not exist) until
   /// useRandomWeights(); weights() is null until then.
-  static std::unique_ptr<Payload> open(const std::string &exePath, bool mapWeights = true);
+  ///
+  /// `how` (CPU binaries; GPU binaries always map, to upload from the
+  /// mapping): Map maps the weights here; Read (and Auto when it picks
+  /// reading) only opens and checks them, and readWeights() copies them
+  /// into anonymous memory, which weights() needs first.
+  static std::unique_ptr<Payload> open(const std::string &exePath, bool mapWeights = true,
+                                       WeightsLoad how = WeightsLoad::Map);
+  /// With a pending read (open() chose Read): reads the weights into an
+  /// anonymous region advised for transparent huge pages, in blocks on the
+  /// global thread pool (set its size first), then makes it read-only.
+  /// Returns the seconds it took; 0 when nothing was pending.
+  double readWeights();
+  /// Whether the weights were (or are to be) read into memory rather than
+  /// mapped, and for WeightsLoad::Auto why.
+  bool weightsRead() const { return readPending_ || readDone_; }
+  const std::string &weightsLoadReason() const { return loadReason_; }
+  /// Mapped weights of a CPU binary that take at most half of the available
+  /// memory: open() mapped every page (MappedRegion::populate), in this
+  /// many seconds.
+  double weightsPopulateSeconds() const { return populateSeconds_; }
+  bool weightsPopulated() const { return populated_; }
+  /// Bytes of the weights' mapping the kernel holds in 2 MiB pages now
+  /// (AnonHugePages / FilePmdMapped of its /proc/self/smaps entry); -1 when
+  /// unknown.
+  int64_t weightsHugePageBytes() const;
 
   /// Replaces the weights with weightsSize() pseudo-random bytes from
   /// fillRandomWeights(seed), filled on the global thread pool (set its size
@@ -226,6 +270,19 @@ private:
   std::string tokenizer_;
   std::string gpuPtx_, gpuCubin_, gpuSpirv_;
   std::optional<uint64_t> randomSeed_;
+  // A pending read (open() chose Read): the open file and where the blob
+  // starts in it.
+  int readFd_ = -1;
+  uint64_t readOffset_ = 0;
+  bool readPending_ = false, readDone_ = false;
+  double populateSeconds_ = 0;
+  bool populated_ = false;
+  std::string loadReason_;
+
+public:
+  ~Payload();
+  Payload(const Payload &) = delete;
+  Payload &operator=(const Payload &) = delete;
 };
 
 /// Fills [p, p+n) with pseudo-random bytes, every one in [0x3c, 0x3f]

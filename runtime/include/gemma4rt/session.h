@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <utility>
+#include <vector>
 
 namespace gemma4rt {
 
@@ -122,6 +124,9 @@ public:
   /// step launched (recorded ahead of time or not).
   uint64_t prefillLaunches() const { return prefillLaunches_; }
   uint64_t decodeLaunches() const { return decodeLaunches_; }
+  /// The last prefill()'s calls: tokens and wall seconds of each (--stats:
+  /// a fresh process's first call against the ones after it).
+  const std::vector<std::pair<int64_t, double>> &prefillCalls() const { return prefillCalls_; }
 
 private:
   /// Runs n tokens; logits_ holds the last `rows` tokens' logits after it.
@@ -148,6 +153,7 @@ private:
   bool prepareAhead_ = true;
   Device *device_ = nullptr;
   uint64_t prefillLaunches_ = 0, decodeLaunches_ = 0;
+  std::vector<std::pair<int64_t, double>> prefillCalls_;
   uint8_t *weights_ = nullptr; ///< device weights, or the payload's
   KvArena arena_;
   DeviceBuffer deviceIds_;    ///< [chunk] int32 (device)

@@ -4,7 +4,8 @@
 Layout (runtime/include/gemma4rt/abi.h): [ELF][zero pad to 4096][weights]
 [tokenizer][manifest JSON][trailer: "GEMMA4PL", u64 manifest_offset,
 u64 manifest_size, u64 version]. Weights are `--weights-size` bytes whose
-first byte is `--salt` (fake_model.c reads it). With --external NAME the
+first byte is `--salt` (fake_model.c reads it), the rest a 256-byte period
+or, with --weights-seed, pseudo-random. With --external NAME the
 weights go to NAME beside the executable instead. With --gpu-ptx FILE the
 manifest gets a "gpu" object (a GPU binary): the PTX text (a NUL appended)
 and the --gpu-cubin bytes after the tokenizer.
@@ -28,6 +29,8 @@ def main():
     ap.add_argument("--kv-per-context", type=int, default=4)
     ap.add_argument("--salt", type=int, default=5)
     ap.add_argument("--weights-size", type=int, default=10000)
+    ap.add_argument("--weights-seed", type=int,
+                    help="pseudo-random weight bytes from this seed (default: the period below)")
     ap.add_argument("--external", help="write the weights to this file beside the exe")
     ap.add_argument("--tokenizer", help="file whose bytes become the tokenizer")
     ap.add_argument("--generation", help="JSON object for the manifest's \"generation\"")
@@ -55,6 +58,9 @@ def main():
 
     period = bytes((i * 7 + 1) % 256 for i in range(256))  # byte i = (7i + 1) mod 256
     blob = bytearray((period * (a.weights_size // 256 + 1))[:a.weights_size])
+    if a.weights_seed is not None:  # no period: a block read to the wrong place shows
+        import random
+        blob = bytearray(random.Random(a.weights_seed).randbytes(a.weights_size))
     if blob:
         blob[0] = a.salt
     if a.external:
