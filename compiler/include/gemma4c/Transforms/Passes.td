@@ -114,8 +114,8 @@ def Gemma4ToLoops : Pass<"convert-gemma4-to-loops", "ModuleOp"> {
            "matrix-vector product (decode), the lanes sharing K a few "
            "elements a lane a step, so each lane has that many weight "
            "loads in flight and the rows share the activation loads; fewer "
-           "; -1 (default): 2, fewer when the product has too few rows to "
-           "fill the GPU; 0: one row a subgroup through the encoding's dot "
+           "; -1 (default): the strategy's choice (for now 0, until measured "
+           "on a GPU); 0: one row a subgroup through the encoding's dot "
            "kernel">,
     Option<"blockTile", "block-tile", "std::string", "\"64x64x32\"",
            "gpu strategy: the prefill products' block tiles in workgroup "

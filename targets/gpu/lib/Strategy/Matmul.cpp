@@ -284,6 +284,8 @@ int64_t GPUStrategy::decodeRowsFor(LoopEmitter &e, ArrayRef<Value> ws, int64_t N
   }
   bool automatic = decodeRows < 0;
   int64_t R = automatic ? kDecodeRows : decodeRows;
+  if (R == 0)
+    return 0;
   while (R > 1 && (N % R != 0 || (automatic && N / R < kMinDecodeSubgroups)))
     --R;
   return R;
