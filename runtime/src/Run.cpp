@@ -447,6 +447,27 @@ struct Reply {
   int64_t decodeCalls = 0;
   double decodeTime = 0;
   std::string text;        ///< what was printed as text (codec only)
+
+  /// Appends sampled token t to `history` and the reply, streaming it as
+  /// `out` says; whether it was a stop token.
+  bool take(int32_t t, std::vector<int32_t> &history, const std::unordered_set<int32_t> &stops,
+            const Output &out) {
+    history.push_back(t);
+    ++generated;
+    last = t;
+    stopped = stops.count(t) != 0;
+    if (out.ids) {
+      std::printf(generated > 1 ? " %d" : "%d", t);
+      std::fflush(stdout);
+    }
+    if (out.codec && (!stopped || out.showSpecial)) {
+      std::string piece = out.codec->piece(t);
+      text += piece;
+      if (!out.ids)
+        writeOut(piece);
+    }
+    return stopped;
+  }
 };
 
 /// Samples up to `maxTokens` tokens, starting from `logits` (those of the
@@ -459,21 +480,7 @@ Reply generateReply(Session &session, Sampler &sampler, const float *logits,
   Reply r;
   for (int64_t k = 0; k < maxTokens; ++k) {
     int32_t t = sampler.sample(logits, history);
-    history.push_back(t);
-    ++r.generated;
-    r.last = t;
-    r.stopped = stops.count(t) != 0;
-    if (out.ids) {
-      std::printf(k ? " %d" : "%d", t);
-      std::fflush(stdout);
-    }
-    if (out.codec && (!r.stopped || out.showSpecial)) {
-      std::string piece = out.codec->piece(t);
-      r.text += piece;
-      if (!out.ids)
-        writeOut(piece);
-    }
-    if (r.stopped || k + 1 == maxTokens)
+    if (r.take(t, history, stops, out) || k + 1 == maxTokens)
       break;
     auto a = Clock::now();
     logits = session.decode(t);
@@ -586,21 +593,7 @@ Reply generateSpeculative(Session &target, Session &draft, Sampler &sampler, Sam
   const int64_t V = target.vocab();
   auto tStart = Clock::now();
   auto emit = [&](int32_t t) {
-    history.push_back(t);
-    ++r.generated;
-    r.last = t;
-    r.stopped = stops.count(t) != 0;
-    if (out.ids) {
-      std::printf(r.generated > 1 ? " %d" : "%d", t);
-      std::fflush(stdout);
-    }
-    if (out.codec && (!r.stopped || out.showSpecial)) {
-      std::string piece = out.codec->piece(t);
-      r.text += piece;
-      if (!out.ids)
-        writeOut(piece);
-    }
-    return r.stopped || r.generated == maxTokens;
+    return r.take(t, history, stops, out) || r.generated == maxTokens;
   };
   // History index i is at position off + i in both sessions.
   const int64_t off = target.position() - static_cast<int64_t>(history.size());
