@@ -87,6 +87,16 @@ def cases():
                  for s in ["bf16"] + schemes_of(qw)]
         out.append((fx + "/quality", qbins,
                     [[py, QUALITY, d, "--prebuilt", "{dir}/quality-" + fx] + qw]))
+    # Decode products with several output rows a subgroup (laneDot,
+    # --gpu-tune=decode-rows): float, int4 and int8 weights, as in
+    # test/Target/GPU/emulated-goldens.test.
+    out.append(("e2b-mini/rows", [("e2b-mini-dr3", ["--gpu-tune=decode-rows=3"]),
+                                  ("e2b-mini-dr2q4", ["--quant=mixed", "--gpu-tune=decode-rows=2"])],
+                [[py, GOLDEN, "{dir}/e2b-mini-dr3", os.path.join(FIXTURES, "e2b-mini")],
+                 [py, DECODE, "{dir}/e2b-mini-dr3", "--prompt-len", "40", "--new", "6"],
+                 [py, DECODE, "{dir}/e2b-mini-dr2q4", "--prompt-len", "40", "--new", "6"]]))
+    out.append(("moe-mini/rows", [("moe-mini-dr4q8", ["--quant=int8", "--gpu-tune=decode-rows=4"])],
+                [[py, DECODE, "{dir}/moe-mini-dr4q8", "--prompt-len", "40", "--new", "6"]]))
     return out
 
 
