@@ -11,6 +11,7 @@
 #include "gemma4rt/error.h"
 #include "gemma4rt/payload.h"
 #include "gemma4rt/session.h"
+#include "gemma4rt/threadpool.h"
 
 #include <algorithm>
 #include <atomic>
@@ -288,6 +289,47 @@ void DeviceBuffer::reset() noexcept {
   size_ = 0;
 }
 
+void uploadStaged(Device &device, void *dst, const uint8_t *src, uint64_t total, uint64_t slice,
+                  int threads, const std::function<void(uint64_t, uint64_t)> &progress) {
+  if (progress)
+    progress(0, total);
+  // Two halves of page-locked host memory: `threads` threads copy (and so
+  // read from the file, page faults included) their slices of one half
+  // while the device copies the other, so start-up runs at the host's read
+  // bandwidth instead of one thread's copying into the driver's staging
+  // buffer. Without page-locked memory (allocHost falls back to pageable)
+  // the copies are synchronous, still correct.
+  threads = std::max(threads, 1);
+  slice = std::max<uint64_t>(slice, 1);
+  const uint64_t half = std::min<uint64_t>(slice * uint64_t(threads), std::max<uint64_t>(total, 1));
+  struct Staging {
+    Device &d;
+    void *p;
+    ~Staging() { d.freeHost(p); }
+  };
+  Staging stage[2] = {{device, device.allocHost(half, "the weights' upload staging")},
+                      {device, device.allocHost(half, "the weights' upload staging")}};
+  ThreadPool pool(threads);
+  int cur = 0;
+  for (uint64_t done = 0; done < total; cur ^= 1) {
+    const uint64_t n = std::min(half, total - done);
+    uint8_t *to = static_cast<uint8_t *>(stage[cur].p);
+    const uint8_t *from = src + done;
+    pool.parallelFor(int64_t((n + slice - 1) / slice), 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        uint64_t off = uint64_t(i) * slice;
+        std::memcpy(to + off, from + off, std::min(slice, n - off));
+      }
+    });
+    device.synchronize(); // the other half's copy is done: it may be refilled next
+    device.upload(static_cast<uint8_t *>(dst) + done, to, n);
+    done += n;
+    if (progress)
+      progress(done, total);
+  }
+  device.synchronize();
+}
+
 DeviceBuffer uploadWeights(Device &device, const Payload &payload,
                            const std::function<void(uint64_t, uint64_t)> &progress) {
   const uint64_t total = payload.weightsSize();
@@ -295,17 +337,8 @@ DeviceBuffer uploadWeights(Device &device, const Payload &payload,
   const uint8_t *src = payload.weights();
   if (!src && total > 0)
     throw Error("the weights are not mapped (internal error)");
-  constexpr uint64_t kChunk = uint64_t(256) << 20;
-  if (progress)
-    progress(0, total);
-  for (uint64_t done = 0; done < total;) {
-    const uint64_t n = std::min(kChunk, total - done);
-    device.upload(static_cast<uint8_t *>(buf.data()) + done, src + done, n);
-    done += n;
-    if (progress)
-      progress(done, total);
-  }
-  device.synchronize();
+  uploadStaged(device, buf.data(), src, total, uint64_t(32) << 20,
+               std::clamp(defaultThreadCount(), 1, 8), progress);
   return buf;
 }
 

@@ -557,6 +557,32 @@ void gpuEntry(int32_t *, int32_t *ids, int64_t, int64_t n, int64_t, int64_t pos,
 }
 } // namespace
 
+TEST(RuntimeDevice, UploadStagedCopiesEveryByteThroughTwoHalves) {
+  TempDir d;
+  auto payload = Payload::open(writeGpuBinary(d.path, std::string("\x07WEIGHTS", 8), kPtx, ""));
+  auto dev = openHostDevice(*payload);
+  // 1000 bytes in slices of 7 by 3 threads: halves of 21 bytes, 48 of them
+  // (the last one short), each slice's last piece short too.
+  std::vector<uint8_t> src(1000);
+  for (size_t i = 0; i < src.size(); ++i)
+    src[i] = uint8_t(i * 131 + 7);
+  DeviceBuffer out(*dev, src.size(), "test");
+  std::vector<uint64_t> seen;
+  uploadStaged(*dev, out.data(), src.data(), src.size(), 7, 3, [&](uint64_t done, uint64_t total) {
+    EXPECT_EQ(total, 1000u);
+    seen.push_back(done);
+  });
+  EXPECT_EQ(std::memcmp(out.data(), src.data(), src.size()), 0);
+  ASSERT_EQ(seen.size(), 49u);
+  EXPECT_EQ(seen.front(), 0u);
+  EXPECT_EQ(seen[1], 21u);
+  EXPECT_EQ(seen.back(), 1000u);
+  // Nothing to copy: only the first progress call.
+  seen.clear();
+  uploadStaged(*dev, out.data(), src.data(), 0, 7, 3, [&](uint64_t done, uint64_t) { seen.push_back(done); });
+  EXPECT_EQ(seen, (std::vector<uint64_t>{0}));
+}
+
 TEST(RuntimeDeviceSession, UploadsIdsAndDownloadsLogits) {
   TempDir d;
   auto payload = Payload::open(writeGpuBinary(d.path, std::string("\x07WEIGHTS", 8), kPtx, ""));

@@ -272,10 +272,17 @@ DeviceMemoryPlan planDeviceMemory(const Manifest &m, int64_t context);
 /// a large part of it.
 void checkDeviceMemory(Device &device, const Manifest &m, int64_t context);
 
-/// Copies the payload's weights into a new device buffer in chunks of
-/// 256 MiB, calling progress(done, total) after each (and once at 0).
+/// Copies the payload's weights into a new device buffer: uploadStaged with
+/// 32 MiB slices and up to 8 threads.
 DeviceBuffer uploadWeights(Device &device, const Payload &payload,
                            const std::function<void(uint64_t, uint64_t)> &progress = nullptr);
+/// Copies `total` bytes of host memory `src` to device memory `dst` through
+/// two staging halves of `threads` x `slice` bytes from device.allocHost
+/// (page-locked where the device has it): the threads fill one half while
+/// the device copies the other; progress(done, total) after each half (and
+/// once at 0).
+void uploadStaged(Device &device, void *dst, const uint8_t *src, uint64_t total, uint64_t slice,
+                  int threads, const std::function<void(uint64_t, uint64_t)> &progress = nullptr);
 /// A device buffer of `bytes` bytes filled with kDeviceRandomWeightsPattern.
 DeviceBuffer randomDeviceWeights(Device &device, uint64_t bytes);
 
