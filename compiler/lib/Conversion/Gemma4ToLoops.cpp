@@ -31,6 +31,7 @@ struct Gemma4ToLoopsPass : mlir::gemma4::impl::Gemma4ToLoopsBase<Gemma4ToLoopsPa
   void runOnOperation() override {
     StrategyOptions opts;
     opts["int-dot"] = intDot;
+    opts["bf16-dot"] = bf16Dot;
     opts["weight-prefetch"] = std::to_string(static_cast<int64_t>(weightPrefetch));
     opts["decode-row-tile"] = std::to_string(static_cast<int64_t>(decodeRowTile));
     opts["accumulators"] = std::to_string(static_cast<int64_t>(accumulators));

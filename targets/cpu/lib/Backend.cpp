@@ -55,6 +55,7 @@ public:
     nlohmann::json &c = m["compiler"];
     describeHost(c);
     c["activations"] = po.intDot == "none" ? "f32" : "int8 (" + po.intDot + ")";
+    c["bf16_dot"] = po.bf16Dot;
     c["weight_prefetch_bytes"] = po.weightPrefetch;
     c["decode_row_tile"] = po.decodeRowTile;
     c["k_panel"] = po.kPanel;
@@ -84,6 +85,10 @@ std::unique_ptr<Target> makeCPUTarget(const CodegenRequest &req, std::string &er
   po.fuseAttention = req.fuseAttention;
   po.threads = !req.serial;
   po.bf16Activations = req.bf16;
+  // --compute=bf16: bf16 weights meet bf16 activations, whose products and
+  // pair sums vdpbf16ps computes in f32 (the bf16 reference's own rounding).
+  if (req.bf16 && req.bf16Dot && targetHasFeatures(host, {"avx512bf16"}))
+    po.bf16Dot = "x86-avx512bf16";
   po.quant = req.quant;
   if (req.actQuant != "f32" && req.quant != "bf16") {
     // 512-bit dot products halve the instructions per weight byte of the

@@ -26,6 +26,7 @@ void mlir::gemma4::buildCPULoweringPipeline(OpPassManager &pm, const CPUPipeline
   loopOpts.bf16Activations = opts.bf16Activations;
   loopOpts.strategy = "cpu";
   loopOpts.intDot = opts.intDot;
+  loopOpts.bf16Dot = opts.bf16Dot;
   loopOpts.weightPrefetch = opts.weightPrefetch;
   loopOpts.decodeRowTile = opts.decodeRowTile;
   pm.addPass(createGemma4ToLoops(loopOpts));

@@ -59,7 +59,8 @@ public:
     unsigned nOld = fn.getNumArguments();
     Type i64 = b.getI64Type();
     loc = fn.getLoc();
-    fn.insertArgument(nOld, i64, DictionaryAttr::get(ctx), loc);
+    if (failed(fn.insertArgument(nOld, i64, DictionaryAttr::get(ctx), loc)))
+      return fn.emitError("cannot add the parameter block argument");
     params = fn.getArgument(nOld);
     b.setInsertionPointToStart(&entry);
 

@@ -89,6 +89,11 @@ def Gemma4ToLoops : Pass<"convert-gemma4-to-loops", "ModuleOp"> {
            "x86-vnni-512 (the same, interleaved int4 rows read 64 bytes per "
            "load with 512-bit vpdpbusd) or arm-dotprod (the same with AArch64 "
            "NEON sdot)">,
+    Option<"bf16Dot", "bf16-dot", "std::string", "\"none\"",
+           "cpu strategy: bf16 dot products for bf16 weights when the activations are "
+           "bf16 (bf16-activations): none (weights widened to f32, f32 FMAs) or "
+           "x86-avx512bf16 (vdpbf16ps: 32 weight x activation pairs a step into 16 f32 "
+           "lanes)">,
     Option<"weightPrefetch", "weight-prefetch", "int64_t", "0",
            "cpu strategy: software-prefetch the weight bytes this far ahead of each load of a "
            "one-token matrix-vector product (decode), one prefetch per 64 "

@@ -47,6 +47,12 @@ std::unique_ptr<LoweringStrategy> makeCPUStrategy(const StrategyOptions &opts, s
     error = "unknown int-dot '" + intDot + "' (expected none, x86-vnni, x86-vnni-512 or arm-dotprod)";
     return nullptr;
   }
+  std::string bf16Dot = text("bf16-dot", "none");
+  if (bf16Dot != "none" && bf16Dot != "x86-avx512bf16") {
+    error = "unknown bf16-dot '" + bf16Dot + "' (expected none or x86-avx512bf16)";
+    return nullptr;
+  }
+  o.bf16Dot = bf16Dot == "x86-avx512bf16";
   if (!integer("accumulators", 4, o.accumulators) || !integer("decode-row-tile", 4, o.decodeRowTile) ||
       !integer("weight-prefetch", 0, o.weightPrefetch))
     return nullptr;

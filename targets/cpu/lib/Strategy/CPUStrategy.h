@@ -29,6 +29,8 @@ public:
   enum class IntDot { None, X86Vnni, X86Vnni512, ArmDotprod };
   struct Options {
     IntDot intDot = IntDot::None;
+    /// bf16 weights x bf16 activations (--compute=bf16) with vdpbf16ps.
+    bool bf16Dot = false;
     /// Bytes a decode step prefetches its weights ahead (0: none).
     int64_t weightPrefetch = 0;
     /// Weight rows per decode matrix-vector step (decodeRows).
@@ -36,7 +38,7 @@ public:
     /// Vector accumulators a dot product with few rows x tokens spreads over.
     int64_t accumulators = 4;
   };
-  explicit CPUStrategy(const Options &o) : intDot(o.intDot), weightPrefetch(o.weightPrefetch),
+  explicit CPUStrategy(const Options &o) : intDot(o.intDot), bf16Dot(o.bf16Dot), weightPrefetch(o.weightPrefetch),
                                            decodeRowTile(o.decodeRowTile), accumulators(o.accumulators) {}
 
   StringRef name() const override { return "cpu"; }
@@ -55,9 +57,19 @@ public:
 
 private:
   IntDot intDot;
+  bool bf16Dot;
   int64_t weightPrefetch, decodeRowTile, accumulators;
 
   // ---- Matmul.cpp ------------------------------------------------------------
+  /// Whether bf16DotTile runs plain weight w: bf16Dot, bf16 weights, bf16
+  /// activations (the LoopEmitter's bf16), K a multiple of 32.
+  bool bf16Dottable(LoopEmitter &e, Value w, int64_t K) const;
+  /// dotTile for bf16Dottable weights: per step of 32 elements of K, each
+  /// activation row's 32 values (bf16 values stored as f32) packed to bf16
+  /// once (vcvtne2ps2bf16) and each weight row's 32 loaded as they are,
+  /// one vdpbf16ps per (row, token) into 16 f32 lanes.
+  SmallVector<Value> bf16DotTile(LoopEmitter &e, Value w, ArrayRef<SmallVector<Value>> wPres, int64_t K,
+                                 ArrayRef<XRow> xs);
   /// Tokens per prefill register tile. 8 measured no faster than 4 for bf16
   /// weights on E2B (the x rows of 8 tokens outgrow L1; that needs K/N cache
   /// blocking, not a taller tile), and the integer paths keep several

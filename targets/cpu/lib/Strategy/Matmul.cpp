@@ -34,6 +34,8 @@
 //===----------------------------------------------------------------------===//
 #include "CPUStrategy.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+
 using namespace mlir;
 using namespace mlir::gemma4;
 using namespace mlir::gemma4::cpu;
@@ -83,6 +85,8 @@ SmallVector<Value> CPUStrategy::dotTile(LoopEmitter &e, Value w, ArrayRef<SmallV
     return out;
   }
   const QuantView *qv = e.quantView(w);
+  if (!qv && bf16Dottable(e, w, K))
+    return bf16DotTile(e, w, wPres, K, xs);
   if (!qv) {
     if (K % VL != 0)
       return e.dotScalar(w, wPres.front(), K, xs);
@@ -107,6 +111,63 @@ SmallVector<Value> CPUStrategy::dotTile(LoopEmitter &e, Value w, ArrayRef<SmallV
       return intDotRows(e, *qv, wPres, K, xs, qas);
   }
   return e.dotQuantF32(*qv, wPres.front(), K, xs);
+}
+
+bool CPUStrategy::bf16Dottable(LoopEmitter &e, Value w, int64_t K) const {
+  auto t = dyn_cast<MemRefType>(w.getType());
+  return bf16Dot && e.bf16 && t && t.getElementType().isBF16() && K % 32 == 0;
+}
+
+SmallVector<Value> CPUStrategy::bf16DotTile(LoopEmitter &e, Value w, ArrayRef<SmallVector<Value>> wPres,
+                                            int64_t K, ArrayRef<XRow> xs) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  auto v32bf = VectorType::get({32}, b.getBF16Type());
+  // As dotPlain: U independent accumulators per (row, token) when those are
+  // few, so the vdpbf16ps latency does not bound a memory-bound loop.
+  size_t R = wPres.size(), T = xs.size(), P = R * T;
+  int64_t U = std::max<int64_t>(1, accumulators / static_cast<int64_t>(P));
+  while (U > 1 && K % (32 * U) != 0)
+    U /= 2;
+  SmallVector<Value> inits(P * U, e.vzero());
+  auto accs = e.reduceStep(e.c(0), e.c(K), e.c(32 * U), inits, [&](Value k0, ValueRange acc) {
+    SmallVector<Value> next(acc.begin(), acc.end());
+    if (xs.size() == 1)
+      for (const SmallVector<Value> &row : wPres)
+        prefetchWeights(e, w, row, k0, 32 * U);
+    for (int64_t u = 0; u < U; ++u) {
+      Value k = u == 0 ? k0 : e.iadd(k0, e.c(u * 32));
+      Value k16 = e.iadd(k, e.c(16));
+      SmallVector<Value> xv;
+      for (const XRow &x : xs) {
+        // The activations are bf16 values: the conversion is exact.
+        Value lo = e.vload(x.mem, x.pre, k, b.getF32Type()), hi = e.vload(x.mem, x.pre, k16, b.getF32Type());
+        xv.push_back(LLVM::CallIntrinsicOp::create(b, loc, v32bf,
+                                                   b.getStringAttr("llvm.x86.avx512bf16.cvtne2ps2bf16.512"),
+                                                   ValueRange{hi, lo})
+                         .getResult(0));
+      }
+      for (size_t r = 0; r < R; ++r) {
+        Value wv = vector::LoadOp::create(b, loc, v32bf, w, e.rowIdx(wPres[r], k));
+        for (size_t t = 0; t < T; ++t) {
+          size_t a = u * P + r * T + t;
+          next[a] = LLVM::CallIntrinsicOp::create(b, loc, e.vf32(),
+                                                  b.getStringAttr("llvm.x86.avx512bf16.dpbf16ps.512"),
+                                                  ValueRange{next[a], xv[t], wv})
+                        .getResult(0);
+        }
+      }
+    }
+    return next;
+  });
+  SmallVector<Value> sums(accs.begin(), accs.begin() + P);
+  for (int64_t u = 1; u < U; ++u)
+    for (size_t p = 0; p < P; ++p)
+      sums[p] = arith::AddFOp::create(b, loc, sums[p], accs[u * P + p]);
+  SmallVector<Value> out;
+  for (Value a : sums)
+    out.push_back(e.vreduce(a));
+  return out;
 }
 
 /// Whether panelTile can run for weight `w` with K panels and these

@@ -21,6 +21,7 @@ struct CPUPipelineOptions : GraphPipelineOptions {
   bool threads = true; ///< run parallel loops on the runtime thread pool
   bool bf16Activations = false; ///< emulate a bf16 model (round between ops)
   std::string intDot = "none";  ///< cpu strategy int-dot (none, x86-vnni, x86-vnni-512, arm-dotprod)
+  std::string bf16Dot = "none"; ///< cpu strategy bf16-dot (none, x86-avx512bf16)
   int64_t weightPrefetch = 0;   ///< cpu strategy weight-prefetch (bytes ahead, 0 = off)
   int64_t decodeRowTile = 4;    ///< cpu strategy decode-row-tile (rows per decode step)
 };
