@@ -92,6 +92,8 @@ void printInfo(const Payload &p) {
   std::printf("max_position_embeddings: %lld\n", (long long)m.model.maxPositionEmbeddings);
   std::printf("default_context: %lld\n", (long long)m.defaultContext);
   std::printf("prefill_chunk: %lld\n", (long long)m.prefillChunk);
+  if (m.decodeBatch > 0)
+    std::printf("decode_batch: %lld\n", (long long)m.decodeBatch);
   std::printf("kv_bytes: %llu + %llu per context token\n", (unsigned long long)m.kvBytesFixed,
               (unsigned long long)m.kvBytesPerContext);
   std::printf("weights: %llu bytes (%s)\n", (unsigned long long)m.weightsSize,
