@@ -161,11 +161,14 @@ LogicalResult LoopEmitter::run() {
     strategy.beginOp(*this); // an activation buffer's contents change between ops
     // In a batched entry, an op on one token's row ([1, ...]: its RoPE,
     // cache write, attention) runs on one token.
-    tokens = batchTokens;
-    if (batch && *batch != 1 && op.getNumOperands() > 0)
-      if (auto t = dyn_cast<RankedTensorType>(op.getOperand(0).getType());
-          t && t.getRank() >= 1 && t.getDimSize(0) == 1 && !isa<StackRowsOp>(op))
-        tokens = c(1);
+    // (Other entries keep `tokens` as ops set it: gemma4.output_rows.)
+    if (batch) {
+      tokens = batchTokens;
+      if (*batch != 1 && op.getNumOperands() > 0)
+        if (auto t = dyn_cast<RankedTensorType>(op.getOperand(0).getType());
+            t && t.getRank() >= 1 && t.getDimSize(0) == 1 && !isa<StackRowsOp>(op))
+          tokens = c(1);
+    }
     permutedF32.clear();
     loc = opLocation(op, fnLoc);
     if (!lowerFused(&op) && failed(lower(&op)))
