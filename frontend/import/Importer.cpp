@@ -77,7 +77,12 @@ private:
   void planKV();
   /// `allRows`: a dynamic-length entry that returns every token's logits
   /// (@gemma4_verify) instead of only the rows its caller asks for.
-  void buildEntry(ModuleOp module, StringRef name, int64_t tokens, bool allRows = false);
+  /// `batch`: a batched decode entry of S = B sequences (buildBatchEntry).
+  void buildEntry(ModuleOp module, StringRef name, int64_t tokens, bool allRows = false,
+                  bool batch = false);
+  /// @gemma4_decode_batch: one decode step of B sequences (ImportOptions::
+  /// decodeBatch).
+  void buildBatchEntry(ModuleOp module, StringRef name, int64_t B);
 
   Value weight(const std::string &name) {
     const TensorView &t = ckpt.get(name);
@@ -165,10 +170,15 @@ void Importer::planKV() {
   kv.bytesPerContext = perCtx;
 }
 
-void Importer::buildEntry(ModuleOp module, StringRef name, int64_t S, bool allRows) {
+void Importer::buildBatchEntry(ModuleOp module, StringRef name, int64_t B) {
+  buildEntry(module, name, B, /*allRows=*/false, /*batch=*/true);
+}
+
+void Importer::buildEntry(ModuleOp module, StringRef name, int64_t S, bool allRows, bool batch) {
   b.setInsertionPointToEnd(module.getBody());
   const int64_t H = cfg.hiddenSize, V = cfg.vocabSize;
-  auto idsTy = RankedTensorType::get({S}, b.getI32Type());
+  // A batched entry's ids are packed: B tokens, B positions, B slots.
+  auto idsTy = RankedTensorType::get({batch ? 3 * S : S}, b.getI32Type());
   auto arenaTy = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
   auto logitsTy = act({S, V});
   auto fnTy = b.getFunctionType(
@@ -183,6 +193,21 @@ void Importer::buildEntry(ModuleOp module, StringRef name, int64_t S, bool allRo
   b.setInsertionPointToStart(entry);
   Value ids = entry->getArgument(0), pos = entry->getArgument(1),
         arena = entry->getArgument(2), context = entry->getArgument(3);
+  // A batched entry: each row's position and KV region (its slot's).
+  const int64_t rowsPerSeq = batch ? S : 1;
+  std::vector<Value> rowPos(rowsPerSeq, pos), rowBase(rowsPerSeq, Value());
+  if (batch) {
+    fn->setAttr("gemma4.batch", b.getI64IntegerAttr(S));
+    Value packed = ids;
+    for (int64_t r = 0; r < S; ++r) {
+      auto seq = BatchSequenceOp::create(b, loc, packed, context, b.getI64IntegerAttr(r),
+                                         b.getI64IntegerAttr(kv.bytesFixed),
+                                         b.getI64IntegerAttr(kv.bytesPerContext));
+      rowPos[r] = seq.getPosition();
+      rowBase[r] = seq.getBase();
+    }
+    ids = BatchIdsOp::create(b, loc, RankedTensorType::get({S}, b.getI32Type()), packed);
+  }
 
   // 1. Scaled token embeddings.
   Value embed = weight("embed_tokens.weight");
@@ -202,48 +227,80 @@ void Importer::buildEntry(ModuleOp module, StringRef name, int64_t S, bool allRo
         b.getF32FloatAttr(cfg.rmsNormEps));
   }
 
-  // Cache views, one pair per non-shared layer.
-  std::vector<std::pair<Value, Value>> caches(NL);
-  for (int64_t l = 0; l < NL; ++l) {
-    const LayerConfig &lc = cfg.layers[l];
-    if (lc.kvShared)
-      continue;
-    const CacheSlot &s = slots[l];
-    auto cacheTy = MemRefType::get(
-        {s.capacity > 0 ? s.capacity : ShapedType::kDynamic, lc.numKVHeads,
-         lc.headDim},
-        b.getF32Type());
-    auto view = [&](int64_t off, int64_t perCtx) {
-      return KVCacheViewOp::create(b, loc, cacheTy, arena, context,
-                                   b.getI64IntegerAttr(s.capacity),
-                                   b.getI64IntegerAttr(off),
-                                   b.getI64IntegerAttr(perCtx));
-    };
-    caches[l] = {view(s.keyOffset, s.keyPerCtx), view(s.valueOffset, s.valuePerCtx)};
-  }
+  // Cache views, one pair per non-shared layer (and per sequence of a
+  // batched entry).
+  std::vector<std::vector<std::pair<Value, Value>>> caches(
+      rowsPerSeq, std::vector<std::pair<Value, Value>>(NL));
+  for (int64_t r = 0; r < rowsPerSeq; ++r)
+    for (int64_t l = 0; l < NL; ++l) {
+      const LayerConfig &lc = cfg.layers[l];
+      if (lc.kvShared)
+        continue;
+      const CacheSlot &s = slots[l];
+      auto cacheTy = MemRefType::get(
+          {s.capacity > 0 ? s.capacity : ShapedType::kDynamic, lc.numKVHeads,
+           lc.headDim},
+          b.getF32Type());
+      auto view = [&](int64_t off, int64_t perCtx) {
+        return KVCacheViewOp::create(b, loc, cacheTy, arena, context, rowBase[r],
+                                     b.getI64IntegerAttr(s.capacity),
+                                     b.getI64IntegerAttr(off),
+                                     b.getI64IntegerAttr(perCtx));
+      };
+      caches[r][l] = {view(s.keyOffset, s.keyPerCtx), view(s.valueOffset, s.valuePerCtx)};
+    }
 
   for (int64_t l = 0; l < NL; ++l) {
     const LayerConfig &lc = cfg.layers[l];
     const int64_t nh = lc.numHeads, kvh = lc.numKVHeads, d = lc.headDim;
     // a. attention
     Value x = rmsNorm(h, weight(L(l, "input_layernorm.weight")));
-    Value q = reshape(linear(x, weight(L(l, "self_attn.q_proj.weight")), S), {S, nh, d});
-    q = rmsNorm(q, weight(L(l, "self_attn.q_norm.weight")));
-    q = RopeOp::create(b, loc, q.getType(), q, pos, rope(lc));
-    auto [kc, vc] = caches[lc.kvSourceLayer];
+    Value qAll = reshape(linear(x, weight(L(l, "self_attn.q_proj.weight")), S), {S, nh, d});
+    Value kAll, vAll;
     if (!lc.kvShared) {
-      Value kRaw = reshape(linear(x, weight(L(l, "self_attn.k_proj.weight")), S), {S, kvh, d});
-      Value vRaw = lc.kEqV ? kRaw
-                           : reshape(linear(x, weight(L(l, "self_attn.v_proj.weight")), S),
-                                     {S, kvh, d});
-      Value k = rmsNorm(kRaw, weight(L(l, "self_attn.k_norm.weight")));
-      k = RopeOp::create(b, loc, k.getType(), k, pos, rope(lc));
-      Value v = rmsNorm(vRaw, Value());
-      KVCacheUpdateOp::create(b, loc, k, v, kc, vc, pos);
+      kAll = reshape(linear(x, weight(L(l, "self_attn.k_proj.weight")), S), {S, kvh, d});
+      vAll = lc.kEqV ? kAll
+                     : reshape(linear(x, weight(L(l, "self_attn.v_proj.weight")), S),
+                               {S, kvh, d});
     }
-    Value attn = AttentionOp::create(b, loc, q.getType(), q, kc, vc, pos,
-                                     b.getI64IntegerAttr(lc.sliding ? cfg.slidingWindow : 0),
-                                     b.getF32FloatAttr(1.0f));
+    // One sequence's attention: the whole block (prefill, decode) or, in a
+    // batched entry, row r at its own position over its own caches.
+    auto attend = [&](Value q, Value kRaw, Value vRaw, Value p,
+                      std::pair<Value, Value> cache) {
+      q = rmsNorm(q, weight(L(l, "self_attn.q_norm.weight")));
+      q = RopeOp::create(b, loc, q.getType(), q, p, rope(lc));
+      auto [kc, vc] = cache;
+      if (!lc.kvShared) {
+        Value k = rmsNorm(kRaw, weight(L(l, "self_attn.k_norm.weight")));
+        k = RopeOp::create(b, loc, k.getType(), k, p, rope(lc));
+        Value v = rmsNorm(vRaw, Value());
+        KVCacheUpdateOp::create(b, loc, k, v, kc, vc, p);
+      }
+      return AttentionOp::create(b, loc, q.getType(), q, kc, vc, p,
+                                 b.getI64IntegerAttr(lc.sliding ? cfg.slidingWindow : 0),
+                                 b.getF32FloatAttr(1.0f))
+          .getResult();
+    };
+    Value attn;
+    if (!batch) {
+      attn = attend(qAll, kAll, vAll, pos, caches[0][lc.kvSourceLayer]);
+    } else {
+      auto row = [&](Value all, int64_t r) -> Value {
+        if (!all)
+          return Value();
+        auto t = cast<RankedTensorType>(all.getType());
+        SmallVector<int64_t> shape(t.getShape());
+        shape[0] = 1;
+        return TakeRowOp::create(b, loc, act(shape), all, b.getI64IntegerAttr(r));
+      };
+      SmallVector<Value> outs;
+      for (int64_t r = 0; r < S; ++r) {
+        Value kr = row(kAll, r);
+        Value vr = lc.kEqV ? kr : row(vAll, r);
+        outs.push_back(attend(row(qAll, r), kr, vr, rowPos[r], caches[r][lc.kvSourceLayer]));
+      }
+      attn = StackRowsOp::create(b, loc, act({S, nh, d}), outs);
+    }
     Value o = linear(reshape(attn, {S, nh * d}), weight(L(l, "self_attn.o_proj.weight")), S);
     h = AddOp::create(b, loc, h, rmsNorm(o, weight(L(l, "post_attention_layernorm.weight"))));
 
@@ -322,6 +379,10 @@ OwningOpRef<ModuleOp> Importer::run() {
   // so the next call overwrites them before anything can read them.
   if (opts.verifyEntry)
     buildEntry(m, "gemma4_verify", ShapedType::kDynamic, /*allRows=*/true);
+  if (opts.decodeBatch < 0)
+    throw InputError("decode batch must be at least 0");
+  if (opts.decodeBatch > 0)
+    buildBatchEntry(m, "gemma4_decode_batch", opts.decodeBatch);
   if (failed(verify(m)))
     throw InputError("internal error: imported module of '" + ckpt.dir() +
                      "' does not verify");

@@ -123,6 +123,13 @@ Benchmarking:
                          for k = 1..8 at the same position (each rolled
                          back), interleaved; prints each k's median time
                          and median ratio to the decode step on stderr
+  --check-decode-batch   CPU binaries with a batched decode entry: decode
+                         B + 1 sequences (prefixes of the prompt, so at
+                         different positions) two steps through it and
+                         through gemma4_decode one by one; prints how
+                         many rows agree within 1e-4 of the largest logit
+                         and the largest difference; exit 1 unless 3/4 of
+                         the rows do and none is off by 2e-2
   --repeat-prefill N     after the prompt, prefill it N more times in this
                          process (the KV cache cleared before each), then
                          generate; --stats gives the first prompt of a fresh
@@ -307,6 +314,7 @@ Options parseArgs(int argc, const char *const *argv) {
       {"--no-think", [&] { o.think = false; }},
       {"--show-special", [&] { o.showSpecial = true; }},
       {"--stats", [&] { o.stats = true; }},
+      {"--check-decode-batch", [&] { o.checkDecodeBatch = true; }},
       {"--dump-decode-logits", [&] { o.dumpDecodeLogits = true; }},
       {"--serve", [&] { o.serve = true; }},
   };
@@ -368,6 +376,7 @@ Options parseArgs(int argc, const char *const *argv) {
     if (prompt)
       throw UsageError(std::string(prompt) + ": not with --serve (requests carry the prompts)");
     const char *other = o.dumpLogits ? "--dump-logits" : o.fakeContext ? "--fake-context"
+                      : o.checkDecodeBatch ? "--check-decode-batch"
                       : o.repeatPrefill ? "--repeat-prefill"
                       : o.printIds ? "--print-ids" : o.printPromptIds ? "--print-prompt-ids"
                       : o.raw ? "--raw" : o.system ? "--system" : nullptr;

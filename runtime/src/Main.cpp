@@ -9,6 +9,6 @@
 
 int main(int argc, char **argv) {
   return gemma4rt::runMain(argc, argv, {&gemma4_prefill, &gemma4_decode, &gemma4_verify, &gemma4_draft_prefill,
-                                               &gemma4_draft_decode},
+                                               &gemma4_draft_decode, &gemma4_decode_batch},
                            &gemma4rt::makeTextCodec);
 }

@@ -152,6 +152,8 @@ Manifest parseManifest(std::string_view text, const std::string &where) {
   }
 
   m.prefillChunk = integer(j, "prefill_chunk", "", 1, 1 << 20);
+  if (j.contains("decode_batch"))
+    m.decodeBatch = integer(j, "decode_batch", "", 2, 1024);
   m.defaultContext = integer(j, "default_context", "", 1);
   m.kvBytesFixed = static_cast<uint64_t>(integer(j, "kv_bytes_fixed", "", 0));
   m.kvBytesPerContext = static_cast<uint64_t>(integer(j, "kv_bytes_per_context", "", 0));

@@ -92,6 +92,8 @@ void printInfo(const Payload &p) {
   std::printf("max_position_embeddings: %lld\n", (long long)m.model.maxPositionEmbeddings);
   std::printf("default_context: %lld\n", (long long)m.defaultContext);
   std::printf("prefill_chunk: %lld\n", (long long)m.prefillChunk);
+  if (m.decodeBatch > 0)
+    std::printf("decode_batch: %lld\n", (long long)m.decodeBatch);
   std::printf("kv_bytes: %llu + %llu per context token\n", (unsigned long long)m.kvBytesFixed,
               (unsigned long long)m.kvBytesPerContext);
   std::printf("weights: %llu bytes (%s)\n", (unsigned long long)m.weightsSize,
@@ -901,6 +903,75 @@ int runChat(const Options &o, Payload &payload, EntryPoints entry, TextCodec &co
   return rejected ? 1 : 0;
 }
 
+/// --check-decode-batch: B + 1 sequences, sequence i holding the prompt's
+/// first P - i tokens (at least 1), decode two steps through
+/// gemma4_decode_batch (a full call, then one of B + 1 - B rows and
+/// filler; the second step B - 1 sequences: filler rows again) and,
+/// separately, through gemma4_decode; the logits must agree.
+int checkDecodeBatch(const Payload &payload, EntryPoints entry, Device *device, int64_t ctx,
+                     const std::vector<int32_t> &ids) {
+  if (!DecodeBatch::available(payload, entry, device))
+    throw UsageError("--check-decode-batch: this binary has no batched decode entry (a CPU "
+                     "binary compiled with --decode-batch N)");
+  const int64_t B = payload.manifest().decodeBatch, V = payload.manifest().model.vocabSize;
+  const int64_t P = int64_t(ids.size()), n = B + 1;
+  if (P + 2 > ctx)
+    throw UsageError("--check-decode-batch: the prompt and two steps do not fit the context");
+  DecodeBatch batch(payload, entry, int(n), ctx);
+  std::vector<std::unique_ptr<Session>> ref, bat;
+  std::vector<int32_t> next;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t len = std::max<int64_t>(1, P - i);
+    std::span<const int32_t> prefix(ids.data(), size_t(len));
+    ref.push_back(std::make_unique<Session>(payload, EntryPoints{entry.prefill, entry.decode},
+                                            ctx));
+    bat.push_back(std::make_unique<Session>(payload, entry, batch, int(i)));
+    ref.back()->prefill(prefix);
+    bat.back()->prefill(prefix);
+    next.push_back(ids[size_t(i % P)]);
+  }
+  double worst = 0, scale = 0;
+  std::vector<double> rowDiffs;
+  for (int step = 0; step < 2; ++step) {
+    const int64_t m = step == 0 ? n : B - 1;
+    std::vector<Session *> ss;
+    for (int64_t i = 0; i < m; ++i)
+      ss.push_back(bat[size_t(i)].get());
+    batch.step(ss, std::span<const int32_t>(next.data(), size_t(m)));
+    for (int64_t i = 0; i < m; ++i) {
+      const float *want = ref[size_t(i)]->decode(next[size_t(i)]);
+      const float *got = bat[size_t(i)]->lastLogits();
+      int32_t best = 0;
+      double rowDiff = 0;
+      for (int64_t v = 0; v < V; ++v) {
+        rowDiff = std::max(rowDiff, double(std::fabs(got[v] - want[v])));
+        worst = std::max(worst, rowDiff);
+        scale = std::max(scale, double(std::fabs(want[v])));
+        if (want[v] > want[best])
+          best = int32_t(v);
+      }
+      next[size_t(i)] = best;
+      rowDiffs.push_back(rowDiff);
+    }
+  }
+  // The batched entry's products run the prefill's register tiles, whose
+  // sums may round differently in the last bit; with int8 activations
+  // (quantized weights) such a bit can move an activation to the next
+  // int8 step, so a few rows may differ by up to ~1%, never most of them.
+  const double s = std::max(scale, 1.0);
+  int64_t close = 0;
+  for (double d : rowDiffs)
+    close += d <= 1e-4 * s;
+  bool ok = worst <= 2e-2 * s && close * 4 >= int64_t(rowDiffs.size()) * 3;
+  std::printf("check-decode-batch: B=%lld, %lld sequences at positions %lld..%lld, 2 steps: "
+              "%lld of %lld rows within 1e-4, max |logit difference| %.3g (max |logit| %.3g): "
+              "%s\n",
+              (long long)B, (long long)n, (long long)std::max<int64_t>(1, P - n + 1),
+              (long long)P, (long long)close, (long long)rowDiffs.size(), worst, scale,
+              ok ? "ok" : "MISMATCH");
+  return ok ? 0 : 1;
+}
+
 int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
         const std::string &prog) {
   Options o = parseArgs(argc, argv);
@@ -1029,6 +1100,9 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
   setThreadCount(threads);
   Backend backend = prepareBackend(o, *payload, ctx);
   SamplerParams sp = samplerParams(o, m);
+
+  if (o.checkDecodeBatch)
+    return checkDecodeBatch(*payload, entry, backend.device.get(), ctx, ids);
 
   Session session(*payload, entry, ctx, backend.device.get(), backend.weights.data());
   if (F > 0)

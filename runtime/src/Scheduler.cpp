@@ -3,6 +3,8 @@
 #include "gemma4rt/error.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 namespace gemma4rt {
 
@@ -72,8 +74,20 @@ Scheduler::Scheduler(const Payload &payload, EntryPoints entry, SchedulerConfig 
   if (config_.prefillBudget <= 0)
     config_.prefillBudget = std::max<int64_t>(1, payload.manifest().prefillChunk);
   slots_.resize(size_t(config_.slots));
-  for (Slot &s : slots_) {
-    s.session = std::make_unique<Session>(payload, entry, config_.context, device, deviceWeights);
+  // Several slots of a CPU binary with a batched decode entry share one
+  // KV arena, decoded together (DecodeBatch); otherwise one call a slot.
+  // GEMMA4RT_DECODE_BATCH=0 keeps per-slot calls (bench/serve's
+  // comparisons of both on one binary).
+  const char *env = std::getenv("GEMMA4RT_DECODE_BATCH");
+  const bool allowed = !(env && std::strcmp(env, "0") == 0);
+  if (config_.slots > 1 && allowed && DecodeBatch::available(payload, entry, device))
+    batch_ = std::make_unique<DecodeBatch>(payload, entry, config_.slots, config_.context);
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    Slot &s = slots_[i];
+    if (batch_)
+      s.session = std::make_unique<Session>(payload, entry, *batch_, int(i));
+    else
+      s.session = std::make_unique<Session>(payload, entry, config_.context, device, deviceWeights);
     if (config_.slots > 1)
       s.session->setPrepareAhead(false);
   }
@@ -272,10 +286,23 @@ void Scheduler::sampleOne(Slot &s) {
 }
 
 void Scheduler::stepDecode(std::span<Slot *const> slots) {
-  // Per-slot calls until the compiler emits a decode entry for B sequences:
-  // then one call here takes every slot's token, position and KV arena.
+  // One call of the batched entry for every B generating slots (each
+  // weight read once for them all); one slot alone, or a binary without
+  // the entry (GPU, --decode-batch=0, older), decodes per slot.
+  if (!batch_ || slots.size() < 2) {
+    for (Slot *s : slots)
+      s->logits = s->session->decode(s->next);
+    return;
+  }
+  std::vector<Session *> sessions;
+  std::vector<int32_t> ids;
+  for (Slot *s : slots) {
+    sessions.push_back(s->session.get());
+    ids.push_back(s->next);
+  }
+  batch_->step(sessions, ids);
   for (Slot *s : slots)
-    s->logits = s->session->decode(s->next);
+    s->logits = s->session->lastLogits();
 }
 
 void Scheduler::loop() {

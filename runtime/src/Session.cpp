@@ -50,7 +50,12 @@ KvArena::KvArena(uint64_t bytes, Device *device) : device_(device), size_(bytes)
   data_ = static_cast<uint8_t *>(p);
 }
 
+KvArena::KvArena(uint8_t *memory, uint64_t bytes)
+    : data_(memory), size_(bytes), mapSize_(static_cast<size_t>(bytes)), borrowed_(true) {}
+
 KvArena::~KvArena() {
+  if (borrowed_)
+    return;
   if (device_)
     device_->free(data_);
   else if (data_)
@@ -96,6 +101,18 @@ Session::Session(const Payload &payload, EntryPoints entry, int64_t context, Dev
     logits_ = static_cast<float *>(device->allocHost(bytes, "the logits"));
     return;
   }
+  logits_ = static_cast<float *>(std::aligned_alloc(64, bytes));
+  if (!logits_)
+    throw Error("cannot allocate " + std::to_string(bytes) + " bytes for logits");
+}
+
+Session::Session(const Payload &payload, EntryPoints entry, DecodeBatch &batch, int slot)
+    : payload_(payload), entry_(entry), context_(batch.context()),
+      vocab_(payload.manifest().model.vocabSize), chunk_(payload.manifest().prefillChunk),
+      weights_(const_cast<uint8_t *>(payload.weights())),
+      arena_(batch.slotMemory(slot), batch.slotBytes()), batchSlot_(slot) {
+  size_t bytes = static_cast<size_t>(chunk_) * static_cast<size_t>(vocab_) * sizeof(float);
+  bytes = (bytes + 63) / 64 * 64;
   logits_ = static_cast<float *>(std::aligned_alloc(64, bytes));
   if (!logits_)
     throw Error("cannot allocate " + std::to_string(bytes) + " bytes for logits");
@@ -240,6 +257,90 @@ const float *Session::decode(int32_t id) {
   call(entry_.decode, &id, 1, 1);
   pos_ += 1;
   return logits_;
+}
+
+//===----------------------------------------------------------------------===//
+// DecodeBatch
+//===----------------------------------------------------------------------===//
+
+bool DecodeBatch::available(const Payload &payload, EntryPoints entry, Device *device) {
+  return entry.decodeBatch && !device && payload.manifest().decodeBatch >= 2;
+}
+
+DecodeBatch::DecodeBatch(const Payload &payload, EntryPoints entry, int slots, int64_t context)
+    : payload_(payload), fn_(entry.decodeBatch), B_(payload.manifest().decodeBatch),
+      context_(context), vocab_(payload.manifest().model.vocabSize), slots_(slots) {
+  if (!fn_ || B_ < 2 || slots < 1)
+    throw Error("this binary has no batched decode entry (internal error)");
+  const Manifest &m = payload.manifest();
+  uint64_t bytes = KvArena::bytesFor(m, context);
+  if (bytes > UINT64_MAX / 4 / uint64_t(slots + 1))
+    throw Error("the KV cache for a context of " + std::to_string(context) + " is too large");
+  slotBytes_ = GEMMA4RT_BATCH_SLOT_BYTES(bytes, uint64_t(0), uint64_t(0));
+  // Slot `slots` is for the rows that only fill a batch.
+  mapSize_ = static_cast<size_t>(slotBytes_ * uint64_t(slots + 1));
+  void *p = ::mmap(nullptr, mapSize_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    throw Error("cannot allocate the KV caches of " + std::to_string(slots) + " slots (" +
+                std::to_string(mapSize_) + " bytes; try a smaller --max-context or --parallel): " +
+                std::strerror(errno));
+#ifdef MADV_HUGEPAGE
+  if (mapSize_ >= (8u << 20))
+    ::madvise(p, mapSize_, MADV_HUGEPAGE);
+#endif
+  data_ = static_cast<uint8_t *>(p);
+  packed_.assign(size_t(3 * B_), 0);
+  size_t lb = (size_t(B_) * size_t(vocab_) * sizeof(float) + 63) / 64 * 64;
+  logits_ = static_cast<float *>(std::aligned_alloc(64, lb));
+  if (!logits_) {
+    ::munmap(data_, mapSize_);
+    throw Error("cannot allocate " + std::to_string(lb) + " bytes for logits");
+  }
+}
+
+DecodeBatch::~DecodeBatch() {
+  std::free(logits_);
+  if (data_)
+    ::munmap(data_, mapSize_);
+}
+
+void DecodeBatch::step(std::span<Session *const> sessions, std::span<const int32_t> ids) {
+  if (sessions.size() != ids.size())
+    throw Error("a batched decode step needs one token per sequence (internal error)");
+  for (Session *s : sessions) {
+    if (s->batchSlot_ < 0 || s->batchSlot_ >= slots_)
+      throw Error("a batched decode step of a session outside the batch (internal error)");
+    if (s->pos_ + 1 > s->context_)
+      throw Error("generation reached the end of the context of " + std::to_string(s->context_));
+  }
+  const auto wSize = static_cast<int64_t>(payload_.weightsSize());
+  auto *w = const_cast<uint8_t *>(payload_.weights());
+  const auto kvSize = static_cast<int64_t>(mapSize_);
+  for (size_t first = 0; first < sessions.size(); first += size_t(B_)) {
+    size_t n = std::min(sessions.size() - first, size_t(B_));
+    for (int64_t i = 0; i < B_; ++i) {
+      if (size_t(i) < n) {
+        Session *s = sessions[first + size_t(i)];
+        packed_[size_t(i)] = ids[first + size_t(i)];
+        packed_[size_t(B_ + i)] = static_cast<int32_t>(s->pos_);
+        packed_[size_t(2 * B_ + i)] = s->batchSlot_;
+      } else { // fills the batch: position 0 of the spare slot
+        packed_[size_t(i)] = 0;
+        packed_[size_t(B_ + i)] = 0;
+        packed_[size_t(2 * B_ + i)] = slots_;
+      }
+    }
+    int32_t *pk = packed_.data();
+    fn_(pk, pk, 0, 3 * B_, 1, 0, data_, data_, 0, kvSize, 1, context_, w, w, 0, wSize, 1, logits_,
+        logits_, 0, B_, vocab_, vocab_, 1);
+    if (deviceErrorPending())
+      throwPendingDeviceError();
+    for (size_t i = 0; i < n; ++i) {
+      Session *s = sessions[first + i];
+      std::memcpy(s->logits_, logits_ + i * size_t(vocab_), size_t(vocab_) * sizeof(float));
+      s->pos_ += 1;
+    }
+  }
 }
 
 } // namespace gemma4rt

@@ -2230,3 +2230,93 @@ func.func @softcap_nan(%l: tensor<?x262144xf32>) -> tensor<?x262144xf32> {
   %c = gemma4.softcap %l {cap = 0x7FC00000 : f32} : tensor<?x262144xf32>
   return %c : tensor<?x262144xf32>
 }
+
+// -----
+
+// batch_ids: packed ids are not 3 * B
+func.func @batch_ids_size(%p: tensor<20xi32>) -> tensor<8xi32> {
+  // expected-error @+1 {{'gemma4.batch_ids' op packed ids must hold 3 * B int32 for B >= 1 tokens, got 20 for 8}}
+  %i = gemma4.batch_ids %p : (tensor<20xi32>) -> tensor<8xi32>
+  return %i : tensor<8xi32>
+}
+
+// -----
+
+// batch_ids: dynamic
+func.func @batch_ids_dynamic(%p: tensor<?xi32>) -> tensor<8xi32> {
+  // expected-error @+1 {{'gemma4.batch_ids' op packed ids must hold 3 * B int32 for B >= 1 tokens, got ? for 8}}
+  %i = gemma4.batch_ids %p : (tensor<?xi32>) -> tensor<8xi32>
+  return %i : tensor<8xi32>
+}
+
+// -----
+
+// batch_sequence: row out of range
+func.func @batch_sequence_row(%p: tensor<24xi32>, %ctx: index) -> index {
+  // expected-error @+1 {{'gemma4.batch_sequence' op row 8 out of range [0, 8)}}
+  %pos, %base = gemma4.batch_sequence %p[8], %ctx {kv_bytes_fixed = 0, kv_bytes_per_context = 64} : tensor<24xi32>
+  return %pos : index
+}
+
+// -----
+
+// batch_sequence: packed ids not a multiple of 3
+func.func @batch_sequence_packed(%p: tensor<25xi32>, %ctx: index) -> index {
+  // expected-error @+1 {{'gemma4.batch_sequence' op packed ids must hold 3 * B int32, got 25}}
+  %pos, %base = gemma4.batch_sequence %p[0], %ctx {kv_bytes_fixed = 0, kv_bytes_per_context = 64} : tensor<25xi32>
+  return %pos : index
+}
+
+// -----
+
+// batch_sequence: negative byte counts
+func.func @batch_sequence_bytes(%p: tensor<6xi32>, %ctx: index) -> index {
+  // expected-error @+1 {{'gemma4.batch_sequence' op KV byte counts must be non-negative}}
+  %pos, %base = gemma4.batch_sequence %p[0], %ctx {kv_bytes_fixed = -64, kv_bytes_per_context = 64} : tensor<6xi32>
+  return %pos : index
+}
+
+// -----
+
+// take_row: row out of range
+func.func @take_row_range(%x: tensor<4x2x8xf32>) -> tensor<1x2x8xf32> {
+  // expected-error @+1 {{'gemma4.take_row' op row 4 out of range [0, 4)}}
+  %r = gemma4.take_row %x[4] : (tensor<4x2x8xf32>) -> tensor<1x2x8xf32>
+  return %r : tensor<1x2x8xf32>
+}
+
+// -----
+
+// take_row: dynamic token dimension
+func.func @take_row_dynamic(%x: tensor<?x2x8xf32>) -> tensor<1x2x8xf32> {
+  // expected-error @+1 {{'gemma4.take_row' op needs a static token dimension (a batched decode entry), got 'tensor<?x2x8xf32>'}}
+  %r = gemma4.take_row %x[0] : (tensor<?x2x8xf32>) -> tensor<1x2x8xf32>
+  return %r : tensor<1x2x8xf32>
+}
+
+// -----
+
+// take_row: result is not one row
+func.func @take_row_shape(%x: tensor<4x2x8xf32>) -> tensor<1x2x4xf32> {
+  // expected-error @+1 {{'gemma4.take_row' op result type 'tensor<1x2x4xf32>' is not one row of 'tensor<4x2x8xf32>'}}
+  %r = gemma4.take_row %x[0] : (tensor<4x2x8xf32>) -> tensor<1x2x4xf32>
+  return %r : tensor<1x2x4xf32>
+}
+
+// -----
+
+// stack_rows: result token dimension is not the input count
+func.func @stack_rows_count(%a: tensor<1x8xf32>, %b: tensor<1x8xf32>) -> tensor<3x8xf32> {
+  // expected-error @+1 {{'gemma4.stack_rows' op result token dimension must be the input count 2, got 'tensor<3x8xf32>'}}
+  %r = gemma4.stack_rows %a, %b : (tensor<1x8xf32>, tensor<1x8xf32>) -> tensor<3x8xf32>
+  return %r : tensor<3x8xf32>
+}
+
+// -----
+
+// stack_rows: an input is not one row
+func.func @stack_rows_input(%a: tensor<1x8xf32>, %b: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  // expected-error @+1 {{'gemma4.stack_rows' op input 'tensor<2x8xf32>' is not one row of 'tensor<2x8xf32>'}}
+  %r = gemma4.stack_rows %a, %b : (tensor<1x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  return %r : tensor<2x8xf32>
+}

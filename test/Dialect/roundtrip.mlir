@@ -49,6 +49,29 @@ func.func @kv_cache_view(%arena: memref<?xi8>, %ctx: index) -> (memref<528x1x256
 
 // -----
 
+// A batched decode entry: the packed ids (tokens, positions, slots), one
+// sequence's position and KV region, its caches at that base, one row of a
+// block and the rows stacked back.
+// CHECK-LABEL: func.func @decode_batch
+// CHECK: %[[IDS:.*]] = gemma4.batch_ids %{{.*}} : (tensor<6xi32>) -> tensor<2xi32>
+// CHECK: %[[POS:.*]], %[[BASE:.*]] = gemma4.batch_sequence %{{.*}}[1], %{{.*}} {kv_bytes_fixed = 4096 : i64, kv_bytes_per_context = 128 : i64} : tensor<6xi32>
+// CHECK: gemma4.kv_cache_view %{{.*}}[%{{.*}}] base %[[BASE]] {capacity = -1 : i64, offset = 4096 : i64, offset_per_context = 0 : i64} : memref<?xi8> to memref<?x1x16xf32>
+// CHECK: %[[R:.*]] = gemma4.take_row %{{.*}}[1] : (tensor<2x4x16xf32>) -> tensor<1x4x16xf32>
+// CHECK: gemma4.stack_rows %[[R]], %[[R]] : (tensor<1x4x16xf32>, tensor<1x4x16xf32>) -> tensor<2x4x16xf32>
+// GENERIC-LABEL: sym_name = "decode_batch"
+// GENERIC: "gemma4.batch_sequence"(%{{.*}}, %{{.*}}) <{kv_bytes_fixed = 4096 : i64, kv_bytes_per_context = 128 : i64, row = 1 : i64}> : (tensor<6xi32>, index) -> (index, index)
+// GENERIC: "gemma4.kv_cache_view"(%{{.*}}, %{{.*}}, %{{.*}}) <{capacity = -1 : i64, offset = 4096 : i64, offset_per_context = 0 : i64}> : (memref<?xi8>, index, index) -> memref<?x1x16xf32>
+func.func @decode_batch(%packed: tensor<6xi32>, %arena: memref<?xi8>, %ctx: index, %x: tensor<2x4x16xf32>) -> (tensor<2xi32>, index, memref<?x1x16xf32>, tensor<2x4x16xf32>) {
+  %ids = gemma4.batch_ids %packed : (tensor<6xi32>) -> tensor<2xi32>
+  %pos, %base = gemma4.batch_sequence %packed[1], %ctx {kv_bytes_fixed = 4096 : i64, kv_bytes_per_context = 128 : i64} : tensor<6xi32>
+  %k = gemma4.kv_cache_view %arena[%ctx] base %base {capacity = -1 : i64, offset = 4096 : i64, offset_per_context = 0 : i64} : memref<?xi8> to memref<?x1x16xf32>
+  %r = gemma4.take_row %x[1] : (tensor<2x4x16xf32>) -> tensor<1x4x16xf32>
+  %s = gemma4.stack_rows %r, %r : (tensor<1x4x16xf32>, tensor<1x4x16xf32>) -> tensor<2x4x16xf32>
+  return %ids, %pos, %k, %s : tensor<2xi32>, index, memref<?x1x16xf32>, tensor<2x4x16xf32>
+}
+
+// -----
+
 // h = E[ids] * bf16(sqrt(1536)) = 39.25.
 // CHECK-LABEL: func.func @embedding_lookup
 // CHECK-SAME: (%[[IDS:[^:]+]]: tensor<?xi32>, %[[ONE:[^:]+]]: tensor<1xi32>)

@@ -133,6 +133,14 @@ TEST(RuntimeManifest, RejectsBadManifests) {
   m.replace(m.find("[1, 3]"), 6, "[1, 10]");
   EXPECT_EQ(expectError([&] { parseManifest(m, "f"); }),
             "corrupt model payload in f: manifest \"model.eos_token_ids\" holds an invalid id");
+  // decode_batch (a batched decode entry): optional, else 2 and up.
+  m = manifestJson(R"({"offset": 0, "size": 1})");
+  EXPECT_EQ(parseManifest(m, "f").decodeBatch, 0);
+  m.replace(m.find("\"prefill_chunk\": 4"), 18, "\"prefill_chunk\": 4, \"decode_batch\": 8");
+  EXPECT_EQ(parseManifest(m, "f").decodeBatch, 8);
+  m.replace(m.find("\"decode_batch\": 8"), 17, "\"decode_batch\": 1");
+  EXPECT_EQ(expectError([&] { parseManifest(m, "f"); }),
+            "corrupt model payload in f: manifest \"decode_batch\" = 1 is out of range");
 }
 
 TEST(RuntimePayload, MapsEmbeddedWeightsWithoutCopy) {

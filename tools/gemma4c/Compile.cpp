@@ -120,6 +120,12 @@ Options:
                             step; with integer dot products only (auto
                             (default): 4 on AMD x86 CPUs, none elsewhere;
                             2-16; 0: none)
+  --decode-batch=<n>        also emit @gemma4_decode_batch, one decode step of
+                            n sequences at once: the server's slots
+                            (--serve --parallel) share each pass over the
+                            weights; CPU targets; 2-64, 8 suits --parallel 8
+                            (default 0: none; the entry makes compiling
+                            about 2-3x slower)
   --serial                  generate single-threaded code (no thread pool)
   --gpu-tune=<k=v,...>      GPU kernel tuning, for benchmarks (GPU targets):
                             key-chunk (keys per attention chunk), fold-unroll,
@@ -155,6 +161,7 @@ struct CompileOptions {
   int64_t rowTile = -1; ///< -1: auto (defaultRowTile)
   int64_t maxContext = 4096, opt = 3;
   int64_t prefillChunk = 0; ///< 0: the target's default (CPU 64, GPU 512)
+  int64_t decodeBatch = 0; ///< --decode-batch (CPU targets; 0: none)
   bool serial = false, fuse = true, printAfterAll = false, bf16 = false;
   std::string gpuTune; ///< --gpu-tune
   std::string draft;   ///< --draft checkpoint ("" = none)
@@ -197,6 +204,12 @@ CompileOptions parse(const Args &args, bool &help) {
     else if (cur.match("--prefill-chunk", &v)) o.prefillChunk = parseInt("--prefill-chunk", v, 1, 8192);
     else if (cur.match("--opt", &v)) o.opt = parseInt("--opt", v, 0, 3);
     else if (cur.match("--serial")) o.serial = true, o.cpuOnlyFlags.push_back("--serial");
+    else if (cur.match("--decode-batch", &v)) {
+      o.cpuOnlyFlags.push_back("--decode-batch");
+      o.decodeBatch = parseInt("--decode-batch", v, 0, 64);
+      if (o.decodeBatch == 1)
+        throw UsageError("invalid value '" + v + "' for --decode-batch (expected 0 or 2 to 64)");
+    }
     else if (cur.match("--compute", &v)) {
       if (v != "f32" && v != "bf16")
         throw UsageError("invalid value '" + v + "' for --compute (expected f32 or bf16)");
@@ -256,6 +269,8 @@ CompileOptions parse(const Args &args, bool &help) {
     o.prefillChunk = o.cuda || o.vulkan ? 512 : 64;
   if (!o.gpu.empty() && !o.cuda)
     throw UsageError("--gpu needs --target=cuda");
+  if (o.decodeBatch > 0 && o.triple == "gpu-emulator")
+    throw UsageError("--decode-batch applies to CPU targets only, not --target=gpu-emulator");
   if (o.emit == "ptx" && !o.cuda)
     throw UsageError("--emit=ptx needs --target=cuda");
   if (o.emit == "spirv" && !o.vulkan)
@@ -514,6 +529,8 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   io.maxContext = o.maxContext;
   io.prefillChunk = o.prefillChunk;
   io.roundScalesToWeightDType = o.bf16;
+  // GPU targets keep one decode call per sequence (the server's slots).
+  io.decodeBatch = o.decodeBatch;
   std::unique_ptr<Checkpoint> draft;
   if (!o.draft.empty()) {
     draft = openDraft(o.draft, cfg);
@@ -736,6 +753,8 @@ int compileMain(const CompileOptions &o, const char *argv0) {
                   {"eos_token_ids", cfg.eosTokenIds},
                   {"pad_token_id", cfg.padTokenId}};
     m["prefill_chunk"] = o.prefillChunk;
+    if (io.decodeBatch > 0)
+      m["decode_batch"] = io.decodeBatch;
     m["quant"] = o.quant;
     m["weights_read_per_token"] = perToken.bytes;
     m["matmul_macs_per_token"] = perToken.macs;

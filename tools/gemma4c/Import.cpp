@@ -23,6 +23,8 @@ Options:
   -o <file>                 write to a file instead of stdout
   --max-context=<n>         default context recorded on the module (4096)
   --prefill-chunk=<n>       tokens per prefill call (64)
+  --decode-batch=<n>        also @gemma4_decode_batch, a decode step of n
+                            sequences (2-64; default 0: none)
 )";
 
 int runImport(const Args &args) {
@@ -41,6 +43,11 @@ int runImport(const Args &args) {
       } else if (cur.match("-o", &v)) out = v;
       else if (cur.match("--max-context", &v)) io.maxContext = parseInt("--max-context", v, 1, int64_t(1) << 30);
       else if (cur.match("--prefill-chunk", &v)) io.prefillChunk = parseInt("--prefill-chunk", v, 1, 8192);
+      else if (cur.match("--decode-batch", &v)) {
+        io.decodeBatch = parseInt("--decode-batch", v, 0, 64);
+        if (io.decodeBatch == 1)
+          throw UsageError("invalid value '" + v + "' for --decode-batch (expected 0 or 2 to 64)");
+      }
       else if (cur.isFlag()) throw UsageError("unknown flag '" + cur.peek() + "' (see gemma4c import --help)");
       else if (dir.empty()) dir = cur.positional();
       else throw UsageError("unexpected argument '" + cur.peek() + "'");

@@ -139,6 +139,15 @@ LogicalResult LoopEmitter::run() {
   auto ret = cast<func::ReturnOp>(old.getTerminator());
   returned = ret.getOperand(0);
   tokens = dim(entry->getArgument(0), 0);
+  // A batched decode entry (@gemma4_decode_batch): its ids are packed (B
+  // tokens, positions, slots); its weight products run on B tokens, each
+  // token's attention on one row (the ops on [1, ...] blocks below).
+  std::optional<int64_t> batch;
+  if (auto a = fn->getAttrOfType<IntegerAttr>("gemma4.batch")) {
+    batch = a.getInt();
+    tokens = c(*batch);
+  }
+  Value batchTokens = tokens;
 
   // position/context scalars are used directly by the ops below.
   for (Operation &op : old.without_terminator()) {
@@ -150,11 +159,21 @@ LogicalResult LoopEmitter::run() {
     if (lowered.contains(&op))
       continue; // folded into an earlier op's loops (Fusion.cpp)
     strategy.beginOp(*this); // an activation buffer's contents change between ops
+    // In a batched entry, an op on one token's row ([1, ...]: its RoPE,
+    // cache write, attention) runs on one token.
+    // (Other entries keep `tokens` as ops set it: gemma4.output_rows.)
+    if (batch) {
+      tokens = batchTokens;
+      if (*batch != 1 && op.getNumOperands() > 0)
+        if (auto t = dyn_cast<RankedTensorType>(op.getOperand(0).getType());
+            t && t.getRank() >= 1 && t.getDimSize(0) == 1 && !isa<StackRowsOp>(op))
+          tokens = c(1);
+    }
     permutedF32.clear();
     loc = opLocation(op, fnLoc);
     if (!lowerFused(&op) && failed(lower(&op)))
       return failure();
-    if (bf16 && !isa<WeightOp, KVCacheViewOp, ReshapeOp, OutputRowsOp>(op))
+    if (bf16 && !isa<WeightOp, KVCacheViewOp, ReshapeOp, OutputRowsOp, BatchIdsOp, TakeRowOp, StackRowsOp>(op))
       for (Value r : op.getResults())
         if (auto it = buf.find(r); it != buf.end())
           roundToBF16(it->second);

@@ -70,11 +70,83 @@ LogicalResult LoopEmitter::lower(Operation *op) {
   if (auto v = dyn_cast<KVCacheViewOp>(op)) {
     Value ctx = buf.lookup(v.getContext()) ? buf.lookup(v.getContext()) : v.getContext();
     Value off = iadd(c(v.getOffset()), imul(c(v.getOffsetPerContext()), ctx));
+    if (v.getBase()) // one sequence's region of a batched entry's arena
+      off = iadd(off, v.getBase());
     SmallVector<Value> sizes;
     if (static_cast<int64_t>(v.getCapacity()) < 0)
       sizes.push_back(ctx);
     Value m = memref::ViewOp::create(b, loc, v.getResult().getType(), get(v.getArena()), off, sizes);
     set(v.getResult(), m, false);
+    return success();
+  }
+  if (auto bi = dyn_cast<BatchIdsOp>(op)) {
+    // The first B of the packed ids, copied (B int32).
+    Value packed = get(bi.getPacked());
+    Value out = alloc(bi.getResult().getType());
+    int64_t B = shapeOf(bi.getResult())[0];
+    loop(c(B), [&](Value i) { store(memref::LoadOp::create(b, loc, packed, i), out, {i}); });
+    set(bi.getResult(), out);
+    return success();
+  }
+  if (auto bs = dyn_cast<BatchSequenceOp>(op)) {
+    Value packed = get(bs.getPacked());
+    int64_t B = shapeOf(bs.getPacked())[0] / 3, r = static_cast<int64_t>(bs.getRow());
+    auto at = [&](int64_t i) -> Value {
+      Value v = memref::LoadOp::create(b, loc, packed, c(i));
+      return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), v);
+    };
+    Value ctx = buf.lookup(bs.getContext()) ? buf.lookup(bs.getContext()) : bs.getContext();
+    // stride = round_up(fixed + per_context * context, 64 KiB)
+    Value bytes = iadd(c(static_cast<int64_t>(bs.getKvBytesFixed())),
+                       imul(c(static_cast<int64_t>(bs.getKvBytesPerContext())), ctx));
+    Value stride = imul(idiv(iadd(bytes, c(kBatchSlotAlign - 1)), c(kBatchSlotAlign)), c(kBatchSlotAlign));
+    bs.getPosition().replaceAllUsesWith(at(B + r));
+    bs.getBase().replaceAllUsesWith(imul(at(2 * B + r), stride));
+    return success();
+  }
+  if (auto tr = dyn_cast<TakeRowOp>(op)) {
+    Value in = get(tr.getInput());
+    Value out = alloc(tr.getResult().getType());
+    auto shape = shapeOf(tr.getInput());
+    Value r = c(static_cast<int64_t>(tr.getRow()));
+    std::function<void(SmallVector<Value>)> copy = [&](SmallVector<Value> idx) {
+      if (idx.size() == shape.size()) {
+        SmallVector<Value> src(idx);
+        src[0] = r;
+        store(load(in, src), out, idx);
+        return;
+      }
+      loop(c(shape[idx.size()]), [&](Value i) {
+        SmallVector<Value> next(idx);
+        next.push_back(i);
+        copy(next);
+      });
+    };
+    copy({c(0)});
+    set(tr.getResult(), out);
+    return success();
+  }
+  if (auto st = dyn_cast<StackRowsOp>(op)) {
+    Value out = resultBuffer(st.getResult());
+    auto shape = shapeOf(st.getResult());
+    for (auto [r, v] : llvm::enumerate(st.getInputs())) {
+      Value in = get(v), rr = c(static_cast<int64_t>(r));
+      std::function<void(SmallVector<Value>)> copy = [&](SmallVector<Value> idx) {
+        if (idx.size() == shape.size()) {
+          SmallVector<Value> dst(idx);
+          dst[0] = rr;
+          store(load(in, idx), out, dst);
+          return;
+        }
+        loop(c(shape[idx.size()]), [&](Value i) {
+          SmallVector<Value> next(idx);
+          next.push_back(i);
+          copy(next);
+        });
+      };
+      copy({c(0)});
+    }
+    set(st.getResult(), out);
     return success();
   }
   if (auto e = dyn_cast<EmbeddingLookupOp>(op)) {

@@ -550,3 +550,59 @@ LogicalResult SoftcapOp::verify() {
 
 #define GET_OP_CLASSES
 #include "gemma4/IR/Gemma4Ops.cpp.inc"
+
+LogicalResult BatchIdsOp::verify() {
+  auto in = shaped(getPacked()), res = shaped(getResult());
+  if (failed(expectRank(*this, "packed ids", in, 1)) ||
+      failed(expectRank(*this, "result", res, 1)))
+    return failure();
+  if (!in.hasStaticShape() || !res.hasStaticShape() || res.getDimSize(0) < 1 ||
+      in.getDimSize(0) != 3 * res.getDimSize(0))
+    return emitOpError() << "packed ids must hold 3 * B int32 for B >= 1 tokens, got "
+                         << dimStr(in.getDimSize(0)) << " for " << dimStr(res.getDimSize(0));
+  return success();
+}
+
+LogicalResult BatchSequenceOp::verify() {
+  auto in = shaped(getPacked());
+  if (failed(expectRank(*this, "packed ids", in, 1)))
+    return failure();
+  if (!in.hasStaticShape() || in.getDimSize(0) % 3 != 0 || in.getDimSize(0) == 0)
+    return emitOpError() << "packed ids must hold 3 * B int32, got " << dimStr(in.getDimSize(0));
+  int64_t B = in.getDimSize(0) / 3, row = sint(getRowAttr());
+  if (row < 0 || row >= B)
+    return emitOpError() << "row " << row << " out of range [0, " << B << ")";
+  if (sint(getKvBytesFixedAttr()) < 0 || sint(getKvBytesPerContextAttr()) < 0)
+    return emitOpError() << "KV byte counts must be non-negative";
+  return success();
+}
+
+LogicalResult TakeRowOp::verify() {
+  auto in = shaped(getInput()), res = shaped(getResult());
+  if (in.getRank() < 1 || in.getRank() != res.getRank())
+    return emitOpError() << "input and result must have the same rank >= 1";
+  if (ShapedType::isDynamic(in.getDimSize(0)))
+    return emitOpError() << "needs a static token dimension (a batched decode entry), got " << in;
+  int64_t row = sint(getRowAttr());
+  if (row < 0 || row >= in.getDimSize(0))
+    return emitOpError() << "row " << row << " out of range [0, " << in.getDimSize(0) << ")";
+  if (res.getDimSize(0) != 1 || res.getShape().drop_front() != in.getShape().drop_front())
+    return emitOpError() << "result type " << res << " is not one row of " << in;
+  return success();
+}
+
+LogicalResult StackRowsOp::verify() {
+  auto res = shaped(getResult());
+  if (getInputs().empty())
+    return emitOpError() << "needs at least one input";
+  if (res.getRank() < 1 || res.getDimSize(0) != (int64_t)getInputs().size())
+    return emitOpError() << "result token dimension must be the input count "
+                         << getInputs().size() << ", got " << res;
+  for (Value v : getInputs()) {
+    auto t = shaped(v);
+    if (t.getRank() != res.getRank() || t.getDimSize(0) != 1 ||
+        t.getShape().drop_front() != res.getShape().drop_front())
+      return emitOpError() << "input " << t << " is not one row of " << res;
+  }
+  return success();
+}

@@ -74,6 +74,28 @@ void gemma4_decode GEMMA4_ENTRY_PARAMS;
  * blob and the same vocabulary; their calls may start before the previous
  * end too. */
 void gemma4_verify GEMMA4_ENTRY_PARAMS __attribute__((weak));
+
+/* ---- Batched decoding (gemma4c compile --decode-batch; manifest
+ * "decode_batch": B) ---------------------------------------------------------
+ * Defined in CPU binaries (weak: null in GPU binaries, with
+ * --decode-batch=0 and in binaries older than it). gemma4_decode_batch is
+ * one decode step of B sequences at once: every weight product reads the
+ * weights once for the B tokens, each token attends over its own
+ * sequence's caches at its own position. ids holds 3 * B int32 (ids_size
+ * == 3 * B): ids[i] the token of row i, ids[B + i] its position, ids[2B + i]
+ * its slot. The KV arena is an array of slots of
+ * GEMMA4RT_BATCH_SLOT_BYTES(kv_bytes_fixed, kv_bytes_per_context, context)
+ * bytes each (a slot holds one sequence's KV arena as gemma4_decode sees
+ * it), slot s at byte s * that; `pos` is ignored; rows == B, logits
+ * [B][vocab]. Each row follows gemma4_decode's rules for its sequence;
+ * rows of distinct sequences name distinct slots; rows that only fill the
+ * batch may share one slot no real sequence uses (their logits are
+ * meaningless). */
+#define GEMMA4RT_BATCH_SLOT_ALIGN 65536
+#define GEMMA4RT_BATCH_SLOT_BYTES(fixed, per_context, context)                             \
+  (((fixed) + (per_context) * (context) + GEMMA4RT_BATCH_SLOT_ALIGN - 1) /                  \
+   GEMMA4RT_BATCH_SLOT_ALIGN * GEMMA4RT_BATCH_SLOT_ALIGN)
+void gemma4_decode_batch GEMMA4_ENTRY_PARAMS __attribute__((weak));
 void gemma4_draft_prefill GEMMA4_ENTRY_PARAMS __attribute__((weak));
 void gemma4_draft_decode GEMMA4_ENTRY_PARAMS __attribute__((weak));
 

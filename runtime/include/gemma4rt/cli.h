@@ -79,6 +79,9 @@ struct Options {
   /// --repeat-prefill N: prefill the prompt N more times (KV cache cleared
   /// before each) before generating; --stats reports first vs later.
   int64_t repeatPrefill = 0;
+  /// --check-decode-batch: compare the batched decode entry's logits with
+  /// gemma4_decode's for sequences at different positions, then exit.
+  bool checkDecodeBatch = false;
 };
 
 /// The most --draft-tokens takes (a verify call also needs K + 1 <= the

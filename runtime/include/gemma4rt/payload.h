@@ -94,6 +94,8 @@ struct Manifest {
   int64_t abi = 0;
   ModelInfo model;
   int64_t prefillChunk = 0;
+  /// "decode_batch": B of gemma4_decode_batch (abi.h); 0 when absent.
+  int64_t decodeBatch = 0;
   int64_t defaultContext = 0;
   uint64_t kvBytesFixed = 0;
   uint64_t kvBytesPerContext = 0;

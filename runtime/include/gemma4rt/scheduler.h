@@ -147,9 +147,9 @@ public:
   const SchedulerConfig &config() const { return config_; }
 
   /// One decode step for `slots` (all in State::Decode): each feeds its
-  /// `next` token at its session's position and gets its `logits`. This is
-  /// the one place a generated batched decode entry (one call for B
-  /// sequences) replaces the per-slot calls.
+  /// `next` token at its session's position and gets its `logits`: one
+  /// call of the generated batched decode entry (abi.h
+  /// gemma4_decode_batch) for every B of them where the binary has it.
   void stepDecode(std::span<Slot *const> slots);
 
 private:
@@ -166,6 +166,7 @@ private:
   EntryPoints entry_;
   SchedulerConfig config_;
   TextCodec *codec_;
+  std::unique_ptr<DecodeBatch> batch_; ///< the slots' shared arena (batched decoding)
   std::vector<Slot> slots_;
 
   mutable std::mutex mu_;

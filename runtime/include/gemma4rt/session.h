@@ -20,6 +20,9 @@ namespace gemma4rt {
 class KvArena {
 public:
   explicit KvArena(uint64_t bytes, Device *device = nullptr);
+  /// A CPU arena in memory someone else owns (one slot of a DecodeBatch's
+  /// arena): `bytes` from `memory`, both multiples of the page size.
+  KvArena(uint8_t *memory, uint64_t bytes);
   ~KvArena();
   KvArena(const KvArena &) = delete;
   KvArena &operator=(const KvArena &) = delete;
@@ -40,7 +43,10 @@ private:
   uint8_t *data_ = nullptr;
   uint64_t size_ = 0;
   size_t mapSize_ = 0;
+  bool borrowed_ = false;
 };
+
+class DecodeBatch;
 
 /// The generated entry points (normally &gemma4_prefill, &gemma4_decode;
 /// tests pass their own). Binaries compiled with --draft also have
@@ -51,6 +57,9 @@ struct EntryPoints {
   gemma4_entry_fn verify = nullptr;
   gemma4_entry_fn draftPrefill = nullptr;
   gemma4_entry_fn draftDecode = nullptr;
+  /// gemma4_decode_batch (abi.h): null in GPU binaries, with
+  /// --decode-batch=0 and in older binaries.
+  gemma4_entry_fn decodeBatch = nullptr;
 };
 
 /// A KV arena's layout other than the manifest's (the draft model's).
@@ -72,6 +81,9 @@ public:
   /// draft model's session: entry.prefill/decode are then its entries).
   Session(const Payload &payload, EntryPoints entry, int64_t context, Device *device = nullptr,
           const void *deviceWeights = nullptr, const KvShape *kv = nullptr);
+  /// A CPU session whose KV arena is slot `slot` of `batch` (the server's
+  /// slots, decoded together by DecodeBatch::step).
+  Session(const Payload &payload, EntryPoints entry, DecodeBatch &batch, int slot);
   ~Session();
   Session(const Session &) = delete;
   Session &operator=(const Session &) = delete;
@@ -128,7 +140,13 @@ public:
   /// a fresh process's first call against the ones after it).
   const std::vector<std::pair<int64_t, double>> &prefillCalls() const { return prefillCalls_; }
 
+  /// The logits of the last decode step (after DecodeBatch::step).
+  const float *lastLogits() const { return logits_; }
+  /// The DecodeBatch slot this session's arena is (-1: its own arena).
+  int batchSlot() const { return batchSlot_; }
+
 private:
+  friend class DecodeBatch;
   /// Runs n tokens; logits_ holds the last `rows` tokens' logits after it.
   void call(gemma4_entry_fn fn, const int32_t *ids, int64_t n, int64_t rows);
   /// Calls fn with this session's KV arena, weights and context for n
@@ -159,6 +177,44 @@ private:
   DeviceBuffer deviceIds_;    ///< [chunk] int32 (device)
   DeviceBuffer deviceLogits_; ///< [chunk][vocab] f32 (device)
   float *logits_ = nullptr;   ///< [chunk][vocab], 64-byte aligned (host)
+  int batchSlot_ = -1;
+};
+
+/// Batched decoding (abi.h gemma4_decode_batch): one KV arena of `slots`
+/// slots (plus one that rows filling a batch use) for sessions made on
+/// them, and one call that runs a decode step of up to B of them at once.
+class DecodeBatch {
+public:
+  /// entry.decodeBatch must be set; B = the manifest's decode_batch. CPU
+  /// binaries only.
+  DecodeBatch(const Payload &payload, EntryPoints entry, int slots, int64_t context);
+  ~DecodeBatch();
+  DecodeBatch(const DecodeBatch &) = delete;
+  DecodeBatch &operator=(const DecodeBatch &) = delete;
+
+  /// Whether this binary has a batched decode entry a CPU run can use.
+  static bool available(const Payload &payload, EntryPoints entry, Device *device);
+
+  int64_t batch() const { return B_; }
+  int64_t context() const { return context_; }
+  uint64_t slotBytes() const { return slotBytes_; }
+  uint8_t *slotMemory(int slot) const { return data_ + uint64_t(slot) * slotBytes_; }
+
+  /// One decode step of sessions[i] (each made on a slot of this batch,
+  /// distinct) feeding ids[i], in calls of at most B: as sessions[i]->
+  /// decode(ids[i]) for each, returning each session's logits in it.
+  void step(std::span<Session *const> sessions, std::span<const int32_t> ids);
+
+private:
+  const Payload &payload_;
+  gemma4_entry_fn fn_;
+  int64_t B_, context_, vocab_;
+  int slots_;
+  uint64_t slotBytes_ = 0;
+  uint8_t *data_ = nullptr;
+  size_t mapSize_ = 0;
+  std::vector<int32_t> packed_;
+  float *logits_ = nullptr; ///< [B][vocab]
 };
 
 } // namespace gemma4rt

@@ -24,6 +24,9 @@ namespace mlir::gemma4 {
 /// fewest iterations per chunk gemma4-launch-parallel-loops passes to
 /// gemma4rt_parallel_for as its grain (absent: 1).
 inline constexpr llvm::StringLiteral kGrainAttr = "gemma4.grain";
+/// A batched decode entry's KV regions (gemma4.batch_sequence) start at
+/// multiples of this many bytes (runtime/include/gemma4rt/abi.h).
+inline constexpr int64_t kBatchSlotAlign = 65536;
 
 /// Discardable unit attribute on an scf.for with loop-invariant bounds and
 /// no results that, with side-effect-free ops, makes up the body of an

@@ -62,12 +62,18 @@ def Gemma4_KVCacheViewOp : Gemma4_Op<"kv_cache_view", [Pure]> {
     `offset + offset_per_context * context` of `arena`. `capacity` is fixed
     for sliding-window layers (a ring buffer) or -1 for "context" (full
     attention layers). Positions map to rows modulo the capacity.
+
+    With `base` (a batched decode entry, gemma4.batch_sequence), the view
+    starts `base` bytes further: the cache of one sequence of the batch.
   }];
   let arguments = (ins Gemma4_ByteArena:$arena, Index:$context,
+                       Optional<Index>:$base,
                        I64Attr:$capacity, I64Attr:$offset,
                        I64Attr:$offset_per_context);
   let results = (outs Gemma4_Cache:$result);
-  let assemblyFormat = "$arena `[` $context `]` attr-dict `:` type($arena) `to` type($result)";
+  let assemblyFormat = [{
+    $arena `[` $context `]` (`base` $base^)? attr-dict `:` type($arena) `to` type($result)
+  }];
   let hasVerifier = 1;
 }
 
@@ -337,6 +343,64 @@ def Gemma4_SoftcapOp : Gemma4_Op<"softcap", [Pure, SameOperandsAndResultType]> {
   let arguments = (ins Gemma4_F32Tensor:$input, F32Attr:$cap);
   let results = (outs Gemma4_F32Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Batched decoding (@gemma4_decode_batch)
+//===----------------------------------------------------------------------===//
+
+def Gemma4_BatchIdsOp : Gemma4_Op<"batch_ids", [Pure]> {
+  let summary = "the token ids of a batched decode call";
+  let description = [{
+    A batched decode entry (@gemma4_decode_batch, B sequences) takes 3 * B
+    int32: B token ids, then the B sequences' positions, then the B
+    sequences' slots (which KV region of the arena each one uses). This
+    is the first part, [B].
+  }];
+  let arguments = (ins Gemma4_IdTensor:$packed);
+  let results = (outs Gemma4_IdTensor:$result);
+  let assemblyFormat = "$packed attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Gemma4_BatchSequenceOp : Gemma4_Op<"batch_sequence", [Pure]> {
+  let summary = "the position and KV region of one sequence of a batched decode call";
+  let description = [{
+    For row `row` of a batched decode call's packed ids (gemma4.batch_ids):
+    `position`, that sequence's position (packed[B + row]), and `base`, the
+    byte offset of its KV region in the arena: slot * stride with slot =
+    packed[2 B + row] and stride = kv_bytes_fixed + kv_bytes_per_context *
+    context rounded up to 64 KiB (a page on every CPU target, so the
+    runtime can hand one slot's pages back without touching another's).
+  }];
+  let arguments = (ins Gemma4_IdTensor:$packed, Index:$context, I64Attr:$row,
+                       I64Attr:$kv_bytes_fixed, I64Attr:$kv_bytes_per_context);
+  let results = (outs Index:$position, Index:$base);
+  let assemblyFormat = [{
+    $packed `[` $row `]` `,` $context attr-dict `:` type($packed)
+  }];
+  let hasVerifier = 1;
+}
+
+def Gemma4_TakeRowOp : Gemma4_Op<"take_row", [Pure]> {
+  let summary = "token row `row` of a [B, ...] block, as a [1, ...] block";
+  let description = [{
+    A batched decode entry runs every weight product on all B tokens at
+    once and each token's attention on its own sequence: this takes one
+    token's row for that.
+  }];
+  let arguments = (ins Gemma4_F32Tensor:$input, I64Attr:$row);
+  let results = (outs Gemma4_F32Tensor:$result);
+  let assemblyFormat = "$input `[` $row `]` attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Gemma4_StackRowsOp : Gemma4_Op<"stack_rows", [Pure]> {
+  let summary = "B one-token blocks [1, ...] stacked into [B, ...]";
+  let arguments = (ins Variadic<Gemma4_F32Tensor>:$inputs);
+  let results = (outs Gemma4_F32Tensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 

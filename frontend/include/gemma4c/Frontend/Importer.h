@@ -22,6 +22,11 @@ struct ImportOptions {
   bool roundScalesToWeightDType = false;
   /// Also build @gemma4_verify (speculative decoding's verify step).
   bool verifyEntry = false;
+  /// B > 0: also build @gemma4_decode_batch, one decode step of B
+  /// sequences at once (the server's slots): every weight product runs on
+  /// the B tokens together, each token's attention on its own sequence's
+  /// KV region and position (abi.h). 0: none.
+  int64_t decodeBatch = 0;
 };
 
 /// KV-arena layout decided at import time (also stored on the module as
