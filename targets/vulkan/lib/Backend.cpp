@@ -121,6 +121,10 @@ std::unique_ptr<Target> makeVulkanTarget(const CodegenRequest &req, std::string 
   // without a remainder loop, gave wrong decode logits where fold-unroll=1
   // gave lavapipe's and CUDA's (bench/results/vulkan-nvidia-*-s8*.txt).
   t->vulkan.gpu.foldUnroll = 1;
+  // One output row a subgroup in decode products (the kernels measured on
+  // NVIDIA's Vulkan driver); laneDot (--gpu-tune=decode-rows=N) is measured
+  // on CUDA only so far.
+  t->vulkan.gpu.decodeRows = 0;
   if (!mlir::gemma4::applyGPUTune(req.gpuTune, t->vulkan.gpu, error))
     return nullptr;
   if (t->vulkan.gpu.mma != "auto") {

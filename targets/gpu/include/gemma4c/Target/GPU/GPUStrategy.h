@@ -39,11 +39,12 @@ public:
   int64_t decodeKeyChunk(const AttentionArgs &a) const;
   /// Output rows of each weight a subgroup computes in a decode matrix-
   /// vector product (decode-rows; Matmul.cpp laneDot); 0: one row a
-  /// subgroup through the encoding's dot kernel; -1 (auto): kDecodeRows,
-  /// 0 until laneDot has been measured on a GPU (it ran on the emulator
-  /// only: no device time was left in the session that wrote it).
+  /// subgroup through the encoding's dot kernel; -1 (auto): kDecodeRows.
+  /// Measured on an H100 (E2B decode, bench/results/e2b-h100-decode-rows-
+  /// s9.txt): int4 225 / 312 / 269 tok/s with 0 / 2 / 4 rows, bf16 267 /
+  /// 273 with 0 / 2.
   int64_t decodeRows = -1;
-  static constexpr int64_t kDecodeRows = 0;
+  static constexpr int64_t kDecodeRows = 2;
   /// The rows a subgroup takes for a decode product of weights `ws` with N
   /// rows of K (auto: kDecodeRows, fewer while the product would have
   /// fewer than kMinDecodeSubgroups subgroups; a set decode-rows: the
