@@ -17,8 +17,8 @@ Stages (each prints progress; any error stops the script with a traceback):
      ANSWER<end_of_turn>. The prompt's ids must be a prefix of the ids of
      prompt+reply (checked).
   2. model: examples/demo/config.json's text config (6 layers, hidden 256,
-     sliding + full layers, per-layer embeddings, 2 KV-shared layers,
-     double-wide MLP, final soft-cap 30), random init from --seed, or --init
+     sliding + full layers, per-layer embeddings of --ple-dim 32, 2 KV-shared
+     layers, double-wide MLP, final soft-cap 30), random init from --seed, or --init
      (an HF checkpoint dir), or --resume (the --state-dir of an earlier run:
      weights, optimizer, step; a run stopped by --minutes continues there).
   3. training: AdamW, bf16 autocast, cross-entropy on the reply tokens only
@@ -72,6 +72,9 @@ def parse_args(argv):
     ap.add_argument("--tokenizer", required=True, help="tokenizer.json or tokenizer.json.gz")
     ap.add_argument("--out", required=True)
     ap.add_argument("--config", default=os.path.join(ROOT, "examples", "demo", "config.json"))
+    ap.add_argument("--ple-dim", type=int, default=32,
+                    help="hidden_size_per_layer_input (32: every matmul's input dimension is a "
+                    "multiple of 32, so strict --quant=int4 (g32) compiles)")
     ap.add_argument("--minutes", type=float, default=6.5, help="training time budget")
     ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--time-schedule", action="store_true",
@@ -306,6 +309,7 @@ def main(argv):
 
     # 2. model
     tc = text_config(a.config)
+    tc["hidden_size_per_layer_input"] = a.ple_dim
     if a.init:
         src = a.init
         if not os.path.exists(os.path.join(src, "model.safetensors")):
