@@ -42,6 +42,7 @@ fi
 
 mkdir -p "$(dirname "$DEST")"
 TMP="$(mktemp -d "$DEST.tmp.XXXXXX")"
+chmod 755 "$TMP"
 trap 'rm -rf "$TMP"' EXIT
 for f in config.json generation_config.json tokenizer_config.json golden.json heldout.jsonl; do
   cp "$SRC/$f" "$TMP/$f"
