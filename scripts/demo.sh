@@ -30,7 +30,7 @@ if [ -f "$ROOT/examples/demo/model.safetensors.gz" ]; then
   while IFS= read -r q; do
     echo "== $OUT/demo-model --chat \"$q\" --greedy"
     printf 'Q: %s\nA: ' "$q"
-    "$OUT/demo-model" --chat "$q" --greedy --max-new-tokens 16 --stats 2> "$OUT/stats.txt"
+    "$OUT/demo-model" --chat "$q" --greedy --max-new-tokens 16 --load-weights map --stats 2> "$OUT/stats.txt"
     echo
     grep -E '^(prefill|decode):' "$OUT/stats.txt" | sed 's/^/   /'
   done <<'EOF'
@@ -46,6 +46,12 @@ EOF
   echo
   echo "== the same with token ids (what the chat template makes of 'What is 123 + 456?')"
   "$OUT/demo-model" --chat "What is 123 + 456?" --greedy --max-new-tokens 16 --print-prompt-ids --print-ids
+  echo
+  echo "== decode speed: 64 tokens past the answer (--ignore-eos), 1 and all threads"
+  for t in 1 "$(nproc)"; do
+    "$OUT/demo-model" --chat "What is 123 + 456?" --greedy --max-new-tokens 64 --ignore-eos --threads "$t" \
+      --stats 2>&1 >/dev/null | grep -E '^(prefill|decode):' | sed "s/^/   threads $t: /"
+  done
   exit 0
 fi
 
