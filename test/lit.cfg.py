@@ -33,6 +33,12 @@ if lit.util.which("qemu-aarch64"): config.available_features.add("qemu-aarch64")
 if os.path.exists(os.path.join(config.gemma4c_obj_root, "lib", "aarch64", "libgemma4rt_protobuf_lite.a")):
     config.available_features.add("aarch64-sentencepiece")
 config.substitutions.append(("%fixtures", os.path.join(here, "fixtures")))
+# The trained demo model (examples/demo/, issue 26): its tests need its
+# weights, which scripts/train-demo-model.py makes on a GPU machine.
+if os.path.exists(os.path.join(config.gemma4c_src_root, "examples", "demo", "model.safetensors.gz")):
+    config.available_features.add("demo-model")
+else:
+    lit_config.note("no examples/demo/model.safetensors.gz: the trained demo model's tests are skipped")
 config.substitutions.append(("%src", config.gemma4c_src_root))
 config.substitutions.append(("%python", "python3"))
 # Emulated kernels run on the CPU (test/Target/GPU/emulate-launches-run.mlir).
