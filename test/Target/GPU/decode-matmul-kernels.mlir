@@ -4,12 +4,13 @@
 // and 16+4p.. of a 16-byte block; int8: 4 elements; bf16: 4 elements), all
 // the rows' loads issued before their multiplies and the activations loaded
 // once for every row. The MLP's gate and up rows share the loop.
-// decode-rows=0 keeps one row a subgroup (the encoding's 16-element kernel),
-// as does the default until laneDot is measured on a GPU.
+// decode-rows=0 keeps one row a subgroup (the encoding's 16-element kernel).
+// The default (AUTO) takes two rows a subgroup where that leaves at least
+// 512 subgroups, else one row through the same 4-byte lane steps.
 //
 // RUN: gemma4c-opt %s -split-input-file --pass-pipeline='builtin.module(convert-gemma4-to-loops{strategy=gpu decode-rows=2},canonicalize,cse)' | FileCheck %s
 // RUN: gemma4c-opt %s -split-input-file --pass-pipeline='builtin.module(convert-gemma4-to-loops{strategy=gpu decode-rows=0},canonicalize,cse)' | FileCheck %s --check-prefix=OFF
-// RUN: gemma4c-opt %s -split-input-file --pass-pipeline='builtin.module(convert-gemma4-to-loops{strategy=gpu},canonicalize,cse)' | FileCheck %s --check-prefix=OFF
+// RUN: gemma4c-opt %s -split-input-file --pass-pipeline='builtin.module(convert-gemma4-to-loops{strategy=gpu},canonicalize,cse)' | FileCheck %s --check-prefix=AUTO
 
 // int4, group 32: 1024 rows, two a subgroup (512 subgroups); K = 64 is 8
 // lane steps of 8 elements.
@@ -32,6 +33,9 @@
 // CHECK: gemma4.lanes = "reduce"
 // CHECK: vector.reduction <add>
 // CHECK: vector.reduction <add>
+// AUTO-LABEL: func.func @int4_rows
+// AUTO: scf.parallel (%{{.+}}) = (%c0) to (%c512) step (%c1)
+// AUTO: vector<4xi8>
 // OFF-LABEL: func.func @int4_rows
 // OFF: scf.parallel (%{{.+}}) = (%c0) to (%c1024) step (%c1)
 // OFF: vector<16xi8>
@@ -47,6 +51,9 @@ func.func @int4_rows(%ids: tensor<1xi32> {gemma4.arg = "ids"}, %pos: index {gemm
 
 // int8 (48 rows, two a subgroup): 4 elements a lane a step, each row's scale
 // once, after the loop.
+// AUTO-LABEL: func.func @int8_rows
+// AUTO: scf.parallel (%{{.+}}) = (%c0) to (%c48) step (%c1)
+// AUTO: vector.load %{{.+}} : memref<48x64xi8>, vector<4xi8>
 // CHECK-LABEL: func.func @int8_rows
 // CHECK: scf.parallel (%[[P:.+]]) = (%c0) to (%c24) step (%c1)
 // CHECK: scf.for %{{.+}} = %c0 to %c16 step %c1 iter_args(%{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}) -> (vector<4xf32>, vector<4xf32>)
