@@ -56,6 +56,8 @@ try:
         config.available_features.add("cpu-lacks-avx512fp16")
     if "avx512_vnni" in cpuinfo and "avx512vl" in cpuinfo:
         config.available_features.add("x86-vnni")
+    if "avx512_bf16" in cpuinfo:
+        config.available_features.add("avx512bf16")  # test/Target/golden-bf16-dot.test
 except OSError:
     pass
 

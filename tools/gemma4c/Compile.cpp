@@ -104,8 +104,9 @@ Options:
                             (auto (default): 2048 on Intel x86 CPUs, off on
                             AMD, generic x86-64 and AArch64; 0: off)
   --bf16-dot=<mode>         with --compute=bf16, bf16 weights' dot products:
-                            auto (default): vdpbf16ps on x86 CPUs with
-                            AVX512-BF16; off: widened to f32, f32 FMAs
+                            off (default): widened to f32, f32 FMA tiles;
+                            on: vdpbf16ps on x86 CPUs with AVX512-BF16
+                            (slower than off on Zen 4 so far)
   --decode-row-tile=<n>     weight rows a decode matrix-vector step reads
                             side by side, from equal parts of the matrix, of
                             weights not in row tiles (1-16, default 4)
@@ -156,7 +157,7 @@ struct CompileOptions {
   std::string actQuant = "auto";
   int64_t weightPrefetch = -1; ///< -1: auto (defaultWeightPrefetch)
   int64_t decodeRowTile = 4;
-  bool bf16Dot = true;
+  bool bf16Dot = false;
   int64_t kPanel = 3072;
   int64_t rowTile = -1; ///< -1: auto (defaultRowTile)
   int64_t maxContext = 4096, opt = 3;
@@ -229,9 +230,9 @@ CompileOptions parse(const Args &args, bool &help) {
     else if (cur.match("--weight-prefetch", &v) && (o.cpuOnlyFlags.push_back("--weight-prefetch"), true))
       o.weightPrefetch = v == "auto" ? -1 : parseInt("--weight-prefetch", v, 0, 1 << 20);
     else if (cur.match("--bf16-dot", &v) && (o.cpuOnlyFlags.push_back("--bf16-dot"), true)) {
-      if (v != "auto" && v != "off")
-        throw UsageError("invalid value '" + v + "' for --bf16-dot (expected auto or off)");
-      o.bf16Dot = v == "auto";
+      if (v != "on" && v != "off")
+        throw UsageError("invalid value '" + v + "' for --bf16-dot (expected on or off)");
+      o.bf16Dot = v == "on";
     }
     else if (cur.match("--decode-row-tile", &v) && (o.cpuOnlyFlags.push_back("--decode-row-tile"), true))
       o.decodeRowTile = parseInt("--decode-row-tile", v, 1, 16);

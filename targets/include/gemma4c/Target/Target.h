@@ -36,7 +36,7 @@ struct CodegenRequest {
   std::string quant = "bf16";
   std::string actQuant = "auto";
   int64_t weightPrefetch = -1, decodeRowTile = 4, kPanel = 3072, rowTile = -1;
-  bool bf16Dot = true; ///< --bf16-dot: vdpbf16ps for --compute=bf16 where the CPU has it
+  bool bf16Dot = false; ///< --bf16-dot=on: vdpbf16ps for --compute=bf16 where the CPU has it
   bool serial = false, bf16 = false, fuseAttention = true;
   int optLevel = 3;
   /// --gpu-tune: "key=value,..." overrides of the GPU kernels' tuning
