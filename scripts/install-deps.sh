@@ -13,6 +13,9 @@ PKGS=(
   # libcpp-httplib-dev is a shared library with OpenSSL/zlib/brotli, which
   # would make the model binaries depend on them.
   dpkg-dev curl
+  # --image: PNG/JPEG decoding, linked statically into the models (the
+  # static libpng16.a, libjpeg.a and libz.a these ship).
+  libpng-dev libjpeg-dev zlib1g-dev
   qemu-user gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
   # --target=vulkan: the Vulkan headers (types only; binaries dlopen the
   # loader), the loader and lavapipe (a CPU Vulkan driver) for the goldens,
