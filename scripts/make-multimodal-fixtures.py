@@ -31,6 +31,8 @@ Writes DIR/mm-mini/:
       input_ids_2 [S2] I32, logits_f32_2 [S2, V] prompt 2: img_c, img_d, audio_b
       decoded_<img> [H, W, C] U8                 the file as PIL decodes it (C = 1, 3 or 4)
       rgb_<img> [H, W, 3] U8                     after the processor's convert-to-RGB
+      load_image_<img> [H, W, 3] U8              transformers.image_utils.load_image(path)
+                                                 (EXIF transpose, convert("RGB"): alpha dropped)
       pixel_values_<img> [N, 3*p*p]              the processor's real patches (padding dropped)
       pixel_values_pil_<img> [N, 3*p*p]          the same from the PIL backend, when both exist
       image_position_ids_<img> [N, 2] I32        (x, y) patch coordinates
@@ -658,6 +660,12 @@ def main():
         from transformers.image_transforms import convert_to_rgb
         rgb = np.asarray(convert_to_rgb(pil)).astype(np.uint8)
         g["rgb_" + name] = torch.from_numpy(np.ascontiguousarray(rgb))
+        try:  # what transformers' load_image (file paths, URLs) hands the processor
+            from transformers.image_utils import load_image
+            li = np.asarray(load_image(os.path.join(ind, fn))).astype(np.uint8)
+            g["load_image_" + name] = torch.from_numpy(np.ascontiguousarray(li))
+        except Exception as e:
+            log("load_image failed:", e)
         r = {"mode": pil.mode, "size_hw": [pil.height, pil.width]}
         th, tw = np_target_size(pil.height, pil.width, PATCH, MAX_SOFT * POOL * POOL, POOL)
         r["target_hw"] = [th, tw]
