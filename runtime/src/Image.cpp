@@ -454,14 +454,113 @@ Image decodeImage(const uint8_t *data, size_t size, const std::string &name) {
 #endif
 }
 
-Image readImageFile(const std::string &path) {
+namespace {
+std::vector<uint8_t> readBytes(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw Error(path + ": cannot open: " + std::strerror(errno));
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad())
     throw Error(path + ": read failed");
+  return bytes;
+}
+} // namespace
+
+Image readImageFile(const std::string &path) {
+  std::vector<uint8_t> bytes = readBytes(path);
   return decodeImage(bytes.data(), bytes.size(), path);
+}
+
+int exifOrientation(const uint8_t *d, size_t n) {
+  if (n < 4 || d[0] != 0xff || d[1] != 0xd8)
+    return 1;
+  size_t pos = 2;
+  while (pos + 4 <= n && d[pos] == 0xff) {
+    uint8_t marker = d[pos + 1];
+    if (marker == 0xda || marker == 0xd9) // start of scan, end of image
+      break;
+    size_t len = (size_t(d[pos + 2]) << 8) | d[pos + 3];
+    if (len < 2 || pos + 2 + len > n)
+      break;
+    const uint8_t *seg = d + pos + 4;
+    size_t segLen = len - 2;
+    if (marker == 0xe1 && segLen >= 14 && std::memcmp(seg, "Exif\0\0", 6) == 0) {
+      const uint8_t *t = seg + 6;
+      size_t tn = segLen - 6;
+      bool le = t[0] == 'I' && t[1] == 'I';
+      if (!le && !(t[0] == 'M' && t[1] == 'M'))
+        return 1;
+      auto u16 = [&](size_t o) -> uint32_t {
+        return o + 2 > tn ? 0 : le ? uint32_t(t[o] | t[o + 1] << 8) : uint32_t(t[o] << 8 | t[o + 1]);
+      };
+      auto u32 = [&](size_t o) -> uint32_t {
+        return o + 4 > tn ? 0
+               : le ? uint32_t(t[o]) | uint32_t(t[o + 1]) << 8 | uint32_t(t[o + 2]) << 16 |
+                          uint32_t(t[o + 3]) << 24
+                    : uint32_t(t[o]) << 24 | uint32_t(t[o + 1]) << 16 | uint32_t(t[o + 2]) << 8 |
+                          uint32_t(t[o + 3]);
+      };
+      size_t ifd = u32(4);
+      uint32_t count = u16(ifd);
+      for (uint32_t i = 0; i < count && ifd + 2 + 12 * (i + 1) <= tn; ++i) {
+        size_t e = ifd + 2 + 12 * i;
+        if (u16(e) == 0x0112 && u16(e + 2) == 3) {
+          uint32_t v = u16(e + 8);
+          return v >= 1 && v <= 8 ? int(v) : 1;
+        }
+      }
+      return 1;
+    }
+    pos += 2 + len;
+  }
+  return 1;
+}
+
+Image applyOrientation(const Image &im, int o) {
+  if (o <= 1 || o > 8)
+    return im;
+  const int H = im.height, W = im.width, C = im.channels;
+  const bool swap = o >= 5;
+  Image out{swap ? W : H, swap ? H : W, C, std::vector<uint8_t>(im.pixels.size())};
+  for (int y = 0; y < out.height; ++y)
+    for (int x = 0; x < out.width; ++x) {
+      int sy = y, sx = x;
+      switch (o) {
+      case 2: sx = W - 1 - x; break;                 // mirror
+      case 3: sy = H - 1 - y; sx = W - 1 - x; break; // 180
+      case 4: sy = H - 1 - y; break;                 // flip
+      case 5: sy = x; sx = y; break;                 // transpose
+      case 6: sy = H - 1 - x; sx = y; break;         // 90 clockwise
+      case 7: sy = H - 1 - x; sx = W - 1 - y; break; // transverse
+      case 8: sy = x; sx = W - 1 - y; break;         // 90 counter-clockwise
+      }
+      std::memcpy(&out.pixels[(size_t(y) * out.width + x) * C],
+                  &im.pixels[(size_t(sy) * W + sx) * C], size_t(C));
+    }
+  return out;
+}
+
+Image dropAlpha(const Image &image) {
+  if (image.channels == 3)
+    return image;
+  Image out{image.height, image.width, 3,
+            std::vector<uint8_t>(size_t(image.height) * image.width * 3)};
+  const size_t n = size_t(image.height) * image.width;
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t *p = &image.pixels[i * image.channels];
+    uint8_t *o = &out.pixels[i * 3];
+    if (image.channels <= 2)
+      o[0] = o[1] = o[2] = p[0];
+    else
+      std::memcpy(o, p, 3);
+  }
+  return out;
+}
+
+Image loadImageFile(const std::string &path) {
+  std::vector<uint8_t> bytes = readBytes(path);
+  Image im = decodeImage(bytes.data(), bytes.size(), path);
+  return dropAlpha(applyOrientation(im, exifOrientation(bytes.data(), bytes.size())));
 }
 
 Image toRGB(const Image &image) {

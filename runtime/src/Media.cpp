@@ -13,8 +13,8 @@ void checkMediaInputs(const Options &o, const Manifest &) {
   // kHz, 128 mel bins). They will come from the manifest once the compiler
   // records the checkpoint's processor_config.json.
   ImageParams ip;
-  for (const std::string &f : o.images)
-    preprocessImage(readImageFile(f), ip, f);
+  for (const std::string &f : o.images) // as transformers' load_image + processor
+    preprocessImage(loadImageFile(f), ip, f);
   AudioParams ap;
   for (const std::string &f : o.audios)
     preprocessAudioFile(f, ap);

@@ -262,3 +262,36 @@ TEST(RuntimeImage, BadInputIsOneLineNamingTheFile) {
     EXPECT_EQ(std::string(e.what()).rfind("/nonexistent/dir/photo.png: cannot open: ", 0), 0u) << e.what();
   }
 }
+
+TEST(RuntimeImage, LoadImageAppliesExifAndDropsAlpha) {
+  if (!imageCodecsAvailable())
+    GTEST_SKIP();
+  // exif6.jpg: 10x6 pixels stored, EXIF orientation 6 (rotate 90 clockwise);
+  // Pillow's exif_transpose gives 6x10 starting (109,75,159), (59,33,107),
+  // all samples summing to 23025.
+  std::vector<uint8_t> b = bytesOf(media("exif6.jpg"));
+  EXPECT_EQ(exifOrientation(b.data(), b.size()), 6);
+  Image im = loadImageFile(media("exif6.jpg"));
+  ASSERT_EQ(im.height, 10);
+  ASSERT_EQ(im.width, 6);
+  EXPECT_EQ(std::vector<uint8_t>(im.pixels.begin(), im.pixels.begin() + 6),
+            (std::vector<uint8_t>{109, 75, 159, 59, 33, 107}));
+  EXPECT_EQ(std::accumulate(im.pixels.begin(), im.pixels.end(), 0L), 23025L);
+  std::vector<uint8_t> png = bytesOf(media("rgb.png"));
+  EXPECT_EQ(exifOrientation(png.data(), png.size()), 1);
+  // The eight orientations on a 2x3 image: 5-8 swap the sides; 2 and 4 are
+  // mirrors, 3 is both.
+  Image s{2, 3, 1, {1, 2, 3, 4, 5, 6}};
+  EXPECT_EQ(applyOrientation(s, 2).pixels, (std::vector<uint8_t>{3, 2, 1, 6, 5, 4}));
+  EXPECT_EQ(applyOrientation(s, 3).pixels, (std::vector<uint8_t>{6, 5, 4, 3, 2, 1}));
+  EXPECT_EQ(applyOrientation(s, 4).pixels, (std::vector<uint8_t>{4, 5, 6, 1, 2, 3}));
+  EXPECT_EQ(applyOrientation(s, 5).pixels, (std::vector<uint8_t>{1, 4, 2, 5, 3, 6}));
+  EXPECT_EQ(applyOrientation(s, 6).pixels, (std::vector<uint8_t>{4, 1, 5, 2, 6, 3}));
+  EXPECT_EQ(applyOrientation(s, 7).pixels, (std::vector<uint8_t>{6, 3, 5, 2, 4, 1}));
+  EXPECT_EQ(applyOrientation(s, 8).pixels, (std::vector<uint8_t>{3, 6, 2, 5, 1, 4}));
+  EXPECT_EQ(applyOrientation(s, 6).height, 3);
+  // convert("RGB"): alpha dropped, not composited (Pillow: (10,20,30,0) ->
+  // (10,20,30); LA (10,0) -> (10,10,10)).
+  EXPECT_EQ(dropAlpha(Image{1, 1, 4, {10, 20, 30, 0}}).pixels, (std::vector<uint8_t>{10, 20, 30}));
+  EXPECT_EQ(dropAlpha(Image{1, 1, 2, {10, 0}}).pixels, (std::vector<uint8_t>{10, 10, 10}));
+}

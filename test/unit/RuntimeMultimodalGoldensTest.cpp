@@ -116,6 +116,21 @@ TEST_F(MultimodalGoldens, DecodesAsPillow) {
   }
 }
 
+TEST_F(MultimodalGoldens, LoadsFilesAsLoadImage) {
+  // transformers.image_utils.load_image(path): what --image FILE reproduces.
+  if (!imageCodecsAvailable())
+    GTEST_SKIP();
+  for (auto &[key, file] : kImages) {
+    SCOPED_TRACE(file);
+    auto it = g.find(std::string("load_image_") + key);
+    if (it == g.end())
+      continue; // an older fixture without it
+    Image im = loadImageFile(kDir + "/inputs/" + file);
+    ASSERT_EQ(it->second.shape, (std::vector<int64_t>{im.height, im.width, 3}));
+    EXPECT_EQ(im.pixels, it->second.bytes);
+  }
+}
+
 TEST_F(MultimodalGoldens, PixelValuesAsTheProcessor) {
   if (!imageCodecsAvailable())
     GTEST_SKIP();

@@ -48,8 +48,23 @@ Image decodeImage(const uint8_t *data, size_t size, const std::string &name);
 Image readImageFile(const std::string &path);
 
 /// transformers' convert_to_rgb: RGB as is; everything else through RGBA
-/// alpha-composited onto opaque white (Pillow's integer arithmetic).
+/// alpha-composited onto opaque white (Pillow's integer arithmetic). What
+/// the processor does to an image handed to it.
 Image toRGB(const Image &image);
+
+/// Pillow's convert("RGB"): gray replicated, alpha dropped.
+Image dropAlpha(const Image &image);
+
+/// The EXIF orientation (1..8) of a JPEG, 1 when it has none.
+int exifOrientation(const uint8_t *data, size_t size);
+
+/// Pillow's ImageOps.exif_transpose for an orientation 1..8.
+Image applyOrientation(const Image &image, int orientation);
+
+/// transformers' load_image on a file: decode, EXIF orientation applied,
+/// convert("RGB"). What the processor sees when a chat names an image file
+/// (the --image path).
+Image loadImageFile(const std::string &path);
 
 /// How the resize rounds: transformers' default (torchvision) backend and
 /// its PIL backend differ in the last bit on some pixels.
