@@ -28,4 +28,50 @@ void checkMediaInputs(const Options &o, const Manifest &) {
               "Gemma 4's audio encoder yet)");
 }
 
+std::vector<MediaSpan> matchPlaceholders(const std::vector<int32_t> &ids, const PlaceholderIds &p,
+                                         const std::vector<std::string> &imageFiles,
+                                         const std::vector<int64_t> &imageTokens,
+                                         const std::vector<std::string> &audioFiles,
+                                         const std::vector<int64_t> &audioTokens) {
+  std::vector<MediaSpan> spans;
+  size_t nImage = 0, nAudio = 0;
+  for (size_t i = 0; i < ids.size();) {
+    if (ids[i] != p.image && ids[i] != p.audio) {
+      ++i;
+      continue;
+    }
+    const int32_t id = ids[i];
+    size_t j = i;
+    while (j < ids.size() && ids[j] == id)
+      ++j;
+    MediaSpan s;
+    s.image = id == p.image;
+    s.begin = int64_t(i);
+    s.length = int64_t(j - i);
+    const auto &files = s.image ? imageFiles : audioFiles;
+    const auto &tokens = s.image ? imageTokens : audioTokens;
+    size_t &n = s.image ? nImage : nAudio;
+    const char *kind = s.image ? "image" : "audio";
+    if (n >= files.size())
+      throw Error("prompt: " + std::string(kind) + " placeholder run " + std::to_string(n + 1) +
+                  " at position " + std::to_string(i) + " has no --" + kind + " file (" +
+                  std::to_string(files.size()) + " given)");
+    if (tokens[n] != s.length)
+      throw Error(files[n] + ": " + std::to_string(tokens[n]) + " soft tokens, but its placeholder run at " +
+                  "position " + std::to_string(i) + " has " + std::to_string(s.length));
+    s.file = n++;
+    spans.push_back(s);
+    i = j;
+  }
+  if (nImage < imageFiles.size())
+    throw Error(imageFiles[nImage] + ": the prompt has " + std::to_string(nImage) +
+                " image placeholder run" + (nImage == 1 ? "" : "s") + " for " +
+                std::to_string(imageFiles.size()) + " --image files");
+  if (nAudio < audioFiles.size())
+    throw Error(audioFiles[nAudio] + ": the prompt has " + std::to_string(nAudio) +
+                " audio placeholder run" + (nAudio == 1 ? "" : "s") + " for " +
+                std::to_string(audioFiles.size()) + " --audio files");
+  return spans;
+}
+
 } // namespace gemma4rt
