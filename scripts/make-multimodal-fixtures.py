@@ -508,7 +508,8 @@ def feature_extractor(tf):
 
 
 def run_feature_extractor(np, fe, wave):
-    r = fe(np.asarray(wave, dtype=np.float32), sampling_rate=16000, return_tensors="np")
+    # A batch of one: transformers 5.17's extractor mis-shapes a bare 1-D array.
+    r = fe([np.asarray(wave, dtype=np.float32)], sampling_rate=16000, return_tensors="np")
     feats = r.get("input_features", r.get("audio_features"))
     mask = r.get("input_features_mask", r.get("audio_features_mask"))
     return np.asarray(feats)[0].astype(np.float32), np.asarray(mask)[0].astype(bool)
@@ -702,6 +703,7 @@ def main():
         img_report[name] = r
         log("image", name, json.dumps(r))
     report["images"] = img_report
+    save_all(out, g, report)  # the image goldens stand on their own
 
     # ---- audio
     fe_cls, fe = feature_extractor(tf)
