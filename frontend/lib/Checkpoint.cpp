@@ -202,6 +202,7 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &dirArg) {
     } else if (conditional && isTowerTensor(name)) {
       ++ck->skipped_;
       ck->skippedBytes_ += t->nbytes;
+      ck->towers_[name] = t;
     } else {
       throw InputError(t->file + ": unexpected tensor " + quote(name) +
                        " (neither under '" + c.tensorPrefix + "' nor a vision/audio tower)");

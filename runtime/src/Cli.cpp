@@ -29,6 +29,12 @@ Prompt (one of):
                          KV cache is kept, so each turn prefills only what
                          is new (a full context ends the chat with an error)
 
+Images and audio (Gemma 4's encoders; gemma4c does not compile them yet,
+so a binary checks the files and then says it cannot take them):
+  --image FILE           a PNG or JPEG picture (repeatable, in prompt order)
+  --audio FILE           a WAV clip: PCM or float, any sample rate, at most
+                         30 s (repeatable)
+
 Text:
   --raw                  send the --prompt text without the chat template
   --system TEXT          system prompt for --prompt/--chat
@@ -294,6 +300,18 @@ Options parseArgs(int argc, const char *const *argv) {
          parseWeightsLoad(v, f); // checks the value
          o.loadWeights = v;
        }},
+      {"--image",
+       [&](auto &f, auto &v) {
+         if (v.empty())
+           throw UsageError(f + ": expected a file name");
+         o.images.push_back(v);
+       }},
+      {"--audio",
+       [&](auto &f, auto &v) {
+         if (v.empty())
+           throw UsageError(f + ": expected a file name");
+         o.audios.push_back(v);
+       }},
       {"--dump-logits",
        [&](auto &f, auto &v) {
          if (v.empty())
@@ -379,7 +397,8 @@ Options parseArgs(int argc, const char *const *argv) {
                       : o.checkDecodeBatch ? "--check-decode-batch"
                       : o.repeatPrefill ? "--repeat-prefill"
                       : o.printIds ? "--print-ids" : o.printPromptIds ? "--print-prompt-ids"
-                      : o.raw ? "--raw" : o.system ? "--system" : nullptr;
+                      : o.raw ? "--raw" : o.system ? "--system"
+                      : !o.images.empty() ? "--image" : !o.audios.empty() ? "--audio" : nullptr;
     if (other)
       throw UsageError(std::string(other) + ": not with --serve");
   } else if (serveFlag) {

@@ -4,6 +4,7 @@
 #include "gemma4rt/cli.h"
 #include "gemma4rt/device.h"
 #include "gemma4rt/error.h"
+#include "gemma4rt/media.h"
 #include "gemma4rt/sampler.h"
 #include "gemma4rt/serve.h"
 #include "gemma4rt/threadpool.h"
@@ -992,6 +993,7 @@ int run(int argc, char **argv, EntryPoints entry, const CodecFactory &makeCodec,
     return 0;
   }
   checkCpuFeatures(m);
+  checkMediaInputs(o, m);
   const int64_t V = m.model.vocabSize;
 
   // Context.

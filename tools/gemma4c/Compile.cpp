@@ -492,6 +492,10 @@ int compileMain(const CompileOptions &o, const char *argv0) {
   };
   std::unique_ptr<Checkpoint> ckpt = Checkpoint::open(o.checkpoint);
   const TextConfig &cfg = ckpt->config();
+  if (!ckpt->towerTensors().empty())
+    std::fprintf(stderr, "gemma4c compile: warning: '%s' has vision/audio towers (%zu tensors); they are "
+                         "not compiled yet (docs/multimodal.md): the binary takes text only\n",
+                 o.checkpoint.c_str(), ckpt->towerTensors().size());
 
   // The backend: every target-specific choice is behind it (Target.h).
   CodegenRequest req;

@@ -12,7 +12,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <sstream>
 
@@ -154,6 +157,64 @@ int64_t firstHeadDim(const TextConfig &c, bool sliding) {
   return 0;
 }
 
+/// A vision/audio tower (or its embedder) of a ConditionalGeneration
+/// checkpoint: counts and the shapes that define it. The compiler skips
+/// these tensors for now (issue 28, docs/multimodal.md).
+struct Tower {
+  const char *name, *prefix;
+  std::vector<const char *> keys; // tensors whose shapes are shown
+  uint64_t tensors = 0, params = 0, nbytes = 0;
+  int64_t layers = 0;
+  std::map<std::string, uint64_t> dtypes;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+};
+
+std::vector<Tower> summariseTowers(const Checkpoint &ck) {
+  std::vector<Tower> towers = {
+      {"vision", "model.vision_tower.",
+       {"patch_embedder.input_proj.weight", "patch_embedder.position_embedding_table",
+        "encoder.layers.0.self_attn.q_proj.linear.weight",
+        "encoder.layers.0.self_attn.k_proj.linear.weight",
+        "encoder.layers.0.mlp.gate_proj.linear.weight", "std_scale"}},
+      {"vision embedder", "model.embed_vision.", {"embedding_projection.weight"}},
+      {"audio", "model.audio_tower.",
+       {"subsample_conv_projection.layer0.conv.weight", "subsample_conv_projection.layer1.conv.weight",
+        "subsample_conv_projection.input_proj_linear.weight", "layers.0.self_attn.q_proj.linear.weight",
+        "layers.0.feed_forward1.ffw_layer_1.linear.weight", "layers.0.lconv1d.depthwise_conv1d.weight",
+        "output_proj.weight"}},
+      {"audio embedder", "model.embed_audio.", {"embedding_projection.weight"}},
+  };
+  for (Tower &t : towers) {
+    for (auto &[name, tv] : ck.towerTensors()) {
+      if (name.compare(0, std::strlen(t.prefix), t.prefix) != 0)
+        continue;
+      ++t.tensors;
+      t.params += static_cast<uint64_t>(tv->numElements());
+      t.nbytes += tv->nbytes;
+      t.dtypes[dtypeName(tv->dtype)] += 1;
+      std::string rest = name.substr(std::strlen(t.prefix));
+      for (const char *lp : {"encoder.layers.", "layers."})
+        if (rest.compare(0, std::strlen(lp), lp) == 0) {
+          int64_t i = std::atoll(rest.c_str() + std::strlen(lp));
+          t.layers = std::max(t.layers, i + 1);
+        }
+    }
+    for (const char *k : t.keys)
+      if (auto it = ck.towerTensors().find(std::string(t.prefix) + k); it != ck.towerTensors().end())
+        t.shapes.push_back({k, it->second->shape});
+  }
+  towers.erase(std::remove_if(towers.begin(), towers.end(), [](const Tower &t) { return !t.tensors; }),
+               towers.end());
+  return towers;
+}
+
+std::string shapeText(const std::vector<int64_t> &s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
 void printText(const Checkpoint &ck) {
   const TextConfig &c = ck.config();
   Summary s = summarise(ck);
@@ -259,6 +320,20 @@ void printText(const Checkpoint &ck) {
                      bytes(ck.skippedBytes()) + ")" +
                      (c.hasVision ? ", vision tower configured" : "") +
                      (c.hasAudio ? ", audio tower configured" : ""));
+  std::vector<Tower> towers = summariseTowers(ck);
+  if (!towers.empty())
+    row("towers", "not compiled yet (gemma4c compile skips them; docs/multimodal.md)");
+  for (const Tower &t : towers) {
+    std::string dt;
+    for (auto &[d, n] : t.dtypes)
+      dt += (dt.empty() ? "" : ", ") + d;
+    char tb[32];
+    std::snprintf(tb, sizeof tb, "  %-18s", t.name);
+    o << tb << (t.layers ? std::to_string(t.layers) + " layers, " : "") << count(t.params)
+      << " parameters, " << bytes(t.nbytes) << " (" << dt << ")\n";
+    for (auto &[k, shape] : t.shapes)
+      o << "    " << k << " " << shapeText(shape) << "\n";
+  }
   std::fputs(o.str().c_str(), stdout);
 }
 
@@ -337,6 +412,15 @@ void printJson(const Checkpoint &ck) {
   j["dtypes"] = dt;
   j["skipped"] = {{"tensors", ck.skippedTensors()}, {"bytes", ck.skippedBytes()},
                   {"has_vision", c.hasVision}, {"has_audio", c.hasAudio}};
+  json towers = json::object();
+  for (const Tower &t : summariseTowers(ck)) {
+    json shapes = json::object();
+    for (auto &[k, shape] : t.shapes)
+      shapes[k] = shape;
+    towers[t.name] = {{"tensors", t.tensors}, {"parameters", t.params}, {"bytes", t.nbytes},
+                      {"layers", t.layers}, {"compiled", false}, {"shapes", shapes}};
+  }
+  j["towers"] = towers;
   std::printf("%s\n", j.dump(2).c_str());
 }
 } // namespace

@@ -19,6 +19,10 @@ struct Options {
   std::optional<std::string> chat;            ///< --chat TEXT (one user turn)
   bool interactive = false;                   ///< --chat with no text: turns from stdin
 
+  /// --image FILE / --audio FILE (repeatable, in prompt order): PNG/JPEG
+  /// pictures and WAV clips for the vision and audio towers (media.h).
+  std::vector<std::string> images, audios;
+
   // Text.
   bool raw = false;                  ///< --raw: --prompt text as is, no template
   std::optional<std::string> system; ///< --system TEXT

@@ -262,6 +262,56 @@ def run(case, out):
         ck.append("model.vision_tower.encoder.weight", "BF16", [4, 8], 64)
         ck.append("model.embed_vision.proj.weight", "F32", [8], 32)
         ck.save()
+    elif case == "towers-full":
+        # The tiny multimodal fixture's tower layout (scripts/make-multimodal-
+        # fixtures.py): real tensor names and shapes, zero BF16 data.
+        edit_config(out, lambda c: c.update(vision_config={"model_type": "gemma4_vision"},
+                                            audio_config={"model_type": "gemma4_audio"}))
+        def add(name, shape):
+            n = 1
+            for d in shape:
+                n *= d
+            ck.append(name, "BF16", shape, 2 * n)
+        v, a = "model.vision_tower.", "model.audio_tower."
+        add(v + "patch_embedder.input_proj.weight", [32, 192])
+        add(v + "patch_embedder.position_embedding_table", [2, 256, 32])
+        for l in range(2):
+            p = v + "encoder.layers.%d." % l
+            for m in ("q", "k", "v", "o"):
+                add(p + "self_attn.%s_proj.linear.weight" % m, [32, 32])
+            add(p + "self_attn.q_norm.weight", [16])
+            add(p + "self_attn.k_norm.weight", [16])
+            add(p + "mlp.gate_proj.linear.weight", [64, 32])
+            add(p + "mlp.up_proj.linear.weight", [64, 32])
+            add(p + "mlp.down_proj.linear.weight", [32, 64])
+            for n in ("input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm",
+                      "post_feedforward_layernorm"):
+                add(p + n + ".weight", [32])
+        add(v + "std_bias", [32])
+        add(v + "std_scale", [32])
+        add("model.embed_vision.embedding_projection.weight", [64, 32])
+        add(a + "subsample_conv_projection.layer0.conv.weight", [128, 1, 3, 3])
+        add(a + "subsample_conv_projection.layer0.norm.weight", [128])
+        add(a + "subsample_conv_projection.layer1.conv.weight", [8, 128, 3, 3])
+        add(a + "subsample_conv_projection.layer1.norm.weight", [8])
+        add(a + "subsample_conv_projection.input_proj_linear.weight", [32, 256])
+        for l in range(2):
+            p = a + "layers.%d." % l
+            for m in ("q", "k", "v"):
+                add(p + "self_attn.%s_proj.linear.weight" % m, [32, 32])
+            add(p + "self_attn.post.linear.weight", [32, 32])
+            add(p + "self_attn.relative_k_proj.weight", [32, 32])
+            add(p + "self_attn.per_dim_scale", [16])
+            for f in ("feed_forward1", "feed_forward2"):
+                add(p + f + ".ffw_layer_1.linear.weight", [128, 32])
+                add(p + f + ".ffw_layer_2.linear.weight", [32, 128])
+            add(p + "lconv1d.linear_start.linear.weight", [64, 32])
+            add(p + "lconv1d.linear_end.linear.weight", [32, 32])
+            add(p + "lconv1d.depthwise_conv1d.weight", [32, 1, 5])
+        add(a + "output_proj.weight", [48, 32])
+        add(a + "output_proj.bias", [48])
+        add("model.embed_audio.embedding_projection.weight", [64, 48])
+        ck.save()
     elif case == "untied":
         def untie(c):
             c["tie_word_embeddings"] = False

@@ -39,6 +39,8 @@ public:
   const std::map<std::string, const TensorView *> &tensors() const { return text_; }
   /// Tensors of vision/audio towers, skipped for now.
   int64_t skippedTensors() const { return skipped_; }
+  /// Those tensors by full name ("model.vision_tower...", "model.embed_audio...").
+  const std::map<std::string, const TensorView *> &towerTensors() const { return towers_; }
   uint64_t skippedBytes() const { return skippedBytes_; }
   /// The .safetensors files opened (one, or every shard once).
   const std::vector<std::unique_ptr<SafetensorsFile>> &files() const { return files_; }
@@ -50,6 +52,7 @@ private:
   TextConfig config_;
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
   std::map<std::string, const TensorView *> text_;
+  std::map<std::string, const TensorView *> towers_;
   int64_t skipped_ = 0;
   uint64_t skippedBytes_ = 0;
   bool sharded_ = false;
