@@ -6,13 +6,15 @@
 // K loop, no grains, no prefetch, and ignores the cpu strategy's options.
 //
 // RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops | FileCheck %s --check-prefix=CPU
-// RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops="strategy=gpu int-dot=x86-vnni weight-prefetch=2048" | FileCheck %s --check-prefix=GPU --implicit-check-not=gemma4.grain --implicit-check-not=memref.prefetch --implicit-check-not=llvm.call_intrinsic
+// RUN: gemma4c-opt %s -split-input-file -convert-gemma4-to-loops="strategy=gpu decode-rows=0 int-dot=x86-vnni weight-prefetch=2048" | FileCheck %s --check-prefix=GPU --implicit-check-not=gemma4.grain --implicit-check-not=memref.prefetch --implicit-check-not=llvm.call_intrinsic
 // RUN: not gemma4c-opt %s -split-input-file -convert-gemma4-to-loops=strategy=tpu 2>&1 | FileCheck %s --check-prefix=BAD
 // BAD: error: convert-gemma4-to-loops: no lowering strategy 'tpu' (registered: cpu, cuda, gpu)
 
 // A decode matrix-vector product over 128 rows: the cpu strategy steps 4
 // rows at a time (32 steps, a grain of 16 steps: 16 KB of weights); the gpu
-// strategy runs one row per iteration.
+// strategy with decode-rows=0 runs one row per iteration through the
+// encoding's 16-element kernel (its default, laneDot's 4-element lane steps,
+// is test/Target/GPU/decode-matmul-kernels.mlir).
 // CPU-LABEL: func.func @decode_linear
 // CPU: %[[C32:.*]] = arith.constant 32 : index
 // CPU: scf.parallel (%{{.*}}) = (%{{.*}}) to (%[[C32]])
