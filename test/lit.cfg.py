@@ -59,7 +59,8 @@ config.environment["GEMMA4C_HOME"] = config.gemma4c_obj_root
 # CPUs with AVX-512 VNNI (and VL): test/Tools/act-quant.test needs one.
 try:
     cpuinfo = open("/proc/cpuinfo").read()
-    if "avx512fp16" not in cpuinfo:
+    # Linux spells the flag avx512_fp16 (and avx512_bf16, avx512_vnni).
+    if "avx512_fp16" not in cpuinfo and "avx512fp16" not in cpuinfo:
         config.available_features.add("cpu-lacks-avx512fp16")
     if "avx512_vnni" in cpuinfo and "avx512vl" in cpuinfo:
         config.available_features.add("x86-vnni")

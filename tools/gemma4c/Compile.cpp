@@ -106,7 +106,7 @@ Options:
   --bf16-dot=<mode>         with --compute=bf16, bf16 weights' dot products:
                             off (default): widened to f32, f32 FMA tiles;
                             on: vdpbf16ps on x86 CPUs with AVX512-BF16
-                            (slower than off on Zen 4 so far)
+                            (slower than off where measured)
   --decode-row-tile=<n>     weight rows a decode matrix-vector step reads
                             side by side, from equal parts of the matrix, of
                             weights not in row tiles (1-16, default 4)
