@@ -104,16 +104,15 @@ LogicalResult LoopEmitter::lower(Operation *op) {
     bs.getBase().replaceAllUsesWith(imul(at(2 * B + r), stride));
     return success();
   }
-  if (auto tr = dyn_cast<TakeRowOp>(op)) {
-    Value in = get(tr.getInput());
-    Value out = alloc(tr.getResult().getType());
-    auto shape = shapeOf(tr.getInput());
-    Value r = c(static_cast<int64_t>(tr.getRow()));
+  // to[toRow, ...] = from[fromRow, ...] over the trailing dims of `shape`
+  // (take_row: a batch row out; stack_rows: rows into a batch).
+  auto copyRow = [&](Value from, Value fromRow, Value to, Value toRow, ArrayRef<int64_t> shape) {
     std::function<void(SmallVector<Value>)> copy = [&](SmallVector<Value> idx) {
       if (idx.size() == shape.size()) {
-        SmallVector<Value> src(idx);
-        src[0] = r;
-        store(load(in, src), out, idx);
+        SmallVector<Value> src(idx), dst(idx);
+        src[0] = fromRow;
+        dst[0] = toRow;
+        store(load(from, src), to, dst);
         return;
       }
       loop(c(shape[idx.size()]), [&](Value i) {
@@ -123,29 +122,17 @@ LogicalResult LoopEmitter::lower(Operation *op) {
       });
     };
     copy({c(0)});
+  };
+  if (auto tr = dyn_cast<TakeRowOp>(op)) {
+    Value out = alloc(tr.getResult().getType());
+    copyRow(get(tr.getInput()), c(static_cast<int64_t>(tr.getRow())), out, c(0), shapeOf(tr.getInput()));
     set(tr.getResult(), out);
     return success();
   }
   if (auto st = dyn_cast<StackRowsOp>(op)) {
     Value out = resultBuffer(st.getResult());
-    auto shape = shapeOf(st.getResult());
-    for (auto [r, v] : llvm::enumerate(st.getInputs())) {
-      Value in = get(v), rr = c(static_cast<int64_t>(r));
-      std::function<void(SmallVector<Value>)> copy = [&](SmallVector<Value> idx) {
-        if (idx.size() == shape.size()) {
-          SmallVector<Value> dst(idx);
-          dst[0] = rr;
-          store(load(in, idx), out, dst);
-          return;
-        }
-        loop(c(shape[idx.size()]), [&](Value i) {
-          SmallVector<Value> next(idx);
-          next.push_back(i);
-          copy(next);
-        });
-      };
-      copy({c(0)});
-    }
+    for (auto [r, v] : llvm::enumerate(st.getInputs()))
+      copyRow(get(v), c(0), out, c(static_cast<int64_t>(r)), shapeOf(st.getResult()));
     set(st.getResult(), out);
     return success();
   }
